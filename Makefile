@@ -1,0 +1,52 @@
+# AeroAlpes mesh — developer entry points. `make test` and `make run` do their own set-up.
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+NPM_STAMP := node_modules/.installed
+PROTOS := $(shell find protos -name '*.proto' | sort)
+
+.PHONY: venv npm protos lint test system-deps run clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+venv: $(VENV_STAMP)  ## create .venv with the pinned Python packages (idempotent)
+
+$(VENV_STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	# generated/ and the repo root on the venv's path, so `python -m services.x` and tests import both.
+	printf '%s\n%s\n' "$(CURDIR)" "$(CURDIR)/generated" > "$$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/aeroalpes.pth"
+	touch $@
+
+npm: $(NPM_STAMP)  ## install the pinned npm tooling (buf)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+protos: venv  ## regenerate generated/ (Python modules, .pyi stubs, descriptor set) from protos/
+	rm -rf generated && mkdir -p generated
+	$(PY) -m grpc_tools.protoc -Iprotos \
+	  --python_out=generated --pyi_out=generated --grpc_python_out=generated \
+	  --descriptor_set_out=generated/aeroalpes.protoset --include_imports --include_source_info \
+	  $(PROTOS)
+
+system-deps:  ## install Debian packages the tests need (MariaDB server) when root and missing
+	@if ! command -v mariadbd >/dev/null && ! test -x /usr/sbin/mariadbd; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server; \
+	  else echo "mariadb-server is missing and we are not root: MariaDB tests will skip (fail under CI=true)"; fi; \
+	fi
+
+lint: venv npm  ## buf lint + format, ruff check + format check, mypy on services/
+	npx buf lint
+	npx buf format --diff --exit-code
+	$(PY) -m ruff check services tests
+	$(PY) -m ruff format --check services tests
+	$(PY) -m mypy services
+
+test: venv npm system-deps  ## run every test tier under coverage and print the report
+	$(PY) -m pytest --cov=services --cov-report=term $(PYTEST_ARGS)
+
+clean:  ## remove the venv, node_modules and runtime data
+	rm -rf .venv node_modules var .pytest_cache .mypy_cache .ruff_cache .coverage
