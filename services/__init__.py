@@ -1,0 +1,1 @@
+"""AeroAlpes mesh services: one package per bounded context plus the shared kit."""

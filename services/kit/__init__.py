@@ -1,0 +1,1 @@
+"""Shared service kit: config, server bootstrap, errors, validation, logging, database, outbox."""

@@ -1,0 +1,127 @@
+"""Server interceptor: request id into logs, domain errors to rich statuses, no tracebacks out."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+import sqlalchemy.exc
+from grpc_status import rpc_status
+
+from services.kit import errors
+from services.kit.logs import request_id
+from services.kit.status import to_status
+
+log = logging.getLogger(__name__)
+
+_TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+def _translate(exc: Exception) -> errors.DomainError | None:
+    """The domain error a failure stands for, or None for a bug of ours."""
+    if isinstance(exc, errors.DomainError):
+        return exc
+    if isinstance(exc, sqlalchemy.exc.OperationalError):
+        return errors.DependencyUnavailable("la base de datos no está disponible")
+    if isinstance(exc, grpc.RpcError) and exc.code() in _TRANSIENT:  # type: ignore[attr-defined]
+        return errors.DependencyUnavailable("un servicio dependiente no está disponible")
+    return None
+
+
+def _abort(exc: Exception, context: grpc.ServicerContext, method: str) -> None:
+    code = context.code() if hasattr(context, "code") else None
+    if code not in (None, grpc.StatusCode.OK):
+        raise exc  # the servicer already chose a status with context.abort
+    domain_error = _translate(exc)
+    if domain_error is None:
+        log.exception("unexpected error in %s", method)
+        context.abort(grpc.StatusCode.INTERNAL, f"error interno (request id {request_id.get()})")
+    else:
+        log.info(
+            "%s refused: %s", method, domain_error.reason, extra={"reason": domain_error.reason}
+        )
+        context.abort_with_status(rpc_status.to_status(to_status(domain_error)))
+
+
+def _request_id(context: grpc.ServicerContext) -> str:
+    metadata = dict(context.invocation_metadata() or ())
+    return str(metadata.get("x-request-id") or uuid.uuid4())
+
+
+class _Malformed:
+    """Stands in for a request whose bytes did not parse, so we answer INVALID_ARGUMENT."""
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def deserialize(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return _Malformed()
+
+    return deserialize
+
+
+def _check_parsed(request: Any) -> None:
+    if isinstance(request, _Malformed):
+        raise errors.InvalidRequest([errors.FieldViolation("", "el mensaje no es protobuf válido")])
+
+
+def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
+        token = request_id.set(_request_id(context))
+        try:
+            _check_parsed(request)
+            return behavior(request, context)
+        except Exception as exc:
+            _abort(exc, context, method)
+        finally:
+            request_id.reset(token)
+
+    return wrapped
+
+
+def _wrap_stream(method: str, behavior: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+    def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        # No reset: a generator may resume in another context, where reset() would raise.
+        request_id.set(_request_id(context))
+        try:
+            _check_parsed(request)
+            yield from behavior(request, context)
+        except Exception as exc:
+            _abort(exc, context, method)
+
+    return wrapped
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps unary-unary and unary-stream handlers (the only shapes the contract uses)."""
+
+    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = handler_call_details.method
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                _wrap_unary(method, handler.unary_unary),
+                request_deserializer=_tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                _wrap_stream(method, handler.unary_stream),
+                request_deserializer=_tolerant(handler.request_deserializer),
+                response_serializer=handler.response_serializer,
+            )
+        return handler

@@ -1,0 +1,29 @@
+"""Alembic wiring: one shared env.py, one version history (and version table) per context."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Engine
+
+_ENV_DIR = Path(__file__).parent / "alembic"
+
+
+def alembic_config(versions_dir: Path, version_table: str) -> Config:
+    config = Config()
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("script_location", str(_ENV_DIR))
+    config.set_main_option("version_locations", str(versions_dir))
+    config.attributes["version_table"] = version_table
+    return config
+
+
+def upgrade(engine: Engine, versions_dir: Path, version_table: str) -> None:
+    """Applies every migration of ``versions_dir`` not yet applied (called at start-up)."""
+    config = alembic_config(versions_dir, version_table)
+    with engine.connect() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        connection.commit()

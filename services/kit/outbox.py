@@ -1,0 +1,59 @@
+"""Transactional outbox: integration events written in the same transaction as the change."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from sqlalchemy.orm import Session
+
+from services.kit.db import UtcDateTime, big_id, utcnow
+
+TOPICS = frozenset(
+    {"eventos-reserva", "eventos-pago", "eventos-gds", "eventos-saga", "eventos-usuario"}
+)
+
+
+def outbox_columns() -> list[sa.Column[object]]:
+    """The outbox's columns, shared by the table below and each context's migration."""
+    return [
+        sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(36), nullable=False, unique=True),  # CloudEvents id
+        sa.Column("topico", sa.String(100), nullable=False),
+        sa.Column("tipo", sa.String(100), nullable=False),  # CloudEvents type
+        sa.Column("fuente", sa.String(100), nullable=False),  # CloudEvents source
+        sa.Column("sujeto", sa.String(100), nullable=False),  # CloudEvents subject
+        sa.Column("datos", sa.Text, nullable=False),  # the event message as protobuf JSON
+        sa.Column("fecha", UtcDateTime, nullable=False),  # CloudEvents time
+    ]
+
+
+def outbox_table(metadata: sa.MetaData) -> sa.Table:
+    return sa.Table("outbox", metadata, *outbox_columns())
+
+
+class Outbox:
+    """Appends events to a context's outbox table through the caller's session."""
+
+    def __init__(self, table: sa.Table, source: str) -> None:
+        self.table = table
+        self.source = source
+
+    def add(self, session: Session, topic: str, event: Message, subject: str) -> str:
+        if topic not in TOPICS:
+            raise ValueError(f"unknown notification topic {topic!r}")
+        event_id = str(uuid.uuid4())
+        session.execute(
+            self.table.insert().values(
+                id=event_id,
+                topico=topic,
+                tipo=event.DESCRIPTOR.name,
+                fuente=self.source,
+                sujeto=subject,
+                datos=json_format.MessageToJson(event, indent=None, sort_keys=True),
+                fecha=utcnow(),
+            )
+        )
+        return event_id

@@ -1,0 +1,75 @@
+"""gRPC server bootstrap: health, reflection, the error interceptor, graceful SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.kit.interceptor import ErrorInterceptor
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 1 * 1024 * 1024  # requests are small; a bigger one is hostile or a bug
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A servicer, the generated function that adds it, and its full service name."""
+
+    add: Callable[[Any, grpc.Server], None]
+    servicer: Any
+    name: str  # e.g. "aeroalpes.reservas.v1.ReservasService"
+
+
+def create_server(
+    registrations: Sequence[Registration],
+    port: int = 0,
+    host: str = "127.0.0.1",
+    max_workers: int = 32,
+    reflection_names: Sequence[str] = (),
+) -> tuple[grpc.Server, int]:
+    """Builds and starts a server; ``port=0`` picks a free port, which is returned."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=[ErrorInterceptor()],
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
+        ],
+    )
+    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for registration in registrations:
+        registration.add(registration.servicer, server)
+    names = [r.name for r in registrations]
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*names, *reflection_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port} (port taken?)")
+    server.start()
+    return server, bound
+
+
+def serve(server: grpc.Server, name: str, port: int, grace_seconds: float) -> None:
+    """Blocks until SIGTERM or SIGINT, then stops, letting in-flight calls finish."""
+    stopping = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stopping.set())
+    log.info("%s listening on port %d", name, port, extra={"port": port})
+    stopping.wait()
+    log.info("%s stopping (grace %.1fs)", name, grace_seconds)
+    server.stop(grace_seconds).wait()
+    log.info("%s stopped", name)

@@ -1,0 +1,7 @@
+"""Fixtures for real components, shared by every test tier."""
+
+pytest_plugins = [
+    "tests.support.mariadb",
+    "tests.support.pulsar",
+    "tests.support.databases",
+]

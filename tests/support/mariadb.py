@@ -1,0 +1,89 @@
+"""A private MariaDB server in a temp dir, binlog on (ROW, full image and metadata)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymysql
+import pytest
+
+from tests.support.components import free_port, stop_process, tail, unavailable, wait_until
+
+_server_ids = itertools.count(1000 + os.getpid() % 1000 * 10)
+
+
+@dataclass(frozen=True)
+class MariaDB:
+    host: str
+    port: int
+    user: str
+    server_id: int
+    binlog_basename: str
+
+    @property
+    def url(self) -> str:
+        """Server URL without a database, as AEROALPES_DB_URL takes it."""
+        return f"mysql+pymysql://{self.user}@{self.host}:{self.port}/"
+
+    def connect(self, database: str | None = None) -> pymysql.connections.Connection:  # type: ignore[type-arg]
+        return pymysql.connect(
+            host=self.host, port=self.port, user=self.user, database=database, autocommit=True
+        )
+
+    def binlog_position(self) -> tuple[str, int]:
+        with self.connect() as conn, conn.cursor() as cur:
+            cur.execute("SHOW MASTER STATUS")
+            row = cur.fetchone()
+            assert row is not None, "binlog is off"
+            return str(row[0]), int(row[1])
+
+
+def _binary(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None
+    )
+
+
+def start_mariadb(workdir: Path) -> Iterator[MariaDB]:
+    """Initialises and runs a server under ``workdir``; stops it when the generator closes."""
+    install_db, mariadbd = _binary("mariadb-install-db"), _binary("mariadbd")
+    if not install_db or not mariadbd:
+        unavailable("mariadb-server is not installed (make test installs it when root)")
+    datadir, port, server_id = workdir / "data", free_port(), next(_server_ids)
+    subprocess.run(
+        [install_db, "--no-defaults", "--user=root", f"--datadir={datadir}",
+         "--auth-root-authentication-method=normal", "--skip-test-db"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    log = workdir / "mariadb.err"
+    process = subprocess.Popen(
+        [mariadbd, "--no-defaults", "--user=root", f"--datadir={datadir}",
+         f"--socket={workdir / 'mysqld.sock'}", f"--pid-file={workdir / 'mysqld.pid'}",
+         f"--port={port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
+         f"--log-error={log}", f"--log-bin={datadir / 'binlog'}", f"--server-id={server_id}",
+         "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL",
+         "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+         "--max-connections=500"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    server = MariaDB("127.0.0.1", port, "root", server_id, "binlog")
+    try:
+        try:
+            wait_until(lambda: process.poll() is None and server.connect().open, 30, "MariaDB")
+        except TimeoutError:
+            unavailable(f"MariaDB did not start on port {port}:\n{tail(log)}")
+        yield server
+    finally:
+        stop_process(process, grace=20)
+
+
+@pytest.fixture(scope="session")
+def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """One private MariaDB for the whole session; tests use databases with random names."""
+    yield from start_mariadb(tmp_path_factory.mktemp("mariadb"))
