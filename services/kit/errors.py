@@ -78,3 +78,9 @@ class DependencyUnavailable(DomainError):
     """A dependency (database, peer service) is down: UNAVAILABLE, safe to retry."""
 
     reason = "DEPENDENCIA_NO_DISPONIBLE"
+
+
+class AlreadyExists(DomainError):
+    """A resource with the same unique attribute exists (e.g. an e-mail): ALREADY_EXISTS."""
+
+    reason = "YA_EXISTE"

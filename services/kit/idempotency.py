@@ -71,21 +71,35 @@ class IdempotencyStore:
         """Runs ``work`` once per key, in one transaction with the stored answer.
 
         Two racing calls with one key: the loser's insert violates the primary key, its
-        transaction rolls back, and the retry replays the winner's answer.
+        transaction rolls back, and the retry replays the winner's answer. The same retry
+        lets ``work`` rely on unique constraints: on a retry it sees the winner's rows.
         """
         huella = fingerprint(request)
-        for attempt in range(2):
+        for attempt in range(3):
             with uow_factory() as uow:
                 stored = self.replay(uow.session, key, huella)
                 if stored is not None:
                     return response_type.FromString(stored)
-                response = work(uow.session)
-                self.remember(uow.session, key, huella, response.SerializeToString())
                 try:
+                    response = work(uow.session)
+                    self.remember(uow.session, key, huella, response.SerializeToString())
                     uow.commit()
                 except sa.exc.IntegrityError:
-                    if attempt:
-                        raise
+                    # A racing call inserted the same key or unique row first: look again.
+                    if attempt == 2:
+                        raise Conflict("solicitud concurrente en conflicto; reintente") from None
                     continue
                 return response
         raise AssertionError("unreachable")
+
+
+class Idempotent:
+    """Binds the store to a context's unit of work: ``once(request, Response, work)``."""
+
+    def __init__(self, store: IdempotencyStore, uow_factory: Callable[[], UnitOfWork]) -> None:
+        self.store = store
+        self.uow_factory = uow_factory
+
+    def once(self, request: Message, response_type: type[R], work: Callable[[Session], R]) -> R:
+        key = str(getattr(request, "idempotency_key"))  # noqa: B009 - every mutating request has it
+        return self.store.run(self.uow_factory, key, request, response_type, work)

@@ -48,6 +48,7 @@ def _code_and_details(error: errors.DomainError) -> tuple[int, list[object]]:
 _CODES: dict[type[errors.DomainError], int] = {
     errors.BusinessRefusal: code_pb2.FAILED_PRECONDITION,
     errors.Conflict: code_pb2.ABORTED,
+    errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
     errors.DependencyUnavailable: code_pb2.UNAVAILABLE,

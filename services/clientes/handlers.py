@@ -1,0 +1,94 @@
+"""Use cases of clientes; each runs in the caller's transaction and writes its outbox event."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from aeroalpes.clientes.v1 import eventos_pb2
+from sqlalchemy.orm import Session
+
+from services.clientes import tables
+from services.clientes.domain import EstadoUsuario, Registro, TipoUsuario, Usuario
+from services.clientes.security import Passwords, Tokens
+from services.kit.db import utcnow
+from services.kit.errors import AlreadyExists, NotFound, Unauthenticated
+from services.kit.outbox import Outbox
+from services.kit.timestamps import to_timestamp
+
+TOPICO = "eventos-usuario"
+
+
+class Handlers:
+    def __init__(
+        self, passwords: Passwords, tokens: Tokens, clock: Callable[[], datetime] = utcnow
+    ) -> None:
+        self.passwords = passwords
+        self.tokens = tokens
+        self.clock = clock
+        self.outbox = Outbox(tables.outbox, source="aeroalpes/clientes")
+
+    def registrar(self, session: Session, registro: Registro, password_hash: str) -> Usuario:
+        repo = tables.Repositorio(session)
+        email = registro.email.lower()
+        if repo.por_email(email) is not None:
+            raise AlreadyExists(f"ya existe una cuenta con el e-mail {email}", "EMAIL_REGISTRADO")
+        assert registro.tipo is not None  # validated
+        usuario = Usuario(
+            id=str(uuid.uuid4()),
+            nombres=registro.nombres.strip(),
+            apellidos=registro.apellidos.strip(),
+            email=email,
+            tipo=TipoUsuario(registro.tipo),
+            cedula=registro.cedula,
+            rut=registro.rut.upper(),
+            estado=EstadoUsuario.ACTIVO,
+            fecha_creacion=self.clock(),
+        )
+        repo.agregar(usuario, password_hash)
+        evento = eventos_pb2.UsuarioRegistrado(
+            id_usuario=usuario.id,
+            email=usuario.email,
+            fecha_registro=to_timestamp(usuario.fecha_creacion),
+        )
+        self.outbox.add(session, TOPICO, evento, subject=usuario.id)
+        return usuario
+
+    def autenticar(self, session: Session, email: str, password: str) -> tuple[str, datetime, str]:
+        """(token, expiry, user id); the same refusal whatever was wrong, so nothing leaks."""
+        found = tables.Repositorio(session).por_email(email.lower())
+        usuario, hashed = found if found else (None, None)
+        if not self.passwords.verify(hashed, password) or usuario is None:
+            raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
+        if usuario.estado is not EstadoUsuario.ACTIVO:
+            raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
+        token, expira = self.tokens.issue(usuario.id, self.clock())
+        return token, expira, usuario.id
+
+    def obtener(self, session: Session, id_usuario: str) -> Usuario:
+        usuario = tables.Repositorio(session).por_id(id_usuario)
+        if usuario is None:
+            raise NotFound("usuario", id_usuario)
+        return usuario
+
+    def validar(self, session: Session, id_usuario: str) -> Usuario:
+        usuario = self.obtener(session, id_usuario)
+        usuario.validar_activo()
+        return usuario
+
+    def desactivar(self, session: Session, id_usuario: str) -> Usuario:
+        repo = tables.Repositorio(session)
+        usuario = repo.por_id(id_usuario, lock=True)
+        if usuario is None:
+            raise NotFound("usuario", id_usuario)
+        if usuario.estado is EstadoUsuario.INACTIVO:
+            return usuario
+        usuario = usuario.desactivar()
+        ahora = self.clock()
+        repo.actualizar_estado(usuario, ahora)
+        evento = eventos_pb2.UsuarioDesactivado(
+            id_usuario=usuario.id, fecha_desactivacion=to_timestamp(ahora)
+        )
+        self.outbox.add(session, TOPICO, evento, subject=usuario.id)
+        return usuario

@@ -1,0 +1,114 @@
+"""gRPC servicer of clientes: protobuf -> command -> handler -> protobuf, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
+
+from services.clientes import tables
+from services.clientes.domain import Registro, TipoUsuario, Usuario
+from services.clientes.handlers import Handlers
+from services.kit.db import UnitOfWork
+from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.timestamps import to_timestamp
+from services.kit.validation import Violations
+
+_TIPOS = {clientes_pb2.TipoUsuario.Value(f"TIPO_USUARIO_{t.value}"): t for t in TipoUsuario}
+
+
+def usuario_pb(usuario: Usuario) -> clientes_pb2.Usuario:
+    return clientes_pb2.Usuario(
+        id=usuario.id,
+        nombres=usuario.nombres,
+        apellidos=usuario.apellidos,
+        email=usuario.email,
+        tipo=f"TIPO_USUARIO_{usuario.tipo}",
+        cedula=usuario.cedula,
+        rut=usuario.rut,
+        estado=f"ESTADO_USUARIO_{usuario.estado}",
+        fecha_creacion=to_timestamp(usuario.fecha_creacion),
+    )
+
+
+def registro(request: clientes_pb2.RegistrarUsuarioRequest) -> Registro:
+    cmd = Registro(
+        request.nombres,
+        request.apellidos,
+        request.email,
+        request.password,
+        _TIPOS.get(request.tipo),
+        request.cedula,
+        request.rut,
+    )
+    v = Violations()
+    cmd.validar(v)
+    v.require_idempotency_key(request.idempotency_key)
+    v.raise_if_any()
+    return cmd
+
+
+def _require_id(id_usuario: str, key: str | None = None) -> None:
+    v = Violations()
+    v.require_uuid(id_usuario, "id_usuario")
+    if key is not None:
+        v.require_idempotency_key(key)
+    v.raise_if_any()
+
+
+class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
+    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+        self.uow = uow
+        self.handlers = handlers
+        self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+
+    def RegistrarUsuario(self, request: Any, context: Any) -> clientes_pb2.RegistrarUsuarioResponse:
+        cmd = registro(request)
+        hashed = self.handlers.passwords.hash(cmd.password)  # slow on purpose: outside the lock
+        return self.idempotent.once(
+            request,
+            clientes_pb2.RegistrarUsuarioResponse,
+            lambda s: clientes_pb2.RegistrarUsuarioResponse(
+                usuario=usuario_pb(self.handlers.registrar(s, cmd, hashed))
+            ),
+        )
+
+    def AutenticarUsuario(
+        self, request: Any, context: Any
+    ) -> clientes_pb2.AutenticarUsuarioResponse:
+        v = Violations()
+        v.require_text(request.email, "email", max_len=254)
+        v.require_text(request.password, "password", max_len=128)
+        v.raise_if_any()
+        with self.uow() as uow:
+            token, expira, id_usuario = self.handlers.autenticar(
+                uow.session, request.email, request.password
+            )
+        return clientes_pb2.AutenticarUsuarioResponse(
+            token=token, expira=to_timestamp(expira), id_usuario=id_usuario
+        )
+
+    def ObtenerUsuario(self, request: Any, context: Any) -> clientes_pb2.ObtenerUsuarioResponse:
+        _require_id(request.id_usuario)
+        with self.uow() as uow:
+            usuario = self.handlers.obtener(uow.session, request.id_usuario)
+        return clientes_pb2.ObtenerUsuarioResponse(usuario=usuario_pb(usuario))
+
+    def ValidarUsuario(self, request: Any, context: Any) -> clientes_pb2.ValidarUsuarioResponse:
+        _require_id(request.id_usuario)
+        with self.uow() as uow:
+            usuario = self.handlers.validar(uow.session, request.id_usuario)
+        return clientes_pb2.ValidarUsuarioResponse(usuario=usuario_pb(usuario))
+
+    def DesactivarUsuario(
+        self, request: Any, context: Any
+    ) -> clientes_pb2.DesactivarUsuarioResponse:
+        _require_id(request.id_usuario, request.idempotency_key)
+        return self.idempotent.once(
+            request,
+            clientes_pb2.DesactivarUsuarioResponse,
+            lambda s: clientes_pb2.DesactivarUsuarioResponse(
+                usuario=usuario_pb(self.handlers.desactivar(s, request.id_usuario))
+            ),
+        )

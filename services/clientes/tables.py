@@ -1,0 +1,78 @@
+"""Persistence of clientes: the usuarios table (successor of the tutorial's usuarios_legado)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.clientes.domain import EstadoUsuario, TipoUsuario, Usuario
+from services.kit.db import UtcDateTime, big_id
+from services.kit.idempotency import idempotency_table
+from services.kit.outbox import outbox_table
+
+metadata = sa.MetaData()
+usuarios = sa.Table(
+    "usuarios",
+    metadata,
+    sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("nombres", sa.String(100), nullable=False),
+    sa.Column("apellidos", sa.String(100), nullable=False),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("tipo", sa.String(16), nullable=False),
+    sa.Column("cedula", sa.String(20), nullable=False),
+    sa.Column("rut", sa.String(20), nullable=False),
+    sa.Column("estado", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id; never published
+    sa.Column("fecha_creacion", UtcDateTime, nullable=False),
+    sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
+)
+outbox = outbox_table(metadata)
+idempotency_keys = idempotency_table(metadata)
+
+
+def _usuario(row: sa.Row[object]) -> Usuario:
+    m = row._mapping
+    return Usuario(
+        id=m["id"],
+        nombres=m["nombres"],
+        apellidos=m["apellidos"],
+        email=m["email"],
+        tipo=TipoUsuario(m["tipo"]),
+        cedula=m["cedula"],
+        rut=m["rut"],
+        estado=EstadoUsuario(m["estado"]),
+        fecha_creacion=m["fecha_creacion"],
+    )
+
+
+class Repositorio:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def por_id(self, id_usuario: str, lock: bool = False) -> Usuario | None:
+        query = sa.select(usuarios).where(usuarios.c.id == id_usuario)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
+        return None if row is None else _usuario(row)
+
+    def por_email(self, email: str) -> tuple[Usuario, str] | None:
+        """The user and their password hash, for authentication only."""
+        row = self.session.execute(sa.select(usuarios).where(usuarios.c.email == email)).first()
+        return None if row is None else (_usuario(row), row.password_hash)
+
+    def agregar(self, usuario: Usuario, password_hash: str) -> None:
+        self.session.execute(
+            usuarios.insert().values(
+                id=usuario.id, nombres=usuario.nombres, apellidos=usuario.apellidos,
+                email=usuario.email, tipo=usuario.tipo.value, cedula=usuario.cedula,
+                rut=usuario.rut, estado=usuario.estado.value, password_hash=password_hash,
+                fecha_creacion=usuario.fecha_creacion, fecha_actualizacion=usuario.fecha_creacion,
+            )
+        )  # fmt: skip
+
+    def actualizar_estado(self, usuario: Usuario, ahora: object) -> None:
+        self.session.execute(
+            usuarios.update()
+            .where(usuarios.c.id == usuario.id)
+            .values(estado=usuario.estado.value, fecha_actualizacion=ahora)
+        )

@@ -1,0 +1,83 @@
+"""gRPC servicer of gds: protobuf -> command -> handler -> protobuf, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aeroalpes.gds.v1 import gds_pb2, gds_pb2_grpc
+
+from services.gds import tables
+from services.gds.domain import Confirmacion
+from services.gds.handlers import Handlers
+from services.kit.db import UnitOfWork
+from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.timestamps import to_timestamp
+from services.kit.validation import Violations
+from services.reservas import proto
+from services.reservas.itinerario import validar_itinerarios
+
+
+def confirmacion_pb(c: Confirmacion) -> gds_pb2.Confirmacion:
+    return gds_pb2.Confirmacion(
+        id=c.id,
+        id_reserva=c.id_reserva,
+        codigo_localizador=c.codigo_localizador,
+        estado=f"ESTADO_CONFIRMACION_{c.estado}",
+        fecha_creacion=to_timestamp(c.fecha_creacion),
+        fecha_actualizacion=to_timestamp(c.fecha_actualizacion),
+    )
+
+
+def _require_id(id_reserva: str, key: str | None = None) -> None:
+    v = Violations()
+    v.require_uuid(id_reserva, "id_reserva")
+    if key is not None:
+        v.require_idempotency_key(key)
+    v.raise_if_any()
+
+
+class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
+    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+        self.uow = uow
+        self.handlers = handlers
+        self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+
+    def ConfirmarReserva(self, request: Any, context: Any) -> gds_pb2.ConfirmarReservaResponse:
+        v = Violations()
+        v.require_uuid(request.id_reserva, "id_reserva")
+        v.require_idempotency_key(request.idempotency_key)
+        itinerarios = proto.itinerarios_from_pb(request.itinerarios)
+        validar_itinerarios(itinerarios, v)
+        v.raise_if_any()
+        self.handlers.simular_latencia()
+        return self.idempotent.once(
+            request,
+            gds_pb2.ConfirmarReservaResponse,
+            lambda s: gds_pb2.ConfirmarReservaResponse(
+                confirmacion=confirmacion_pb(
+                    self.handlers.confirmar(s, request.id_reserva, itinerarios)
+                )
+            ),
+        )
+
+    def RevertirConfirmacion(
+        self, request: Any, context: Any
+    ) -> gds_pb2.RevertirConfirmacionResponse:
+        _require_id(request.id_reserva, request.idempotency_key)
+
+        def work(session: Any) -> gds_pb2.RevertirConfirmacionResponse:
+            c = self.handlers.revertir(session, request.id_reserva)
+            return gds_pb2.RevertirConfirmacionResponse(
+                confirmacion=confirmacion_pb(c) if c else None
+            )
+
+        return self.idempotent.once(request, gds_pb2.RevertirConfirmacionResponse, work)
+
+    def ObtenerConfirmacion(
+        self, request: Any, context: Any
+    ) -> gds_pb2.ObtenerConfirmacionResponse:
+        _require_id(request.id_reserva)
+        with self.uow() as uow:
+            c = self.handlers.obtener(uow.session, request.id_reserva)
+        return gds_pb2.ObtenerConfirmacionResponse(confirmacion=confirmacion_pb(c))

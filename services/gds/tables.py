@@ -1,0 +1,79 @@
+"""Persistence of gds: one row per booking (confirmation or tombstone); locators are unique."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.gds.domain import Confirmacion, EstadoConfirmacion
+from services.kit.db import UtcDateTime, big_id
+from services.kit.idempotency import idempotency_table
+from services.kit.outbox import outbox_table
+
+LAPIDA = "LAPIDA"  # voided before any confirmation: refuses a late ConfirmarReserva
+
+metadata = sa.MetaData()
+confirmaciones = sa.Table(
+    "confirmaciones",
+    metadata,
+    sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("id_reserva", sa.String(36), nullable=False, unique=True),
+    sa.Column("codigo_localizador", sa.String(6), nullable=True, unique=True),  # NULL: tombstone
+    sa.Column("estado", sa.String(16), nullable=False),
+    sa.Column("fecha_creacion", UtcDateTime, nullable=False),
+    sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
+)
+outbox = outbox_table(metadata)
+idempotency_keys = idempotency_table(metadata)
+
+
+def _confirmacion(row: sa.Row[object]) -> Confirmacion:
+    m = row._mapping
+    return Confirmacion(
+        id=m["id"],
+        id_reserva=m["id_reserva"],
+        codigo_localizador=m["codigo_localizador"],
+        estado=EstadoConfirmacion(m["estado"]),
+        fecha_creacion=m["fecha_creacion"],
+        fecha_actualizacion=m["fecha_actualizacion"],
+    )
+
+
+class Repositorio:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def por_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:
+        """The booking's confirmation, LAPIDA for a tombstone, or None."""
+        query = sa.select(confirmaciones).where(confirmaciones.c.id_reserva == id_reserva)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
+        if row is None:
+            return None
+        return LAPIDA if row.estado == LAPIDA else _confirmacion(row)
+
+    def agregar(self, c: Confirmacion) -> None:
+        self.session.execute(
+            confirmaciones.insert().values(
+                id=c.id, id_reserva=c.id_reserva, codigo_localizador=c.codigo_localizador,
+                estado=c.estado.value, fecha_creacion=c.fecha_creacion,
+                fecha_actualizacion=c.fecha_actualizacion,
+            )
+        )  # fmt: skip
+
+    def agregar_lapida(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
+        self.session.execute(
+            confirmaciones.insert().values(
+                id=id_lapida, id_reserva=id_reserva, codigo_localizador=None, estado=LAPIDA,
+                fecha_creacion=ahora, fecha_actualizacion=ahora,
+            )
+        )  # fmt: skip
+
+    def actualizar_estado(self, c: Confirmacion) -> None:
+        self.session.execute(
+            confirmaciones.update()
+            .where(confirmaciones.c.id == c.id)
+            .values(estado=c.estado.value, fecha_actualizacion=c.fecha_actualizacion)
+        )

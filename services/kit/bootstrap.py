@@ -1,0 +1,48 @@
+"""Composition root shared by every service: config, logging, database, migrations, serving."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from services.kit.config import ConfigError, ServiceConfig
+from services.kit.db import create_engine, database_url, ensure_database
+from services.kit.logs import configure_logging
+from services.kit.migrations import upgrade
+from services.kit.server import Registration, create_server, serve
+
+log = logging.getLogger(__name__)
+
+Build = Callable[[ServiceConfig, Engine], Sequence[Registration]]
+
+
+def open_database(config: ServiceConfig, migrations: Path) -> Engine:
+    """The context's own database, created if missing and migrated to head."""
+    url = database_url(config.db_url, config.name, config.var_dir)
+    ensure_database(url)
+    engine = create_engine(url)
+    upgrade(engine, migrations, "alembic_version")
+    log.info("database ready: %s", url.render_as_string(hide_password=True))
+    return engine
+
+
+def run(name: str, default_port: int, migrations: Path, build: Build) -> None:
+    """``python -m services.<name>``: exits with a one-line reason when it cannot start."""
+    try:
+        config = ServiceConfig.from_env(name, default_port)
+    except ConfigError as error:
+        sys.exit(f"{name}: configuration error: {error}")
+    configure_logging(name, config.log_level)
+    try:
+        engine = open_database(config, migrations)
+        server, port = create_server(build(config, engine), config.port, config.host)
+    except ConfigError as error:
+        sys.exit(f"{name}: configuration error: {error}")
+    except OSError as error:
+        sys.exit(f"{name}: cannot start: {error}")
+    serve(server, name, port, config.grace_seconds)
+    engine.dispose()

@@ -1,0 +1,1 @@
+"""pagos: charges bookings and refunds them when a saga compensates."""

@@ -1,0 +1,88 @@
+"""gRPC servicer of pagos: protobuf -> command -> handler -> protobuf, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aeroalpes.comun.v1 import dinero_pb2
+from aeroalpes.pagos.v1 import pagos_pb2, pagos_pb2_grpc
+
+from services.kit.db import UnitOfWork
+from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.timestamps import to_timestamp
+from services.kit.validation import Violations
+from services.pagos import tables
+from services.pagos.domain import Pago
+from services.pagos.handlers import Handlers, PagarReserva
+
+
+def pago_pb(pago: Pago) -> pagos_pb2.Pago:
+    return pagos_pb2.Pago(
+        id=pago.id,
+        id_reserva=pago.id_reserva,
+        id_cliente=pago.id_cliente,
+        monto=dinero_pb2.Dinero(unidades_menores=pago.monto, moneda=pago.moneda),
+        medio_pago=pago.medio_pago,
+        estado=f"ESTADO_PAGO_{pago.estado}",
+        fecha_creacion=to_timestamp(pago.fecha_creacion),
+        fecha_actualizacion=to_timestamp(pago.fecha_actualizacion),
+    )
+
+
+def pagar_command(request: pagos_pb2.PagarReservaRequest) -> PagarReserva:
+    v = Violations()
+    v.require_uuid(request.id_reserva, "id_reserva")
+    v.require_uuid(request.id_cliente, "id_cliente")
+    v.check(request.HasField("monto"), "monto", "es obligatorio")
+    v.check(request.monto.unidades_menores > 0, "monto.unidades_menores", "debe ser positivo")
+    v.require_currency(request.monto.moneda, "monto.moneda")
+    v.require_text(request.medio_pago, "medio_pago", max_len=64)
+    v.require_idempotency_key(request.idempotency_key)
+    v.raise_if_any()
+    return PagarReserva(
+        request.id_reserva,
+        request.id_cliente,
+        request.monto.unidades_menores,
+        request.monto.moneda,
+        request.medio_pago,
+    )
+
+
+def _require(request: Any, id_field: str, key: bool) -> None:
+    v = Violations()
+    v.require_uuid(getattr(request, id_field), id_field)
+    if key:
+        v.require_idempotency_key(request.idempotency_key)
+    v.raise_if_any()
+
+
+class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
+    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+        self.uow = uow
+        self.handlers = handlers
+        self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+
+    def PagarReserva(self, request: Any, context: Any) -> pagos_pb2.PagarReservaResponse:
+        cmd = pagar_command(request)
+        return self.idempotent.once(
+            request,
+            pagos_pb2.PagarReservaResponse,
+            lambda s: pagos_pb2.PagarReservaResponse(pago=pago_pb(self.handlers.pagar(s, cmd))),
+        )
+
+    def RevertirPago(self, request: Any, context: Any) -> pagos_pb2.RevertirPagoResponse:
+        _require(request, "id_reserva", key=True)
+
+        def work(session: Any) -> pagos_pb2.RevertirPagoResponse:
+            pago = self.handlers.revertir(session, request.id_reserva)
+            return pagos_pb2.RevertirPagoResponse(pago=pago_pb(pago) if pago else None)
+
+        return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work)
+
+    def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
+        _require(request, "id_pago", key=False)
+        with self.uow() as uow:
+            return pagos_pb2.ObtenerPagoResponse(
+                pago=pago_pb(self.handlers.obtener(uow.session, request.id_pago))
+            )

@@ -1,0 +1,91 @@
+"""Persistence of pagos: one row per booking (payment or tombstone), so races cannot pay twice."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.kit.db import UtcDateTime, big_id
+from services.kit.idempotency import idempotency_table
+from services.kit.outbox import outbox_table
+from services.pagos.domain import EstadoPago, Pago
+
+LAPIDA = "LAPIDA"  # reverted before any payment: refuses a late PagarReserva
+
+metadata = sa.MetaData()
+pagos = sa.Table(
+    "pagos",
+    metadata,
+    sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("id_reserva", sa.String(36), nullable=False, unique=True),
+    sa.Column("id_cliente", sa.String(36), nullable=False),
+    sa.Column("monto", sa.BigInteger, nullable=False),
+    sa.Column("moneda", sa.String(3), nullable=False),
+    sa.Column("medio_pago", sa.String(64), nullable=False),
+    sa.Column("estado", sa.String(16), nullable=False),
+    sa.Column("fecha_creacion", UtcDateTime, nullable=False),
+    sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
+)
+outbox = outbox_table(metadata)
+idempotency_keys = idempotency_table(metadata)
+
+
+def _pago(row: sa.Row[object]) -> Pago:
+    m = row._mapping
+    return Pago(
+        id=m["id"],
+        id_reserva=m["id_reserva"],
+        id_cliente=m["id_cliente"],
+        monto=m["monto"],
+        moneda=m["moneda"],
+        medio_pago=m["medio_pago"],
+        estado=EstadoPago(m["estado"]),
+        fecha_creacion=m["fecha_creacion"],
+        fecha_actualizacion=m["fecha_actualizacion"],
+    )
+
+
+class Repositorio:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def por_reserva(self, id_reserva: str) -> Pago | str | None:
+        """The booking's payment, LAPIDA for a tombstone, or None; locks the row."""
+        query = sa.select(pagos).where(pagos.c.id_reserva == id_reserva).with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
+            return None
+        return LAPIDA if row.estado == LAPIDA else _pago(row)
+
+    def por_id(self, id_pago: str) -> Pago | None:
+        query = sa.select(pagos).where(pagos.c.id == id_pago, pagos.c.estado != LAPIDA)
+        row = self.session.execute(query).first()
+        return None if row is None else _pago(row)
+
+    def agregar(self, pago: Pago) -> None:
+        self.session.execute(
+            pagos.insert().values(
+                id=pago.id, id_reserva=pago.id_reserva, id_cliente=pago.id_cliente,
+                monto=pago.monto, moneda=pago.moneda, medio_pago=pago.medio_pago,
+                estado=pago.estado.value, fecha_creacion=pago.fecha_creacion,
+                fecha_actualizacion=pago.fecha_actualizacion,
+            )
+        )  # fmt: skip
+
+    def agregar_lapida(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
+        self.session.execute(
+            pagos.insert().values(
+                id=id_lapida, id_reserva=id_reserva, id_cliente="", monto=0, moneda="",
+                medio_pago="", estado=LAPIDA, fecha_creacion=ahora, fecha_actualizacion=ahora,
+            )
+        )  # fmt: skip
+
+    def actualizar_estado(self, pago: Pago) -> None:
+        self.session.execute(
+            pagos.update()
+            .where(pagos.c.id == pago.id)
+            .values(estado=pago.estado.value, fecha_actualizacion=pago.fecha_actualizacion)
+        )

@@ -1,0 +1,1 @@
+"""reservas: flight bookings (the tutorial's vuelos module)."""

@@ -1,0 +1,178 @@
+"""The trip a booking is for: itineraries, passengers, their rules and the tariff (pure domain)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from services.kit.validation import Violations
+
+IATA = re.compile(r"^[A-Z]{3}$")
+MAX_PASAJEROS = 9
+MAX_ITINERARIOS = 4
+MAX_LEGS = 16  # in the whole booking
+MONEDA = "COP"
+VAT_PERCENT = 19
+
+
+class TipoPasajero(StrEnum):
+    ADULTO = "ADULTO"
+    MENOR = "MENOR"
+    INFANTE = "INFANTE"
+
+
+class ClaseCabina(StrEnum):
+    ECONOMICA = "ECONOMICA"
+    PREMIUM = "PREMIUM"
+    EJECUTIVA = "EJECUTIVA"
+    PRIMERA = "PRIMERA"
+
+
+@dataclass(frozen=True)
+class Locacion:
+    codigo: str
+    nombre: str = ""
+
+
+@dataclass(frozen=True)
+class Leg:
+    fecha_salida: datetime | None
+    fecha_llegada: datetime | None
+    origen: Locacion
+    destino: Locacion
+
+
+@dataclass(frozen=True)
+class Segmento:
+    legs: tuple[Leg, ...]
+
+
+@dataclass(frozen=True)
+class Odo:
+    segmentos: tuple[Segmento, ...]
+
+
+@dataclass(frozen=True)
+class Itinerario:
+    odos: tuple[Odo, ...]
+
+    def legs(self) -> list[Leg]:
+        return [leg for odo in self.odos for seg in odo.segmentos for leg in seg.legs]
+
+
+@dataclass(frozen=True)
+class Pasajero:
+    tipo: TipoPasajero | None
+    clase: ClaseCabina | None
+
+
+# Tariff per leg and passenger, in COP minor units (centavos): base by cabin, share by type.
+TARIFA_BASE_POR_LEG = {
+    ClaseCabina.ECONOMICA: 300_000_00,
+    ClaseCabina.PREMIUM: 450_000_00,
+    ClaseCabina.EJECUTIVA: 900_000_00,
+    ClaseCabina.PRIMERA: 1_500_000_00,
+}
+PORCENTAJE_POR_TIPO = {TipoPasajero.ADULTO: 100, TipoPasajero.MENOR: 75, TipoPasajero.INFANTE: 10}
+
+
+def tarifa(itinerarios: tuple[Itinerario, ...], pasajeros: tuple[Pasajero, ...]) -> tuple[int, int]:
+    """(price, VAT) in minor units: every leg, for every passenger; VAT 19 % rounded half up."""
+    legs = sum(len(i.legs()) for i in itinerarios)
+    por_leg = sum(
+        TARIFA_BASE_POR_LEG[p.clase] * PORCENTAJE_POR_TIPO[p.tipo] // 100
+        for p in pasajeros
+        if p.clase and p.tipo
+    )
+    monto = legs * por_leg
+    return monto, (monto * VAT_PERCENT + 50) // 100
+
+
+def validar_itinerarios(itinerarios: tuple[Itinerario, ...], v: Violations) -> None:
+    if not itinerarios:
+        v.add("itinerarios", "debe tener al menos un itinerario")
+        return
+    if len(itinerarios) > MAX_ITINERARIOS:
+        v.add("itinerarios", f"admite como máximo {MAX_ITINERARIOS} itinerarios")
+        return
+    if sum(len(i.legs()) for i in itinerarios) > MAX_LEGS:
+        v.add("itinerarios", f"admite como máximo {MAX_LEGS} legs en total")
+        return
+    for i, itinerario in enumerate(itinerarios):
+        with v.at(f"itinerarios[{i}]"):
+            _validar_odos(itinerario.odos, v)
+
+
+def _validar_odos(odos: tuple[Odo, ...], v: Violations) -> None:
+    v.check(bool(odos), "odos", "debe tener al menos un odo")
+    for o, odo in enumerate(odos):
+        with v.at(f"odos[{o}]"):
+            v.check(bool(odo.segmentos), "segmentos", "debe tener al menos un segmento")
+            for s, segmento in enumerate(odo.segmentos):
+                with v.at(f"segmentos[{s}]"):
+                    _validar_legs(segmento.legs, v)
+
+
+def _validar_legs(legs: tuple[Leg, ...], v: Violations) -> None:
+    v.check(bool(legs), "legs", "debe tener al menos un leg")
+    for n, leg in enumerate(legs):
+        with v.at(f"legs[{n}]"):
+            _validar_leg(leg, v)
+            previo = legs[n - 1] if n else None
+            if previo and previo.destino.codigo != leg.origen.codigo:
+                v.add(
+                    "origen.codigo",
+                    f"debe ser el destino del leg anterior ({previo.destino.codigo})",
+                )
+            if previo and previo.fecha_llegada and leg.fecha_salida:
+                v.check(
+                    leg.fecha_salida >= previo.fecha_llegada,
+                    "fecha_salida",
+                    "debe ser posterior a la llegada del leg anterior",
+                )
+
+
+def _validar_leg(leg: Leg, v: Violations) -> None:
+    for campo, locacion in (("origen", leg.origen), ("destino", leg.destino)):
+        v.check(
+            bool(IATA.match(locacion.codigo)),
+            f"{campo}.codigo",
+            "debe ser un código IATA de 3 letras mayúsculas",
+        )
+        v.check(len(locacion.nombre) <= 100, f"{campo}.nombre", "admite como máximo 100 caracteres")
+    if IATA.match(leg.origen.codigo) and leg.origen.codigo == leg.destino.codigo:
+        v.add("destino.codigo", "debe ser distinto del origen")
+    v.check(leg.fecha_salida is not None, "fecha_salida", "es obligatoria")
+    v.check(leg.fecha_llegada is not None, "fecha_llegada", "es obligatoria")
+    if leg.fecha_salida and leg.fecha_llegada:
+        v.check(
+            leg.fecha_llegada > leg.fecha_salida, "fecha_llegada", "debe ser posterior a la salida"
+        )
+
+
+def validar_pasajeros(pasajeros: tuple[Pasajero, ...], v: Violations) -> None:
+    if not pasajeros:
+        v.add("pasajeros", "debe tener al menos un pasajero")
+        return
+    if len(pasajeros) > MAX_PASAJEROS:
+        v.add("pasajeros", f"admite como máximo {MAX_PASAJEROS} pasajeros")
+        return
+    for n, pasajero in enumerate(pasajeros):
+        v.check(pasajero.tipo is not None, f"pasajeros[{n}].tipo", "es obligatorio")
+        v.check(pasajero.clase is not None, f"pasajeros[{n}].clase", "es obligatoria")
+    # The tutorial's MinimoUnAdulto rule.
+    if all(p.tipo is not None for p in pasajeros):
+        v.check(
+            any(p.tipo is TipoPasajero.ADULTO for p in pasajeros),
+            "pasajeros",
+            "debe incluir al menos un adulto",
+        )
+
+
+def validar_viaje(
+    itinerarios: tuple[Itinerario, ...], pasajeros: tuple[Pasajero, ...], v: Violations
+) -> None:
+    validar_itinerarios(itinerarios, v)
+    validar_pasajeros(pasajeros, v)

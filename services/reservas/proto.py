@@ -1,0 +1,93 @@
+"""Translation between reservas.v1 messages and the itinerary domain (other contexts use it too)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aeroalpes.reservas.v1 import reserva_pb2
+
+from services.kit.timestamps import to_datetime, to_timestamp
+from services.reservas.itinerario import (
+    ClaseCabina,
+    Itinerario,
+    Leg,
+    Locacion,
+    Odo,
+    Pasajero,
+    Segmento,
+    TipoPasajero,
+)
+
+_TIPOS = {reserva_pb2.TipoPasajero.Value(f"TIPO_PASAJERO_{t.value}"): t for t in TipoPasajero}
+_CLASES = {reserva_pb2.ClaseCabina.Value(f"CLASE_CABINA_{c.value}"): c for c in ClaseCabina}
+
+
+def itinerarios_from_pb(items: Iterable[reserva_pb2.Itinerario]) -> tuple[Itinerario, ...]:
+    return tuple(
+        Itinerario(tuple(_odo(o, f"itinerarios[{i}].odos[{n}]") for n, o in enumerate(it.odos)))
+        for i, it in enumerate(items)
+    )
+
+
+def _odo(odo: reserva_pb2.Odo, path: str) -> Odo:
+    return Odo(
+        tuple(
+            Segmento(
+                tuple(
+                    _leg(leg, f"{path}.segmentos[{s}].legs[{n}]") for n, leg in enumerate(seg.legs)
+                )
+            )
+            for s, seg in enumerate(odo.segmentos)
+        )
+    )
+
+
+def _leg(leg: reserva_pb2.Leg, path: str) -> Leg:
+    return Leg(
+        fecha_salida=to_datetime(
+            leg.fecha_salida, leg.HasField("fecha_salida"), f"{path}.fecha_salida"
+        ),
+        fecha_llegada=to_datetime(
+            leg.fecha_llegada, leg.HasField("fecha_llegada"), f"{path}.fecha_llegada"
+        ),
+        origen=Locacion(leg.origen.codigo, leg.origen.nombre),
+        destino=Locacion(leg.destino.codigo, leg.destino.nombre),
+    )
+
+
+def pasajeros_from_pb(items: Iterable[reserva_pb2.Pasajero]) -> tuple[Pasajero, ...]:
+    return tuple(Pasajero(_TIPOS.get(p.tipo), _CLASES.get(p.clase)) for p in items)
+
+
+def itinerarios_to_pb(itinerarios: Iterable[Itinerario]) -> list[reserva_pb2.Itinerario]:
+    return [
+        reserva_pb2.Itinerario(
+            odos=[
+                reserva_pb2.Odo(
+                    segmentos=[
+                        reserva_pb2.Segmento(legs=[_leg_pb(leg) for leg in s.legs])
+                        for s in o.segmentos
+                    ]
+                )
+                for o in i.odos
+            ]
+        )
+        for i in itinerarios
+    ]
+
+
+def _leg_pb(leg: Leg) -> reserva_pb2.Leg:
+    return reserva_pb2.Leg(
+        fecha_salida=to_timestamp(leg.fecha_salida),
+        fecha_llegada=to_timestamp(leg.fecha_llegada),
+        origen=reserva_pb2.Locacion(codigo=leg.origen.codigo, nombre=leg.origen.nombre),
+        destino=reserva_pb2.Locacion(codigo=leg.destino.codigo, nombre=leg.destino.nombre),
+    )
+
+
+def pasajeros_to_pb(pasajeros: Iterable[Pasajero]) -> list[reserva_pb2.Pasajero]:
+    return [
+        reserva_pb2.Pasajero(tipo=f"TIPO_PASAJERO_{p.tipo}", clase=f"CLASE_CABINA_{p.clase}")
+        for p in pasajeros
+        if p.tipo and p.clase
+    ]

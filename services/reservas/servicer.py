@@ -1,0 +1,129 @@
+"""gRPC servicer of reservas: protobuf -> command -> handler -> protobuf, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aeroalpes.comun.v1 import dinero_pb2
+from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
+
+from services.kit import paging
+from services.kit.db import UnitOfWork
+from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.timestamps import to_timestamp
+from services.kit.validation import Violations
+from services.reservas import proto, tables
+from services.reservas.domain import EstadoReserva, Reserva
+from services.reservas.handlers import CrearReserva, Handlers
+from services.reservas.itinerario import validar_viaje
+
+_ESTADOS = {reserva_pb2.EstadoReserva.Value(f"ESTADO_RESERVA_{e.value}"): e for e in EstadoReserva}
+
+
+def reserva_pb(reserva: Reserva) -> reserva_pb2.Reserva:
+    return reserva_pb2.Reserva(
+        id=reserva.id,
+        id_cliente=reserva.id_cliente,
+        estado=f"ESTADO_RESERVA_{reserva.estado}",
+        itinerarios=proto.itinerarios_to_pb(reserva.itinerarios),
+        pasajeros=proto.pasajeros_to_pb(reserva.pasajeros),
+        monto=dinero_pb2.Dinero(unidades_menores=reserva.monto, moneda=reserva.moneda),
+        monto_vat=dinero_pb2.Dinero(unidades_menores=reserva.monto_vat, moneda=reserva.moneda),
+        fecha_creacion=to_timestamp(reserva.fecha_creacion),
+        fecha_actualizacion=to_timestamp(reserva.fecha_actualizacion),
+    )
+
+
+def crear_command(request: reservas_pb2.CrearReservaRequest) -> CrearReserva:
+    v = Violations()
+    v.require_uuid(request.id_reserva, "id_reserva")
+    v.require_uuid(request.id_cliente, "id_cliente")
+    v.require_idempotency_key(request.idempotency_key)
+    cmd = CrearReserva(
+        request.id_reserva,
+        request.id_cliente,
+        proto.itinerarios_from_pb(request.itinerarios),
+        proto.pasajeros_from_pb(request.pasajeros),
+    )
+    validar_viaje(cmd.itinerarios, cmd.pasajeros, v)
+    v.raise_if_any()
+    return cmd
+
+
+def _require_id(id_reserva: str, key: str | None = None, motivo: str | None = None) -> None:
+    v = Violations()
+    v.require_uuid(id_reserva, "id_reserva")
+    if key is not None:
+        v.require_idempotency_key(key)
+    if motivo is not None:
+        v.check(len(motivo) <= 200, "motivo", "admite como máximo 200 caracteres")
+    v.raise_if_any()
+
+
+class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
+    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+        self.uow = uow
+        self.handlers = handlers
+        self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+
+    def CrearReserva(self, request: Any, context: Any) -> reservas_pb2.CrearReservaResponse:
+        cmd = crear_command(request)
+        return self.idempotent.once(
+            request,
+            reservas_pb2.CrearReservaResponse,
+            lambda s: reservas_pb2.CrearReservaResponse(
+                reserva=reserva_pb(self.handlers.crear(s, cmd))
+            ),
+        )
+
+    def AprobarReserva(self, request: Any, context: Any) -> reservas_pb2.AprobarReservaResponse:
+        _require_id(request.id_reserva, request.idempotency_key)
+        return self.idempotent.once(
+            request,
+            reservas_pb2.AprobarReservaResponse,
+            lambda s: reservas_pb2.AprobarReservaResponse(
+                reserva=reserva_pb(self.handlers.aprobar(s, request.id_reserva))
+            ),
+        )
+
+    def CancelarReserva(self, request: Any, context: Any) -> reservas_pb2.CancelarReservaResponse:
+        _require_id(request.id_reserva, request.idempotency_key, request.motivo)
+
+        def work(session: Any) -> reservas_pb2.CancelarReservaResponse:
+            reserva = self.handlers.cancelar(session, request.id_reserva, request.motivo)
+            return reservas_pb2.CancelarReservaResponse(
+                reserva=reserva_pb(reserva) if reserva else None
+            )
+
+        return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work)
+
+    def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
+        _require_id(request.id_reserva)
+        with self.uow() as uow:
+            return reservas_pb2.ObtenerReservaResponse(
+                reserva=reserva_pb(self.handlers.obtener(uow.session, request.id_reserva))
+            )
+
+    def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:
+        v = Violations()
+        if request.id_cliente:
+            v.require_uuid(request.id_cliente, "id_cliente")
+        v.check(
+            request.estado in _ESTADOS or request.estado == 0, "estado", "no es un estado conocido"
+        )
+        v.require_page(request.page_size)
+        v.raise_if_any()
+        antes_de = paging.decode(request.page_token)
+        with self.uow() as uow:
+            reservas, siguiente = self.handlers.listar(
+                uow.session,
+                request.id_cliente,
+                _ESTADOS.get(request.estado),
+                antes_de,
+                paging.page_size(request.page_size),
+            )
+        return reservas_pb2.ListarReservasResponse(
+            reservas=[reserva_pb(r) for r in reservas],
+            next_page_token=paging.encode(siguiente) if siguiente is not None else "",
+        )

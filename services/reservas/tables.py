@@ -1,0 +1,130 @@
+"""Persistence of reservas: SQLAlchemy Core tables and the repository."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from aeroalpes.reservas.v1 import reserva_pb2
+from google.protobuf import json_format
+from sqlalchemy.orm import Session
+
+from services.kit.db import UtcDateTime, big_id
+from services.kit.idempotency import idempotency_table
+from services.kit.outbox import outbox_table
+from services.reservas import proto
+from services.reservas.domain import EstadoReserva, Reserva
+
+LAPIDA = "LAPIDA"  # tombstone: cancelled before it existed; never shown, refuses a late create
+
+metadata = sa.MetaData()
+reservas = sa.Table(
+    "reservas",
+    metadata,
+    sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("id_cliente", sa.String(36), nullable=False, index=True),
+    sa.Column("estado", sa.String(16), nullable=False, index=True),
+    sa.Column("itinerarios", sa.Text, nullable=False),  # reservas.v1 Itinerario list as JSON
+    sa.Column("pasajeros", sa.Text, nullable=False),
+    sa.Column("monto", sa.BigInteger, nullable=False),
+    sa.Column("monto_vat", sa.BigInteger, nullable=False),
+    sa.Column("moneda", sa.String(3), nullable=False),
+    sa.Column("motivo", sa.String(200), nullable=False),
+    sa.Column("fecha_creacion", UtcDateTime, nullable=False),
+    sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
+)
+outbox = outbox_table(metadata)
+idempotency_keys = idempotency_table(metadata)
+
+
+def _dump(messages: Sequence[object]) -> str:
+    return json.dumps([json_format.MessageToDict(m) for m in messages], sort_keys=True)  # type: ignore[arg-type]
+
+
+def _row(reserva: Reserva) -> dict[str, object]:
+    return {
+        "id": reserva.id,
+        "id_cliente": reserva.id_cliente,
+        "estado": reserva.estado.value,
+        "itinerarios": _dump(proto.itinerarios_to_pb(reserva.itinerarios)),
+        "pasajeros": _dump(proto.pasajeros_to_pb(reserva.pasajeros)),
+        "monto": reserva.monto,
+        "monto_vat": reserva.monto_vat,
+        "moneda": reserva.moneda,
+        "motivo": reserva.motivo,
+        "fecha_creacion": reserva.fecha_creacion,
+        "fecha_actualizacion": reserva.fecha_actualizacion,
+    }
+
+
+def _reserva(row: sa.Row[object]) -> Reserva:
+    m = row._mapping
+    itinerarios = [
+        json_format.ParseDict(d, reserva_pb2.Itinerario()) for d in json.loads(m["itinerarios"])
+    ]
+    pasajeros = [
+        json_format.ParseDict(d, reserva_pb2.Pasajero()) for d in json.loads(m["pasajeros"])
+    ]
+    return Reserva(
+        id=m["id"],
+        id_cliente=m["id_cliente"],
+        estado=EstadoReserva(m["estado"]),
+        itinerarios=proto.itinerarios_from_pb(itinerarios),
+        pasajeros=proto.pasajeros_from_pb(pasajeros),
+        monto=m["monto"],
+        monto_vat=m["monto_vat"],
+        moneda=m["moneda"],
+        motivo=m["motivo"],
+        fecha_creacion=m["fecha_creacion"],
+        fecha_actualizacion=m["fecha_actualizacion"],
+    )
+
+
+class Repositorio:
+    """Reads and writes bookings (and tombstones) through the caller's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def estado(self, id_reserva: str, lock: bool = False) -> str | None:
+        query = sa.select(reservas.c.estado).where(reservas.c.id == id_reserva)
+        return self.session.execute(query.with_for_update() if lock else query).scalar()
+
+    def obtener(self, id_reserva: str, lock: bool = False) -> Reserva | None:
+        query = sa.select(reservas).where(reservas.c.id == id_reserva, reservas.c.estado != LAPIDA)
+        row = self.session.execute(query.with_for_update() if lock else query).first()
+        return None if row is None else _reserva(row)
+
+    def agregar(self, reserva: Reserva) -> None:
+        self.session.execute(reservas.insert().values(**_row(reserva)))
+
+    def actualizar(self, reserva: Reserva) -> None:
+        self.session.execute(
+            reservas.update().where(reservas.c.id == reserva.id).values(**_row(reserva))
+        )
+
+    def agregar_lapida(self, id_reserva: str, motivo: str, ahora: object) -> None:
+        self.session.execute(
+            reservas.insert().values(
+                id=id_reserva, id_cliente="", estado=LAPIDA, itinerarios="[]", pasajeros="[]",
+                monto=0, monto_vat=0, moneda="", motivo=motivo[:200],
+                fecha_creacion=ahora, fecha_actualizacion=ahora,
+            )
+        )  # fmt: skip
+
+    def listar(
+        self, id_cliente: str, estado: str | None, antes_de: int | None, limite: int
+    ) -> tuple[list[Reserva], int | None]:
+        """Newest first; also the ``seq`` to continue from when there is a next page."""
+        query = sa.select(reservas).where(reservas.c.estado != LAPIDA)
+        if id_cliente:
+            query = query.where(reservas.c.id_cliente == id_cliente)
+        if estado:
+            query = query.where(reservas.c.estado == estado)
+        if antes_de is not None:
+            query = query.where(reservas.c.seq < antes_de)
+        rows = self.session.execute(query.order_by(reservas.c.seq.desc()).limit(limite + 1)).all()
+        siguiente = rows[limite - 1].seq if len(rows) > limite else None
+        return [_reserva(r) for r in rows[:limite]], siguiente
