@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.support.mariadb",
     "tests.support.pulsar",
     "tests.support.databases",
+    "tests.support.participants",
 ]

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
 from services.kit.config import ConfigError, ServiceConfig
@@ -44,5 +45,7 @@ def run(name: str, default_port: int, migrations: Path, build: Build) -> None:
         sys.exit(f"{name}: configuration error: {error}")
     except OSError as error:
         sys.exit(f"{name}: cannot start: {error}")
+    except sqlalchemy.exc.OperationalError as error:
+        sys.exit(f"{name}: database unavailable: {error.orig}")
     serve(server, name, port, config.grace_seconds)
     engine.dispose()

@@ -87,7 +87,12 @@ def tarifa(itinerarios: tuple[Itinerario, ...], pasajeros: tuple[Pasajero, ...])
         if p.clase and p.tipo
     )
     monto = legs * por_leg
-    return monto, (monto * VAT_PERCENT + 50) // 100
+    return monto, iva(monto)
+
+
+def iva(monto: int) -> int:
+    """19 % of ``monto`` in minor units, rounded half up (integers only: money is never a float)."""
+    return (monto * VAT_PERCENT + 50) // 100
 
 
 def validar_itinerarios(itinerarios: tuple[Itinerario, ...], v: Violations) -> None:

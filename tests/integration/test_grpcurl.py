@@ -4,8 +4,12 @@ import json
 import subprocess
 from pathlib import Path
 
+from google.protobuf import json_format
+
+from tests.support import builders as b
 from tests.support.components import REPO, VENV_BIN, unavailable
 from tests.support.grpc_process import grpc_service
+from tests.support.participants import Participants
 
 PROTOSET = REPO / "generated" / "aeroalpes.protoset"
 SERVICES = {
@@ -48,3 +52,17 @@ def test_grpcurl_lists_and_calls_a_running_server_by_reflection(tmp_path: Path) 
         result = grpcurl("-plaintext", tiny.address, "grpc.health.v1.Health/Check")
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout) == {"status": "SERVING"}
+
+
+def test_grpcurl_on_a_participant_lists_describes_and_calls(participants: Participants) -> None:
+    address = participants.address("reservas")
+    listed = grpcurl("-plaintext", address, "list")
+    assert "aeroalpes.reservas.v1.ReservasService" in listed.stdout.split(), listed.stderr
+    described = grpcurl("-plaintext", address, "describe", "aeroalpes.reservas.v1.ReservasService")
+    assert "rpc CrearReserva ( .aeroalpes.reservas.v1.CrearReservaRequest )" in described.stdout
+    request = json_format.MessageToJson(b.crear_reserva(), preserving_proto_field_name=True)
+    created = grpcurl(
+        "-plaintext", "-d", request, address, "aeroalpes.reservas.v1.ReservasService/CrearReserva"
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["reserva"]["estado"] == "ESTADO_RESERVA_PENDIENTE"

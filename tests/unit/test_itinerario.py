@@ -1,0 +1,92 @@
+"""Itinerary and passenger rules, and the tariff (pure domain, no I/O)."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.kit.validation import Violations
+from services.reservas.itinerario import (
+    ClaseCabina,
+    Itinerario,
+    Leg,
+    Locacion,
+    Odo,
+    Pasajero,
+    Segmento,
+    TipoPasajero,
+    iva,
+    tarifa,
+    validar_itinerarios,
+    validar_pasajeros,
+)
+
+T0 = datetime(2027, 1, 15, 8, tzinfo=UTC)
+ADULTO = Pasajero(TipoPasajero.ADULTO, ClaseCabina.ECONOMICA)
+MENOR = Pasajero(TipoPasajero.MENOR, ClaseCabina.ECONOMICA)
+
+
+def leg(a: str, b: str, salida: datetime = T0, horas: float = 3) -> Leg:
+    return Leg(salida, salida + timedelta(hours=horas), Locacion(a), Locacion(b))
+
+
+def viaje(*legs: Leg) -> tuple[Itinerario, ...]:
+    return (Itinerario((Odo((Segmento(tuple(legs)),)),)),)
+
+
+def violations_of(itinerarios: tuple[Itinerario, ...]) -> list[str]:
+    v = Violations()
+    validar_itinerarios(itinerarios, v)
+    return [f"{i.field}: {i.description}" for i in v.items]
+
+
+def test_a_valid_connecting_trip_passes() -> None:
+    assert violations_of(viaje(leg("BOG", "MIA"), leg("MIA", "JFK", T0 + timedelta(hours=4)))) == []
+
+
+@pytest.mark.parametrize(
+    ("legs", "expected"),
+    [
+        ((leg("bog", "JFK"),), "legs[0].origen.codigo: debe ser un código IATA"),
+        ((leg("BOG", "BOG"),), "legs[0].destino.codigo: debe ser distinto del origen"),
+        ((leg("BOG", "JFK", horas=-1),), "legs[0].fecha_llegada: debe ser posterior a la salida"),
+        (
+            (leg("BOG", "MIA"), leg("LIM", "JFK", T0 + timedelta(hours=4))),
+            "legs[1].origen.codigo: debe ser el destino",
+        ),
+        (
+            (leg("BOG", "MIA"), leg("MIA", "JFK", T0 + timedelta(hours=1))),
+            "legs[1].fecha_salida: debe ser posterior",
+        ),
+    ],
+)
+def test_each_leg_rule_names_its_field(legs: tuple[Leg, ...], expected: str) -> None:
+    [violation] = violations_of(viaje(*legs))
+    assert violation.startswith(f"itinerarios[0].odos[0].segmentos[0].{expected}")
+
+
+def test_empty_levels_are_refused() -> None:
+    assert violations_of(()) == ["itinerarios: debe tener al menos un itinerario"]
+    assert violations_of((Itinerario(()),)) == ["itinerarios[0].odos: debe tener al menos un odo"]
+
+
+def test_minimo_un_adulto_and_at_most_nine() -> None:
+    v = Violations()
+    validar_pasajeros((MENOR,), v)
+    validar_pasajeros((ADULTO,) * 10, v)
+    assert [i.description for i in v.items] == [
+        "debe incluir al menos un adulto",
+        "admite como máximo 9 pasajeros",
+    ]
+
+
+def test_tariff_is_per_leg_per_passenger_with_19_percent_vat() -> None:
+    two_legs = viaje(leg("BOG", "MIA"), leg("MIA", "JFK", T0 + timedelta(hours=4)))
+    primera = Pasajero(TipoPasajero.ADULTO, ClaseCabina.PRIMERA)
+    infante = Pasajero(TipoPasajero.INFANTE, ClaseCabina.PRIMERA)
+    monto, vat = tarifa(two_legs, (primera, infante))
+    assert monto == 2 * (1_500_000_00 + 150_000_00)
+    assert vat == monto * 19 // 100
+
+
+def test_vat_rounds_half_up() -> None:
+    assert (iva(50), iva(49), iva(0)) == (10, 9, 0)  # 9.5 -> 10, 9.31 -> 9
