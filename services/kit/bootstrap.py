@@ -31,7 +31,9 @@ def open_database(config: ServiceConfig, migrations: Path) -> Engine:
     return engine
 
 
-def run(name: str, default_port: int, migrations: Path, build: Build) -> None:
+def run(
+    name: str, default_port: int, migrations: Path, build: Build, max_workers: int = 32
+) -> None:
     """``python -m services.<name>``: exits with a one-line reason when it cannot start."""
     try:
         config = ServiceConfig.from_env(name, default_port)
@@ -40,7 +42,9 @@ def run(name: str, default_port: int, migrations: Path, build: Build) -> None:
     configure_logging(name, config.log_level)
     try:
         engine = open_database(config, migrations)
-        server, port = create_server(build(config, engine), config.port, config.host)
+        server, port = create_server(
+            build(config, engine), config.port, config.host, max_workers=max_workers
+        )
     except ConfigError as error:
         sys.exit(f"{name}: configuration error: {error}")
     except OSError as error:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aeroalpes.reservas.v1 import reserva_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from services.kit.timestamps import to_datetime, to_timestamp
 from services.reservas.itinerario import (
@@ -91,3 +94,8 @@ def pasajeros_to_pb(pasajeros: Iterable[Pasajero]) -> list[reserva_pb2.Pasajero]
         for p in pasajeros
         if p.tipo and p.clase
     ]
+
+
+def dict_of(message: Message) -> dict[str, Any]:
+    """A message as a JSON-ready dict (protobuf JSON mapping), e.g. to keep in a saga's data."""
+    return json_format.MessageToDict(message)

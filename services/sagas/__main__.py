@@ -1,0 +1,78 @@
+"""``python -m services.sagas``: the saga orchestrator (gRPC server, engine, recovery loop)."""
+
+import os
+import uuid
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
+from sqlalchemy.engine import Engine as DbEngine
+
+from services.kit import bootstrap
+from services.kit.config import ServiceConfig, env_int, env_str
+from services.kit.db import UnitOfWork, session_factory
+from services.kit.server import Registration
+from services.sagas.booking import RESERVA
+from services.sagas.caller import GrpcCaller
+from services.sagas.definition import SagaDefinition
+from services.sagas.engine import Engine, EngineConfig, Notifier
+from services.sagas.handlers import Handlers
+from services.sagas.servicer import SagasServicer
+from services.sagas.store import SagaStore
+
+DEFAULT_PORT = 50065
+SERVICE = sagas_pb2.DESCRIPTOR.services_by_name["SagasService"].full_name
+PEERS = {"clientes": 50061, "reservas": 50062, "pagos": 50063, "gds": 50064}
+
+
+def peer_addresses() -> dict[str, str]:
+    """One variable per peer (AEROALPES_<PEER>_ADDR); the mesh points them all at Envoy."""
+    return {
+        peer: env_str(os.environ, f"AEROALPES_{peer.upper()}_ADDR", f"127.0.0.1:{port}")
+        for peer, port in PEERS.items()
+    }
+
+
+def engine_config() -> EngineConfig:
+    env = os.environ
+    return EngineConfig(
+        lease_s=env_int(env, "AEROALPES_SAGAS_LEASE_MS", 15_000) / 1000,
+        recovery_interval_s=env_int(env, "AEROALPES_SAGAS_RECUPERACION_MS", 2_000) / 1000,
+        compensation_attempts=env_int(env, "AEROALPES_SAGAS_COMPENSACION_INTENTOS", 8),
+        compensation_backoff_cap_s=env_int(
+            env, "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS", 5_000
+        )
+        / 1000,
+        crash_at=env.get("AEROALPES_SAGAS_FALLA", ""),
+    )
+
+
+def booking_definition() -> SagaDefinition:
+    env = os.environ
+    step_timeout = env_int(env, "AEROALPES_SAGAS_PASO_TIMEOUT_MS", 10_000) / 1000
+    return replace(
+        RESERVA,
+        steps=tuple(replace(s, timeout_s=step_timeout) for s in RESERVA.steps),
+        deadline_s=env_int(env, "AEROALPES_SAGAS_LIMITE_MS", 60_000) / 1000,
+    )
+
+
+def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
+    sessions = session_factory(db)
+    engine_cfg = engine_config()
+    owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    store = SagaStore(lambda: UnitOfWork(sessions), owner, timedelta(seconds=engine_cfg.lease_s))
+    caller, notifier, definition = GrpcCaller(peer_addresses()), Notifier(), booking_definition()
+    engine = Engine(store, {definition.tipo: definition}, caller, engine_cfg, notifier)
+    engine.start()
+    servicer = SagasServicer(Handlers(store, engine, caller, notifier, definition))
+    return [Registration(sagas_pb2_grpc.add_SagasServiceServicer_to_server, servicer, SERVICE)]
+
+
+if __name__ == "__main__":
+    # Many workers: esperar calls and ObservarSaga streams each hold one while they wait.
+    bootstrap.run(
+        "sagas", DEFAULT_PORT, Path(__file__).parent / "migrations", build, max_workers=128
+    )

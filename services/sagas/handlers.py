@@ -1,0 +1,137 @@
+"""Use cases of the orchestrator: start a booking saga, wait on it, read, list, watch, resume."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import grpc
+from aeroalpes.clientes.v1 import clientes_pb2
+
+from services.kit.db import utcnow
+from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
+from services.sagas.booking import RESERVA
+from services.sagas.caller import GrpcCaller, Outcome, StepFailure
+from services.sagas.definition import SagaDefinition
+from services.sagas.domain import EstadoSaga, Saga
+from services.sagas.engine import Engine, Notifier
+from services.sagas.store import SagaStore
+
+POLL_S = 0.5  # another orchestrator may drive a saga: re-read the log at least this often
+
+
+@dataclass(frozen=True)
+class ReservarVuelo:
+    id_cliente: str
+    itinerarios: list[dict[str, Any]]
+    pasajeros: list[dict[str, Any]]
+    medio_pago: str
+    idempotency_key: str
+    huella: str
+
+
+class Handlers:
+    def __init__(
+        self,
+        store: SagaStore,
+        engine: Engine,
+        caller: GrpcCaller,
+        notifier: Notifier,
+        definition: SagaDefinition = RESERVA,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.engine = engine
+        self.caller = caller
+        self.notifier = notifier
+        self.definition = definition
+        self.clock = clock
+
+    def reservar(self, cmd: ReservarVuelo) -> Saga:
+        """Starts the saga (or returns the one this key started) and hands it to the engine."""
+        id_saga, ahora = str(uuid.uuid4()), self.clock()
+        datos = {
+            "id_saga": id_saga,
+            "id_reserva": str(uuid.uuid4()),
+            "id_cliente": cmd.id_cliente,
+            "itinerarios": cmd.itinerarios,
+            "pasajeros": cmd.pasajeros,
+            "medio_pago": cmd.medio_pago,
+        }
+        limite = ahora + timedelta(seconds=self.definition.deadline_s)
+        nueva = Saga.nueva(
+            id_saga,
+            self.definition.tipo,
+            self.definition.names,
+            datos,
+            cmd.id_cliente,
+            ahora,
+            limite,
+        )
+        existing = self.store.existente(cmd.idempotency_key, cmd.huella)
+        if existing is not None:
+            return existing
+        self._validar_cliente(cmd.id_cliente)
+        saga, created = self.store.crear(nueva, cmd.idempotency_key, cmd.huella)
+        if created:
+            self.engine.submit(saga.id)
+        return saga
+
+    def _validar_cliente(self, id_cliente: str) -> None:
+        """Refuses an unknown or inactive customer before any saga is written."""
+        step = self.definition.steps[0]
+        request = clientes_pb2.ValidarUsuarioRequest(id_usuario=id_cliente)
+        try:
+            self.caller.call(
+                step.action, request, step.retry.attempt_timeout_s, request_id=id_cliente
+            )
+        except StepFailure as failure:
+            if failure.outcome is not Outcome.REFUSED:
+                raise DependencyUnavailable(f"clientes no responde: {failure.message}") from failure
+            code = (
+                failure.__cause__.code() if isinstance(failure.__cause__, grpc.RpcError) else None
+            )  # type: ignore[attr-defined]
+            if code == grpc.StatusCode.NOT_FOUND:
+                raise NotFound("usuario", id_cliente) from failure
+            raise BusinessRefusal("USUARIO_INACTIVO", failure.message) from failure
+
+    def obtener(self, id_saga: str) -> Saga:
+        saga = self.store.cargar(id_saga)
+        if saga is None:
+            raise NotFound("saga", id_saga)
+        return saga
+
+    def esperar(self, id_saga: str, budget_s: float) -> Saga:
+        """The saga once terminal, or as it stands when the budget (the call's deadline) ends."""
+        end = time.monotonic() + budget_s
+        saga = self.obtener(id_saga)
+        while not saga.terminal and time.monotonic() < end:
+            self.notifier.wait(min(POLL_S, max(0.0, end - time.monotonic())))
+            saga = self.obtener(id_saga)
+        return saga
+
+    def observar(self, id_saga: str, active: Callable[[], bool]) -> Iterator[Saga]:
+        """The saga now, then once per transition, until terminal (at once if it already is)."""
+        saga = self.obtener(id_saga)
+        yield saga
+        while not saga.terminal and active():
+            self.notifier.wait(POLL_S)
+            current = self.obtener(id_saga)
+            if current.version != saga.version:
+                saga = current
+                yield saga
+
+    def listar(
+        self, estado: EstadoSaga | None, id_cliente: str, antes_de: int | None, limite: int
+    ) -> tuple[list[Saga], int | None]:
+        return self.store.listar(estado, id_cliente, antes_de, limite)
+
+    def reanudar(self, id_saga: str) -> Saga:
+        saga = self.store.reanudar(id_saga)
+        self.notifier.notify()
+        self.engine.submit(id_saga)
+        return saga

@@ -1,0 +1,127 @@
+"""gRPC servicer of sagas: protobuf -> command -> handler -> protobuf, nothing more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
+
+from services.kit import paging
+from services.kit.idempotency import fingerprint
+from services.kit.timestamps import to_timestamp
+from services.kit.validation import Violations
+from services.reservas import proto
+from services.reservas.itinerario import validar_viaje
+from services.sagas.domain import EstadoSaga, Saga
+from services.sagas.handlers import Handlers, ReservarVuelo
+
+_ESTADOS = {sagas_pb2.EstadoSaga.Value(f"ESTADO_SAGA_{e.value}"): e for e in EstadoSaga}
+MAX_ESPERA_S = 120.0  # esperar without a client deadline still ends
+
+
+def saga_pb(saga: Saga) -> sagas_pb2.Saga:
+    return sagas_pb2.Saga(
+        id=saga.id,
+        tipo=saga.tipo,
+        estado=f"ESTADO_SAGA_{saga.estado}",
+        pasos=[
+            sagas_pb2.Paso(
+                indice=p.indice,
+                nombre=p.nombre,
+                estado=f"ESTADO_PASO_{p.estado}",
+                intentos=p.intentos,
+                error=p.error,
+                fecha_actualizacion=to_timestamp(p.fecha_actualizacion),
+            )
+            for p in saga.pasos
+        ],
+        id_cliente=saga.id_cliente,
+        id_reserva=saga.datos.get("id_reserva", ""),
+        id_pago=saga.datos.get("id_pago", ""),
+        codigo_localizador=saga.datos.get("codigo_localizador", ""),
+        motivo=saga.motivo,
+        fecha_creacion=to_timestamp(saga.fecha_creacion),
+        fecha_actualizacion=to_timestamp(saga.fecha_actualizacion),
+    )
+
+
+def reservar_command(request: sagas_pb2.ReservarVueloRequest) -> ReservarVuelo:
+    """Validates the whole request before any saga exists."""
+    v = Violations()
+    v.require_uuid(request.id_cliente, "id_cliente")
+    itinerarios = proto.itinerarios_from_pb(request.itinerarios)
+    pasajeros = proto.pasajeros_from_pb(request.pasajeros)
+    validar_viaje(itinerarios, pasajeros, v)
+    v.require_text(request.medio_pago, "medio_pago", max_len=64)
+    v.require_idempotency_key(request.idempotency_key)
+    v.raise_if_any()
+    body = sagas_pb2.ReservarVueloRequest()
+    body.CopyFrom(request)
+    body.esperar = False  # waiting or not, it is the same booking
+    return ReservarVuelo(
+        id_cliente=request.id_cliente,
+        itinerarios=[proto.dict_of(i) for i in request.itinerarios],
+        pasajeros=[proto.dict_of(p) for p in request.pasajeros],
+        medio_pago=request.medio_pago,
+        idempotency_key=request.idempotency_key,
+        huella=fingerprint(body),
+    )
+
+
+def _require_id(id_saga: str) -> None:
+    v = Violations()
+    v.require_uuid(id_saga, "id_saga")
+    v.raise_if_any()
+
+
+def _wait_budget(context: Any) -> float:
+    remaining = context.time_remaining() if context is not None else None
+    return MAX_ESPERA_S if remaining is None else max(0.0, min(MAX_ESPERA_S, remaining - 0.25))
+
+
+class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
+    def __init__(self, handlers: Handlers) -> None:
+        self.handlers = handlers
+
+    def ReservarVuelo(self, request: Any, context: Any) -> sagas_pb2.ReservarVueloResponse:
+        saga = self.handlers.reservar(reservar_command(request))
+        if request.esperar:
+            saga = self.handlers.esperar(saga.id, _wait_budget(context))
+        return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga))
+
+    def ObtenerSaga(self, request: Any, context: Any) -> sagas_pb2.ObtenerSagaResponse:
+        _require_id(request.id_saga)
+        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(self.handlers.obtener(request.id_saga)))
+
+    def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
+        v = Violations()
+        if request.id_cliente:
+            v.require_uuid(request.id_cliente, "id_cliente")
+        v.check(
+            request.estado in _ESTADOS or request.estado == 0, "estado", "no es un estado conocido"
+        )
+        v.require_page(request.page_size)
+        v.raise_if_any()
+        sagas, siguiente = self.handlers.listar(
+            _ESTADOS.get(request.estado),
+            request.id_cliente,
+            paging.decode(request.page_token),
+            paging.page_size(request.page_size),
+        )
+        return sagas_pb2.ListarSagasResponse(
+            sagas=[saga_pb(s) for s in sagas],
+            next_page_token=paging.encode(siguiente) if siguiente is not None else "",
+        )
+
+    def ObservarSaga(self, request: Any, context: Any) -> Iterator[sagas_pb2.ObservarSagaResponse]:
+        _require_id(request.id_saga)
+        for saga in self.handlers.observar(request.id_saga, context.is_active):
+            yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga))
+
+    def ReanudarSaga(self, request: Any, context: Any) -> sagas_pb2.ReanudarSagaResponse:
+        v = Violations()
+        v.require_uuid(request.id_saga, "id_saga")
+        v.require_idempotency_key(request.idempotency_key)
+        v.raise_if_any()
+        return sagas_pb2.ReanudarSagaResponse(saga=saga_pb(self.handlers.reanudar(request.id_saga)))
