@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.pulsar",
     "tests.support.databases",
     "tests.support.participants",
+    "tests.support.orchestrator",
 ]

@@ -19,6 +19,12 @@ from services.kit.server import Registration, create_server, serve
 log = logging.getLogger(__name__)
 
 Build = Callable[[ServiceConfig, Engine], Sequence[Registration]]
+_on_stop: list[Callable[[], None]] = []
+
+
+def on_stop(callback: Callable[[], None]) -> None:
+    """Runs ``callback`` after the server stopped taking calls (e.g. to stop background work)."""
+    _on_stop.append(callback)
 
 
 def open_database(config: ServiceConfig, migrations: Path) -> Engine:
@@ -52,4 +58,6 @@ def run(
     except sqlalchemy.exc.OperationalError as error:
         sys.exit(f"{name}: database unavailable: {error.orig}")
     serve(server, name, port, config.grace_seconds)
+    for callback in _on_stop:
+        callback()
     engine.dispose()

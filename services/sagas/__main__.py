@@ -67,6 +67,8 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
     caller, notifier, definition = GrpcCaller(peer_addresses()), Notifier(), booking_definition()
     engine = Engine(store, {definition.tipo: definition}, caller, engine_cfg, notifier)
     engine.start()
+    bootstrap.on_stop(engine.stop)
+    bootstrap.on_stop(caller.close)
     servicer = SagasServicer(Handlers(store, engine, caller, notifier, definition))
     return [Registration(sagas_pb2_grpc.add_SagasServiceServicer_to_server, servicer, SERVICE)]
 

@@ -34,11 +34,21 @@ class Outcome(Enum):
     UNKNOWN = "unknown"  # it may or may not have happened: compensate it too
 
 
+# Failures that prove the request never reached a server: nothing can have happened.
+_NOT_SENT_MARKERS = (
+    "failed to connect",
+    "connection refused",
+    "no healthy upstream",
+    "connection failure",
+)
+
+
 class StepFailure(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
+    def __init__(self, outcome: Outcome, message: str, sent: bool = True) -> None:
         super().__init__(message)
         self.outcome = outcome
         self.message = message
+        self.sent = sent  # False only when the request provably never left (connect failure)
 
 
 def describe(error: grpc.RpcError) -> str:
@@ -46,6 +56,10 @@ def describe(error: grpc.RpcError) -> str:
     reasons = [d.reason for d in details_of(error) if isinstance(d, error_details_pb2.ErrorInfo)]
     label = reasons[0] if reasons else error.code().name  # type: ignore[attr-defined]
     return f"{label}: {error.details()}"  # type: ignore[attr-defined]
+
+
+# A peer that restarts is back within a second or so: don't let reconnects back off for minutes.
+_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
 class GrpcCaller:
@@ -59,8 +73,15 @@ class GrpcCaller:
     def _channel(self, peer: str) -> grpc.Channel:
         with self._lock:
             if peer not in self._channels:
-                self._channels[peer] = grpc.insecure_channel(self.addresses[peer])
+                self._channels[peer] = grpc.insecure_channel(self.addresses[peer], options=_OPTIONS)
             return self._channels[peer]
+
+    def _forget(self, peer: str) -> None:
+        """After a failed connect, a fresh channel retries at once instead of in backoff."""
+        with self._lock:
+            channel = self._channels.pop(peer, None)
+        if channel is not None:
+            channel.close()
 
     def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
         send = self._channel(call.peer).unary_unary(
@@ -79,7 +100,13 @@ class GrpcCaller:
                 if code in TRANSIENT
                 else Outcome.UNKNOWN
             )
-            raise StepFailure(outcome, describe(error)) from error
+            details = str(error.details() or "").lower()  # type: ignore[attr-defined]
+            sent = not (
+                code == grpc.StatusCode.UNAVAILABLE and any(m in details for m in _NOT_SENT_MARKERS)
+            )
+            if not sent:
+                self._forget(call.peer)
+            raise StepFailure(outcome, describe(error), sent) from error
 
     def close(self) -> None:
         for channel in self._channels.values():

@@ -105,8 +105,13 @@ class Engine:
         threading.Thread(target=self.recover_forever, name="saga-recovery", daemon=True).start()
 
     def stop(self) -> None:
+        """Stops between transitions; unfinished sagas keep their log for the next run."""
         self._stopping.set()
+        self.notifier.notify()
         self._pool.shutdown(wait=True, cancel_futures=True)
+        released = self.store.soltar()
+        if released:
+            log.info("released %d unfinished sagas for other orchestrators", released)
 
     # --- driving one saga from its log
 
@@ -135,6 +140,8 @@ class Engine:
 
     def _run_action(self, saga: Saga, i: int, step: Step) -> None:
         deadline = min(self.clock().timestamp() + step.timeout_s, saga.fecha_limite.timestamp())
+        # Attempts logged before a crash may have reached the participant: their outcome is unknown.
+        maybe_applied = saga.pasos[i].intentos > 0
         attempt = 0
         while True:
             attempt += 1
@@ -145,12 +152,17 @@ class Engine:
                     step.action, saga, i, "action", deadline, step.retry.attempt_timeout_s
                 )
             except StepFailure as failure:
+                maybe_applied = maybe_applied or failure.sent
                 remaining = deadline - self.clock().timestamp()
                 if failure.outcome is Outcome.TRANSIENT and remaining > 0:
                     saga = self._save(saga.reintento(i, failure.message, self.clock()))
-                    self._stopping.wait(min(remaining, step.retry.delay(attempt, random.random())))
+                    if self._stopping.wait(
+                        min(remaining, step.retry.delay(attempt, random.random()))
+                    ):
+                        return  # stopping: the log says where we are; whoever runs next resumes
                     continue
-                unknown = failure.outcome is not Outcome.REFUSED
+                # Refused: nothing happened. Gave up: compensate it too, unless no attempt got out.
+                unknown = failure.outcome is not Outcome.REFUSED and maybe_applied
                 self._save(
                     saga.paso_fallido(i, f"{step.name}: {failure.message}", unknown, self.clock())
                 )
@@ -179,7 +191,8 @@ class Engine:
                 delay = min(
                     self.config.compensation_backoff_cap_s, step.retry.base_s * 2 ** (attempt - 1)
                 )
-                self._stopping.wait(delay * (0.5 + random.random() / 2))
+                if self._stopping.wait(delay * (0.5 + random.random() / 2)):
+                    return
                 continue
             self._save(saga.compensado(i, self.clock()))
             return

@@ -216,6 +216,20 @@ class SagaStore:
             uow.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    def soltar(self) -> int:
+        """Expires our leases at shutdown, so another orchestrator resumes our sagas at once."""
+        with self.uow() as uow:
+            result = uow.session.execute(
+                sagas.update()
+                .where(
+                    sagas.c.propietario == self.owner,
+                    sagas.c.estado.in_([e.value for e in ACTIVOS]),
+                )
+                .values(lease_hasta=self.clock())
+            )
+            uow.commit()
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def vencidas(self, limite: int = 50) -> list[str]:
         """Active sagas nobody holds a live lease on: crashed or stopped orchestrators left them."""
         with self.uow() as uow:

@@ -57,10 +57,12 @@ def grpc_service(
     workdir: Path,
     env: Mapping[str, str] | None = None,
     timeout: float = 30.0,
+    port: int | None = None,
+    wait: bool = True,
 ) -> Iterator[ServiceProcess]:
     """``python -m module`` with ``port_env`` set to a free port; stopped on exit, even on error."""
-    port = free_port()
-    log = workdir / f"{module}.log"
+    port = port or free_port()
+    log = workdir / f"{module}-{port}.log"
     child_env = {
         **os.environ,
         "AEROALPES_VAR_DIR": str(workdir),
@@ -68,7 +70,7 @@ def grpc_service(
         port_env: str(port),
     }
     child_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
-    with log.open("wb") as out:
+    with log.open("ab") as out:  # a restart on the same port appends to the same log
         process = subprocess.Popen(
             [sys.executable, "-m", module], cwd=REPO, env=child_env, stdout=out, stderr=out
         )
@@ -81,7 +83,8 @@ def grpc_service(
             return is_serving(service.address)
 
         try:
-            wait_until(ready, timeout, f"{module} health on port {port}", interval=0.1)
+            if wait:
+                wait_until(ready, timeout, f"{module} health on port {port}", interval=0.1)
         except TimeoutError as exc:
             raise RuntimeError(f"{exc}\n{tail(log)}") from None
         yield service

@@ -17,6 +17,7 @@ from aeroalpes.reservas.v1 import reservas_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.kit.db import create_engine, database_url
+from tests.support.components import stop_process
 from tests.support.grpc_process import ServiceProcess, grpc_service
 
 CONTEXTS = ("clientes", "reservas", "pagos", "gds")
@@ -28,6 +29,7 @@ class Participants:
     db_url: str | None
     var_dir: Path
     services: dict[str, ServiceProcess]
+    env: dict[str, str] = field(default_factory=dict)
     _channels: dict[str, grpc.Channel] = field(default_factory=dict)
     _engines: dict[str, Engine] = field(default_factory=dict)
 
@@ -75,6 +77,21 @@ class Participants:
             engine.dispose()
 
 
+def restart(stack: ExitStack, participants: Participants, context: str) -> None:
+    """Starts ``context`` again on the port it had (after a test stopped it)."""
+    old = participants.services[context]
+    stop_process(old.process)
+    participants.services[context] = stack.enter_context(
+        grpc_service(
+            old.module,
+            f"AEROALPES_{context.upper()}_PORT",
+            participants.var_dir,
+            env=participants.env,
+            port=old.port,
+        )
+    )
+
+
 def start_participants(
     stack: ExitStack,
     backend: str,
@@ -82,21 +99,22 @@ def start_participants(
     var_dir: Path,
     env: dict[str, str] | None = None,
 ) -> Participants:
-    base_env = {"AEROALPES_GDS_SIN_CUPO": "ZZZ", "AEROALPES_PAGOS_LIMITE": "1000000000"}
+    child_env = {
+        "AEROALPES_GDS_SIN_CUPO": "ZZZ",
+        "AEROALPES_PAGOS_LIMITE": "1000000000",
+        **(env or {}),
+    }
     if db_url:
-        base_env["AEROALPES_DB_URL"] = db_url
+        child_env["AEROALPES_DB_URL"] = db_url
     services = {
         context: stack.enter_context(
             grpc_service(
-                f"services.{context}",
-                f"AEROALPES_{context.upper()}_PORT",
-                var_dir,
-                env={**base_env, **(env or {})},
+                f"services.{context}", f"AEROALPES_{context.upper()}_PORT", var_dir, env=child_env
             )
         )
         for context in CONTEXTS
     }
-    participants = Participants(backend, db_url, var_dir, services)
+    participants = Participants(backend, db_url, var_dir, services, env=child_env)
     stack.callback(participants.close)
     return participants
 

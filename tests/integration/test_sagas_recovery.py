@@ -1,0 +1,213 @@
+"""Outages and crashes: participants stopped and restarted, the orchestrator SIGKILLed at chosen
+points, two orchestrators on one MariaDB. Each test runs its own processes (SQLite unless said)."""
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import grpc
+import pytest
+from aeroalpes.sagas.v1 import sagas_pb2
+
+from tests.support import builders as b
+from tests.support.components import stop_process, wait_until
+from tests.support.mariadb import start_mariadb
+from tests.support.orchestrator import (
+    assert_consistent,
+    booking,
+    new_customer,
+    saga_events,
+    start_orchestrator,
+    stub,
+    wait_terminal,
+)
+from tests.support.participants import Participants, restart, start_participants
+
+
+@pytest.fixture
+def stack() -> Iterator[ExitStack]:
+    with ExitStack() as stack:
+        yield stack
+
+
+def own_participants(stack: ExitStack, tmp_path: Path, **env: str) -> Participants:
+    return start_participants(stack, "sqlite", None, tmp_path, env=env)
+
+
+def wait_event(p: Participants, id_saga: str, tipo: str, paso: int) -> None:
+    wait_until(
+        lambda: any(e.tipo == tipo and e.paso == paso for e in saga_events(p, id_saga)),
+        30,
+        f"{tipo} on step {paso} of saga {id_saga}",
+    )
+
+
+def test_participant_back_within_the_step_timeout_lets_the_saga_complete(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    p = own_participants(stack, tmp_path)
+    sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_PASO_TIMEOUT_MS": "30000"}))
+    cliente = new_customer(p)
+    stop_process(p.services["pagos"].process)
+    saga = sagas.ReservarVuelo(booking(cliente, esperar=False), timeout=30).saga
+    wait_event(p, saga.id, "PASO_REINTENTO", 2)
+    restart(stack, p, "pagos")
+    final = wait_terminal(sagas, saga.id)
+    assert final.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA, final.motivo
+    assert final.pasos[2].intentos > 1
+    assert_consistent(p, final)
+
+
+def test_participant_that_stays_down_makes_the_saga_compensate(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    p = own_participants(stack, tmp_path)
+    sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_PASO_TIMEOUT_MS": "1500"}))
+    cliente = new_customer(p)
+    stop_process(p.services["pagos"].process)
+    saga = sagas.ReservarVuelo(booking(cliente), timeout=30).saga
+    assert saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA
+    assert (
+        saga.pasos[2].estado == sagas_pb2.ESTADO_PASO_FALLIDO
+        and "UNAVAILABLE" in saga.pasos[2].error
+    )
+    assert_consistent(p, saga)
+
+
+def _gds_refusal_with_pagos_down(stack: ExitStack, tmp_path: Path, attempts: str):  # type: ignore[no-untyped-def]
+    """A GDS refusal whose refund finds pagos stopped: pagos goes down while GDS thinks."""
+    p = own_participants(stack, tmp_path, AEROALPES_GDS_LATENCIA_MS="1500")
+    sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_COMPENSACION_INTENTOS": attempts}))
+    saga = sagas.ReservarVuelo(
+        booking(new_customer(p), "BOG", "ZZZ", esperar=False), timeout=30
+    ).saga
+    wait_event(p, saga.id, "PASO_INICIADO", 3)
+    stop_process(p.services["pagos"].process)
+    return p, sagas, saga
+
+
+def test_compensation_is_retried_until_the_participant_returns(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    p, sagas, saga = _gds_refusal_with_pagos_down(stack, tmp_path, attempts="100")
+    wait_event(p, saga.id, "COMPENSACION_REINTENTO", 2)
+    restart(stack, p, "pagos")
+    final = wait_terminal(sagas, saga.id)
+    assert final.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA
+    assert final.pasos[2].intentos > 2  # the payment, then more than one refund attempt
+    assert_consistent(p, final)
+
+
+def test_compensation_past_its_cap_is_fallida_until_resumed(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    p, sagas, saga = _gds_refusal_with_pagos_down(stack, tmp_path, attempts="3")
+    failed = wait_terminal(sagas, saga.id)
+    assert failed.estado == sagas_pb2.ESTADO_SAGA_FALLIDA
+    assert (
+        "pagar_reserva" in failed.motivo
+        and failed.pasos[2].estado == sagas_pb2.ESTADO_PASO_COMPENSANDO
+    )
+    assert p.count("sagas", "outbox", sujeto=saga.id, tipo="SagaFallida") == 1
+    restart(stack, p, "pagos")
+    resumed = sagas.ReanudarSaga(
+        sagas_pb2.ReanudarSagaRequest(id_saga=saga.id, idempotency_key=b.new_id()), timeout=10
+    )
+    assert resumed.saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSANDO
+    final = wait_terminal(sagas, saga.id)
+    assert final.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA
+    assert p.count("pagos", "pagos", id_reserva=final.id_reserva, estado="REVERTIDO") == 1
+    assert_consistent(p, final)
+
+
+CRASHES = {
+    "after the log write, before the payment RPC": (
+        "antes_rpc:pagar_reserva",
+        (),
+        sagas_pb2.ESTADO_SAGA_COMPLETADA,
+    ),
+    "after the payment RPC, before the log write": (
+        "despues_rpc:pagar_reserva",
+        (),
+        sagas_pb2.ESTADO_SAGA_COMPLETADA,
+    ),
+    "after the GDS RPC, before the log write": (
+        "despues_rpc:confirmar_gds",
+        (),
+        sagas_pb2.ESTADO_SAGA_COMPLETADA,
+    ),
+    "during the refund": (
+        "compensando:pagar_reserva",
+        ("BOG", "ZZZ"),
+        sagas_pb2.ESTADO_SAGA_COMPENSADA,
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CRASHES, ids=list(CRASHES))
+def test_orchestrator_killed_at_a_chosen_point_resumes_from_the_log(
+    stack: ExitStack, tmp_path: Path, case: str
+) -> None:
+    point, codigos, expected = CRASHES[case]
+    p = own_participants(stack, tmp_path)
+    cliente = new_customer(p)
+    doomed = start_orchestrator(stack, p, {"AEROALPES_SAGAS_FALLA": point})
+    # The process may die before its answer leaves: the saga is in the log all the same.
+    with contextlib.suppress(grpc.RpcError):
+        stub(doomed).ReservarVuelo(booking(cliente, *codigos, esperar=False), timeout=30)
+    wait_until(lambda: doomed.process.poll() is not None, 30, "the orchestrator to kill itself")
+    assert doomed.process.returncode == -9
+    sagas = stub(start_orchestrator(stack, p))
+    [saga] = sagas.ListarSagas(sagas_pb2.ListarSagasRequest(id_cliente=cliente), timeout=10).sagas
+    final = wait_terminal(sagas, saga.id)
+    assert final.estado == expected, final.motivo
+    assert_consistent(p, final)
+    owners = {e.propietario for e in saga_events(p, saga.id)}
+    assert len(owners) == 2  # the killed orchestrator, then the one that recovered it
+
+
+@contextmanager
+def private_mariadb(tmp_path: Path) -> Iterator[str]:
+    (tmp_path / "mariadb").mkdir()
+    servers = start_mariadb(tmp_path / "mariadb")
+    server = next(servers)
+    try:
+        yield server.url
+    finally:
+        servers.close()
+
+
+def test_two_orchestrators_on_one_mariadb_drive_each_saga_alone(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    db_url = stack.enter_context(private_mariadb(tmp_path))
+    (tmp_path / "var").mkdir()
+    p = start_participants(stack, "mariadb", db_url, tmp_path / "var")
+    # A lease long enough for this loaded machine: takeovers are for crashes, not slow writes.
+    lease = {"AEROALPES_SAGAS_LEASE_MS": "15000"}
+    orchestrators = [stub(start_orchestrator(stack, p, lease)) for _ in range(2)]
+    cliente = new_customer(p)
+    results: list[sagas_pb2.Saga] = []
+    lock = threading.Lock()
+
+    def book(n: int) -> None:
+        request = booking(cliente, *(("BOG", "ZZZ") if n % 4 == 3 else ()))
+        saga = orchestrators[n % 2].ReservarVuelo(request, timeout=120).saga
+        with lock:
+            results.append(saga)
+
+    threads = [threading.Thread(target=book, args=(n,)) for n in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 100
+    for saga in results:
+        assert saga.estado in (sagas_pb2.ESTADO_SAGA_COMPLETADA, sagas_pb2.ESTADO_SAGA_COMPENSADA)
+        # A saga still queued when its lease ran out may be taken over before its first step;
+        # its steps are still driven by exactly one orchestrator.
+        assert len({e.propietario for e in saga_events(p, saga.id) if e.paso >= 0}) == 1
+        assert_consistent(p, saga)
+    assert len({e.propietario for s in results for e in saga_events(p, s.id)}) == 2
