@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv npm protos lint test system-deps run clean help
+.PHONY: venv npm protos envoy lint test system-deps run demo clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,6 +31,15 @@ protos: venv  ## regenerate generated/ (Python modules, .pyi stubs, descriptor s
 	  --python_out=generated --pyi_out=generated --grpc_python_out=generated \
 	  --descriptor_set_out=generated/aeroalpes.protoset --include_imports --include_source_info \
 	  $(PROTOS)
+
+envoy: venv  ## re-render envoy/envoy-local.json and envoy/envoy-compose.json from the template
+	$(PY) -m services.mesh.render
+
+run: venv  ## the whole system locally on embedded defaults (SQLite, pulsar-lite, Envoy); Ctrl-C stops it
+	$(PY) -m services.mesh
+
+demo: venv  ## with `make run` up: register, log in, book three flights through the edge with grpcurl
+	$(PY) -m services.mesh.demo
 
 system-deps:  ## install Debian packages the tests need (MariaDB server) when root and missing
 	@if ! command -v mariadbd >/dev/null && ! test -x /usr/sbin/mariadbd; then \

@@ -38,7 +38,12 @@ def open_database(config: ServiceConfig, migrations: Path) -> Engine:
 
 
 def run(
-    name: str, default_port: int, migrations: Path, build: Build, max_workers: int = 32
+    name: str,
+    default_port: int,
+    migrations: Path,
+    build: Build,
+    max_workers: int = 32,
+    reflection_names: Sequence[str] = (),
 ) -> None:
     """``python -m services.<name>``: exits with a one-line reason when it cannot start."""
     try:
@@ -49,7 +54,11 @@ def run(
     try:
         engine = open_database(config, migrations)
         server, port = create_server(
-            build(config, engine), config.port, config.host, max_workers=max_workers
+            build(config, engine),
+            config.port,
+            config.host,
+            max_workers=max_workers,
+            reflection_names=reflection_names,
         )
     except ConfigError as error:
         sys.exit(f"{name}: configuration error: {error}")

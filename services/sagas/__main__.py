@@ -27,6 +27,18 @@ SERVICE = sagas_pb2.DESCRIPTOR.services_by_name["SagasService"].full_name
 PEERS = {"clientes": 50061, "reservas": 50062, "pagos": 50063, "gds": 50064}
 
 
+def public_services() -> list[str]:
+    from aeroalpes.clientes.v1 import clientes_pb2
+    from aeroalpes.gds.v1 import gds_pb2
+    from aeroalpes.notificaciones.v1 import notificaciones_pb2
+    from aeroalpes.pagos.v1 import pagos_pb2
+    from aeroalpes.reservas.v1 import reservas_pb2
+    from aeroalpes.ui.v1 import eventos_pb2
+
+    modules = (clientes_pb2, gds_pb2, notificaciones_pb2, pagos_pb2, reservas_pb2, eventos_pb2)
+    return [s.full_name for m in modules for s in m.DESCRIPTOR.services_by_name.values()]
+
+
 def peer_addresses() -> dict[str, str]:
     """One variable per peer (AEROALPES_<PEER>_ADDR); the mesh points them all at Envoy."""
     return {
@@ -76,5 +88,11 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
 if __name__ == "__main__":
     # Many workers: esperar calls and ObservarSaga streams each hold one while they wait.
     bootstrap.run(
-        "sagas", DEFAULT_PORT, Path(__file__).parent / "migrations", build, max_workers=128
+        "sagas",
+        DEFAULT_PORT,
+        Path(__file__).parent / "migrations",
+        build,
+        max_workers=128,
+        # Envoy sends the edge's reflection here: describe every public service from one place.
+        reflection_names=public_services(),
     )

@@ -1,0 +1,7 @@
+-- One database per bounded context (the services migrate their own schema at start-up).
+CREATE DATABASE IF NOT EXISTS clientes CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS reservas CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS pagos CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS gds CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS sagas CHARACTER SET utf8mb4;
+CREATE DATABASE IF NOT EXISTS notificaciones CHARACTER SET utf8mb4;

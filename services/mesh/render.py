@@ -1,0 +1,51 @@
+"""``python -m services.mesh.render``: writes envoy/envoy-local.json and envoy/envoy-compose.json.
+
+Both come from the one template in services/mesh/envoy.py; the local runner renders its own
+copy with the ports it was given. A test checks these files are up to date and valid.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from services.mesh.envoy import Topology, render
+from services.mesh.runner import OPTIONAL, SERVICES, exists
+
+REPO = Path(__file__).resolve().parents[2]
+PORTS = {name: port for name, port in SERVICES.items() if name not in OPTIONAL or exists(name)}
+
+
+def local() -> Topology:
+    return Topology({name: ("127.0.0.1", port) for name, port in PORTS.items()})
+
+
+def compose() -> Topology:
+    # Service names are docker-compose host names; Envoy listens on every interface of its
+    # container, and compose publishes only the edge.
+    return Topology(
+        {name: (name, port) for name, port in PORTS.items()},
+        listen_address="0.0.0.0",
+        dns=True,
+        health_interval="2s",
+        cors_origins=r"https?://[^/]+",
+    )
+
+
+def rendered() -> dict[str, str]:
+    return {
+        "envoy-local.json": json.dumps(render(local()), indent=2) + "\n",
+        "envoy-compose.json": json.dumps(render(compose()), indent=2) + "\n",
+    }
+
+
+def main() -> int:
+    for name, text in rendered().items():
+        (REPO / "envoy" / name).write_text(text)
+        print(f"wrote envoy/{name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

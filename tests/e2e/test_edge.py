@@ -1,0 +1,212 @@
+"""End to end through Envoy's edge, started by the local runner: real Envoy, real grpcurl."""
+
+import json
+import struct
+import subprocess
+import urllib.request
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from aeroalpes.clientes.v1 import clientes_pb2
+
+from tests.support.components import REPO, VENV_BIN
+from tests.support.mesh import Mesh, run_mesh
+
+PROTOSET = str(REPO / "generated" / "aeroalpes.protoset")
+PUBLIC_SERVICES = {
+    "aeroalpes.clientes.v1.ClientesService",
+    "aeroalpes.gds.v1.GdsService",
+    "aeroalpes.notificaciones.v1.NotificacionesService",
+    "aeroalpes.pagos.v1.PagosService",
+    "aeroalpes.reservas.v1.ReservasService",
+    "aeroalpes.sagas.v1.SagasService",
+    "aeroalpes.ui.v1.EventosService",
+}
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with run_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
+        yield mesh
+
+
+def grpcurl(*args: str, body: object | None = None) -> subprocess.CompletedProcess[str]:
+    data = [] if body is None else ["-d", "@"]
+    return subprocess.run(
+        [str(VENV_BIN / "grpcurl"), "-plaintext", "-max-time", "130", *data, *args],
+        input=None if body is None else json.dumps(body),
+        capture_output=True, text=True, timeout=150,
+    )  # fmt: skip
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def register(mesh: Mesh) -> str:
+    body = json.loads((REPO / "examples" / "registrar_usuario.json").read_text())
+    body["email"], body["idempotency_key"] = (
+        f"e2e.{uuid.uuid4().hex[:10]}@example.com",
+        str(uuid.uuid4()),
+    )
+    return str(
+        ok(grpcurl(mesh.edge, "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario", body=body))[
+            "usuario"
+        ]["id"]
+    )
+
+
+def book(mesh: Mesh, id_cliente: str, medio: str) -> dict:  # type: ignore[type-arg]
+    body = json.loads((REPO / "examples" / "reservar_vuelo.json").read_text())
+    tutorial = json.loads((REPO / "examples" / "crear_reserva.json").read_text())
+    body.update(
+        id_cliente=id_cliente,
+        medio_pago=medio,
+        idempotency_key=str(uuid.uuid4()),
+        itinerarios=tutorial["itinerarios"],
+    )
+    return dict(
+        ok(grpcurl(mesh.edge, "aeroalpes.sagas.v1.SagasService/ReservarVuelo", body=body))["saga"]
+    )
+
+
+def test_reflection_on_the_edge_lists_the_public_services(mesh: Mesh) -> None:
+    listed = set(ok_lines(grpcurl(mesh.edge, "list")))
+    assert listed >= PUBLIC_SERVICES
+
+
+def ok_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def test_tutorial_booking_completes_and_a_refused_card_compensates(mesh: Mesh) -> None:
+    cliente = register(mesh)
+    done = book(mesh, cliente, "tarjeta-visa")
+    assert done["estado"] == "ESTADO_SAGA_COMPLETADA" and len(done["codigo_localizador"]) == 6
+    reserva = ok(
+        grpcurl(
+            mesh.edge,
+            "aeroalpes.reservas.v1.ReservasService/ObtenerReserva",
+            body={"id_reserva": done["id_reserva"]},
+        )
+    )
+    legs = reserva["reserva"]["itinerarios"][0]["odos"][0]["segmentos"][0]["legs"]
+    assert (legs[0]["origen"]["codigo"], legs[0]["destino"]["codigo"]) == ("BOG", "JFK")
+    assert reserva["reserva"]["estado"] == "ESTADO_RESERVA_APROBADA"
+    refused = book(mesh, cliente, "tarjeta-rechazada")
+    assert refused["estado"] == "ESTADO_SAGA_COMPENSADA" and "PAGO_RECHAZADO" in refused["motivo"]
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        "aeroalpes.pagos.v1.PagosService/RevertirPago",
+        "aeroalpes.reservas.v1.ReservasService/CancelarReserva",
+        "aeroalpes.sagas.v1.SagasService/ReanudarSaga",
+    ],
+)
+def test_internal_rpcs_are_refused_on_the_edge_and_served_inside(mesh: Mesh, method: str) -> None:
+    field = "id_saga" if "Saga" in method else "id_reserva"
+    body = {field: str(uuid.uuid4()), "idempotency_key": str(uuid.uuid4())}
+    refused = grpcurl("-protoset", PROTOSET, mesh.edge, method, body=body)
+    assert refused.returncode != 0 and "PermissionDenied" in refused.stderr, refused.stderr
+    inside = grpcurl("-protoset", PROTOSET, mesh.internal, method, body=body)
+    if "ReanudarSaga" in method:  # served: an unknown saga is NOT_FOUND, not refused by Envoy
+        assert "NotFound" in inside.stderr, inside.stderr
+    else:
+        assert inside.returncode == 0, inside.stderr
+
+
+def grpc_web_call(mesh: Mesh, path: str, message: bytes) -> tuple[int, dict[str, str], bytes]:
+    """A browser's gRPC-Web unary call: HTTP/1.1 POST, length-prefixed frames, trailers in-body."""
+    request = urllib.request.Request(
+        f"http://{mesh.edge}{path}",
+        data=b"\x00" + struct.pack(">I", len(message)) + message,
+        headers={
+            "content-type": "application/grpc-web+proto",
+            "x-grpc-web": "1",
+            "origin": "http://localhost:5173",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
+
+
+def frames(body: bytes) -> list[tuple[int, bytes]]:
+    out, i = [], 0
+    while i < len(body):
+        flag, length = body[i], struct.unpack(">I", body[i + 1 : i + 5])[0]
+        out.append((flag, body[i + 5 : i + 5 + length]))
+        i += 5 + length
+    return out
+
+
+def test_grpc_web_unary_call_through_the_edge(mesh: Mesh) -> None:
+    request = clientes_pb2.RegistrarUsuarioRequest(
+        nombres="Web", apellidos="Navegador", email=f"web.{uuid.uuid4().hex[:8]}@example.com",
+        password="una-clave-segura", tipo="TIPO_USUARIO_NATURAL", cedula="1234567",
+        idempotency_key=str(uuid.uuid4()),
+    )  # fmt: skip
+    status, headers, body = grpc_web_call(
+        mesh, "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario", request.SerializeToString()
+    )
+    assert status == 200 and headers["content-type"].startswith("application/grpc-web")
+    assert headers["access-control-allow-origin"] == "http://localhost:5173"
+    [(data_flag, data), (trailer_flag, trailers)] = frames(body)
+    assert (data_flag, trailer_flag) == (0x00, 0x80)
+    assert clientes_pb2.RegistrarUsuarioResponse.FromString(data).usuario.email == request.email
+    assert b"grpc-status:0" in trailers.replace(b" ", b"")
+
+
+def test_grpc_web_error_comes_back_with_its_status(mesh: Mesh) -> None:
+    request = clientes_pb2.ObtenerUsuarioRequest(id_usuario=str(uuid.uuid4()))
+    status, headers, body = grpc_web_call(
+        mesh, "/aeroalpes.clientes.v1.ClientesService/ObtenerUsuario", request.SerializeToString()
+    )
+    # Trailers-only errors may arrive as headers with an empty body.
+    grpc_status = headers.get("grpc-status") or dict(
+        line.split(":", 1) for line in frames(body)[-1][1].decode().strip().split("\r\n")
+    ).get("grpc-status")
+    assert status == 200 and grpc_status == "5"
+
+
+def test_cors_preflight_from_the_ui_origin(mesh: Mesh) -> None:
+    request = urllib.request.Request(
+        f"http://{mesh.edge}/aeroalpes.sagas.v1.SagasService/ReservarVuelo",
+        headers={
+            "origin": "http://localhost:5173",
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type,x-grpc-web,x-user-agent",
+        },
+        method="OPTIONS",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+    assert headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert "POST" in headers["access-control-allow-methods"]
+    assert "x-grpc-web" in headers["access-control-allow-headers"]
+    assert "grpc-status" in headers["access-control-expose-headers"]
+
+
+def test_cors_preflight_from_a_foreign_origin_is_not_allowed(mesh: Mesh) -> None:
+    request = urllib.request.Request(
+        f"http://{mesh.edge}/aeroalpes.sagas.v1.SagasService/ReservarVuelo",
+        headers={"origin": "https://evil.example", "access-control-request-method": "POST"},
+        method="OPTIONS",
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert "access-control-allow-origin" not in {k.lower() for k in response.headers}
+
+
+def test_runner_wrote_its_logs_and_state(mesh: Mesh) -> None:
+    children = mesh.children()
+    assert {"pulsar", "clientes", "reservas", "pagos", "gds", "sagas", "envoy"} <= set(children)
+    for name in children:
+        assert (mesh.var_dir / "logs" / f"{name}.log").exists()
+    access_log = (mesh.var_dir / "logs" / "envoy.log").read_text().splitlines()
+    entries = [json.loads(line) for line in access_log if line.startswith("{")]
+    assert any(e["path"] == "/aeroalpes.sagas.v1.SagasService/ReservarVuelo" for e in entries)
