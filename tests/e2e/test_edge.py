@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from aeroalpes.clientes.v1 import clientes_pb2
 
-from tests.support.components import REPO, VENV_BIN
+from tests.support.components import REPO, VENV_BIN, wait_until
 from tests.support.mesh import Mesh, run_mesh
 
 PROTOSET = str(REPO / "generated" / "aeroalpes.protoset")
@@ -207,6 +207,10 @@ def test_runner_wrote_its_logs_and_state(mesh: Mesh) -> None:
     assert {"pulsar", "clientes", "reservas", "pagos", "gds", "sagas", "envoy"} <= set(children)
     for name in children:
         assert (mesh.var_dir / "logs" / f"{name}.log").exists()
-    access_log = (mesh.var_dir / "logs" / "envoy.log").read_text().splitlines()
-    entries = [json.loads(line) for line in access_log if line.startswith("{")]
-    assert any(e["path"] == "/aeroalpes.sagas.v1.SagasService/ReservarVuelo" for e in entries)
+
+    def logged() -> bool:  # Envoy flushes its access log every few seconds
+        lines = (mesh.var_dir / "logs" / "envoy.log").read_text().splitlines()
+        entries = [json.loads(line) for line in lines if line.startswith("{")]
+        return any(e["path"] == "/aeroalpes.sagas.v1.SagasService/ReservarVuelo" for e in entries)
+
+    wait_until(logged, 30, "a JSON access-log line for ReservarVuelo")

@@ -50,37 +50,56 @@ def _binary(name: str) -> str | None:
     )
 
 
+class PrivateMariaDB:
+    """A server of our own in ``workdir``; stop() and start() again keep its data and port."""
+
+    def __init__(self, workdir: Path) -> None:
+        install_db, self.mariadbd = _binary("mariadb-install-db"), _binary("mariadbd")
+        if not install_db or not self.mariadbd:
+            unavailable("mariadb-server is not installed (make test installs it when root)")
+        self.workdir, self.datadir = workdir, workdir / "data"
+        self.port, server_id = free_port(), next(_server_ids)
+        self.server = MariaDB("127.0.0.1", self.port, "root", server_id, "binlog")
+        self.log = workdir / "mariadb.err"
+        self.process: subprocess.Popen[bytes] | None = None
+        subprocess.run(
+            [install_db, "--no-defaults", "--user=root", f"--datadir={self.datadir}",
+             "--auth-root-authentication-method=normal", "--skip-test-db"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def start(self) -> MariaDB:
+        w = self.workdir
+        self.process = subprocess.Popen(
+            [str(self.mariadbd), "--no-defaults", "--user=root", f"--datadir={self.datadir}",
+             f"--socket={w / 'mysqld.sock'}", f"--pid-file={w / 'mysqld.pid'}",
+             f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
+             f"--log-error={self.log}", f"--log-bin={self.datadir / 'binlog'}",
+             f"--server-id={self.server.server_id}", "--binlog-format=ROW",
+             "--binlog-row-image=FULL", "--binlog-row-metadata=FULL",
+             "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
+             "--max-connections=500"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        process = self.process
+        try:
+            wait_until(lambda: process.poll() is None and self.server.connect().open, 30, "MariaDB")
+        except TimeoutError:
+            unavailable(f"MariaDB did not start on port {self.port}:\n{tail(self.log)}")
+        return self.server
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process, grace=20)
+
+
 def start_mariadb(workdir: Path) -> Iterator[MariaDB]:
     """Initialises and runs a server under ``workdir``; stops it when the generator closes."""
-    install_db, mariadbd = _binary("mariadb-install-db"), _binary("mariadbd")
-    if not install_db or not mariadbd:
-        unavailable("mariadb-server is not installed (make test installs it when root)")
-    datadir, port, server_id = workdir / "data", free_port(), next(_server_ids)
-    subprocess.run(
-        [install_db, "--no-defaults", "--user=root", f"--datadir={datadir}",
-         "--auth-root-authentication-method=normal", "--skip-test-db"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    log = workdir / "mariadb.err"
-    process = subprocess.Popen(
-        [mariadbd, "--no-defaults", "--user=root", f"--datadir={datadir}",
-         f"--socket={workdir / 'mysqld.sock'}", f"--pid-file={workdir / 'mysqld.pid'}",
-         f"--port={port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
-         f"--log-error={log}", f"--log-bin={datadir / 'binlog'}", f"--server-id={server_id}",
-         "--binlog-format=ROW", "--binlog-row-image=FULL", "--binlog-row-metadata=FULL",
-         "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
-         "--max-connections=500"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    server = MariaDB("127.0.0.1", port, "root", server_id, "binlog")
+    private = PrivateMariaDB(workdir)
     try:
-        try:
-            wait_until(lambda: process.poll() is None and server.connect().open, 30, "MariaDB")
-        except TimeoutError:
-            unavailable(f"MariaDB did not start on port {port}:\n{tail(log)}")
-        yield server
+        yield private.start()
     finally:
-        stop_process(process, grace=20)
+        private.stop()
 
 
 @pytest.fixture(scope="session")

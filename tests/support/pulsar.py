@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,21 +38,28 @@ def write_config(workdir: Path) -> Path:
     return config
 
 
-def start_pulsar(workdir: Path) -> Iterator[PulsarBroker]:
-    binary = pulsar_lite_binary()
-    if binary is None:
-        unavailable("pulsar-lite is not installed (make venv installs it)")
-    port, log = free_port(), workdir / "pulsar-lite.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(binary), "--config", str(write_config(workdir)), "--addr", f"127.0.0.1:{port}",
-             "--db-path", str(workdir / "db"), "--log-level", "warn"],
-            stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    broker = PulsarBroker(port)
-    try:
-        import socket
+class PrivatePulsar:
+    """A broker of our own; stop() and start() again keep its data and port."""
 
+    def __init__(self, workdir: Path) -> None:
+        binary = pulsar_lite_binary()
+        if binary is None:
+            unavailable("pulsar-lite is not installed (make venv installs it)")
+        self.binary, self.workdir = binary, workdir
+        self.broker = PulsarBroker(free_port())
+        self.log = workdir / "pulsar-lite.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> PulsarBroker:
+        port = self.broker.port
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(self.binary), "--config", str(write_config(self.workdir)),
+                 "--addr", f"127.0.0.1:{port}", "--db-path", str(self.workdir / "db"),
+                 "--log-level", "warn"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        process = self.process
         try:
             wait_until(
                 lambda: process.poll() is None and socket.create_connection(("127.0.0.1", port)),
@@ -59,10 +67,20 @@ def start_pulsar(workdir: Path) -> Iterator[PulsarBroker]:
                 "pulsar-lite",
             )
         except TimeoutError:
-            unavailable(f"pulsar-lite did not start on port {port}:\n{tail(log)}")
-        yield broker
+            unavailable(f"pulsar-lite did not start on port {port}:\n{tail(self.log)}")
+        return self.broker
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+
+
+def start_pulsar(workdir: Path) -> Iterator[PulsarBroker]:
+    private = PrivatePulsar(workdir)
+    try:
+        yield private.start()
     finally:
-        stop_process(process)
+        private.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,95 @@
+"""Pulsar access shared by every service: topic names, and publishing with confirmed acks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulsar
+
+from services.kit.config import env_str
+
+NAMESPACE = "persistent://public/default/"
+
+
+def pulsar_url(env: Mapping[str, str] | None = None) -> str:
+    return env_str(
+        os.environ if env is None else env, "AEROALPES_PULSAR_URL", "pulsar://127.0.0.1:6650"
+    )
+
+
+def topic_url(name: str) -> str:
+    return name if "://" in name else NAMESPACE + name
+
+
+def client(url: str) -> pulsar.Client:
+    return pulsar.Client(
+        url, operation_timeout_seconds=10, connection_timeout_ms=5000, logger=_quiet_logger()
+    )
+
+
+def _quiet_logger() -> pulsar.ConsoleLogger:
+    return pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn)
+
+
+class PublishError(Exception):
+    """Some message of a batch was not acknowledged by the broker: resend the whole batch."""
+
+
+@dataclass(frozen=True)
+class OutMessage:
+    topic: str
+    payload: bytes
+    key: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
+class Publisher:
+    """Sends batches and returns only once the broker acknowledged every message."""
+
+    def __init__(self, pulsar_client: pulsar.Client) -> None:
+        self.client = pulsar_client
+        self._producers: dict[str, pulsar.Producer] = {}
+
+    def _producer(self, topic: str) -> pulsar.Producer:
+        if topic not in self._producers:
+            # block_if_queue_full: without it send_async drops messages past the queue.
+            self._producers[topic] = self.client.create_producer(
+                topic_url(topic), block_if_queue_full=True, send_timeout_millis=10_000
+            )
+        return self._producers[topic]
+
+    def send_all(self, messages: Sequence[OutMessage], timeout: float = 30.0) -> None:
+        if not messages:
+            return
+        done = threading.Event()
+        lock = threading.Lock()
+        pending = [len(messages)]
+        failures: list[str] = []
+
+        def acked(result: pulsar.Result, _message_id: object) -> None:
+            with lock:
+                if result != pulsar.Result.Ok:
+                    failures.append(str(result))
+                pending[0] -= 1
+                if pending[0] == 0:
+                    done.set()
+
+        for m in messages:
+            self._producer(m.topic).send_async(
+                m.payload, acked, properties=m.properties or None, partition_key=m.key or None
+            )
+        if not done.wait(timeout):
+            raise PublishError(f"{pending[0]} of {len(messages)} messages unacked after {timeout}s")
+        if failures:
+            raise PublishError(f"broker refused {len(failures)} messages: {failures[0]}")
+
+    def close(self) -> None:
+        for producer in self._producers.values():
+            # A dead connection cannot close cleanly, and there is nothing left to flush.
+            with contextlib.suppress(Exception):
+                producer.close()
+        self._producers.clear()
