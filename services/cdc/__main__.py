@@ -31,10 +31,12 @@ def main() -> int:
     log.info("cdc relay on %s -> %s (health on port %d)", backend, config.pulsar_url, port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: relay.stopping.set())
-    worker = threading.Thread(target=relay.run_forever, name="relay")
+    # A daemon: a binlog read can block until the next event, and leaving mid-batch is safe
+    # (the checkpoint only moves after the broker acknowledged).
+    worker = threading.Thread(target=relay.run_forever, name="relay", daemon=True)
     worker.start()
     relay.stopping.wait()
-    worker.join(timeout=10)
+    worker.join(timeout=2)
     server.stop(2).wait()
     log.info("cdc relay stopped after %d messages", relay.published)
     return 0

@@ -45,12 +45,6 @@ def first_position(settings: dict[str, Any], start: str) -> dict[str, Any]:
         return {"log_file": cur.fetchone()[0], "log_pos": 4}
 
 
-def is_mariadb(settings: dict[str, Any]) -> bool:
-    with pymysql.connect(**settings) as conn, conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        return "mariadb" in str(cur.fetchone()[0]).lower()
-
-
 def _key(event: Any, row: dict[str, Any]) -> str:
     pk = event.primary_key
     if isinstance(pk, tuple | list):
@@ -71,7 +65,9 @@ def transactions(
         blocking=True,
         only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent],
         only_schemas=schemas,
-        is_mariadb=is_mariadb(settings),
+        # is_mariadb=True makes the reader ignore log_file/log_pos and start over; the plain
+        # file/position protocol resumes correctly on MariaDB and MySQL alike.
+        is_mariadb=False,
         slave_heartbeat=5,
     )
     try:

@@ -10,11 +10,15 @@ import json
 import sys
 from pathlib import Path
 
-from services.mesh.envoy import Topology, render
+from services.mesh.envoy import PUBLIC, Topology, render
 from services.mesh.runner import OPTIONAL, SERVICES, exists
 
 REPO = Path(__file__).resolve().parents[2]
-PORTS = {name: port for name, port in SERVICES.items() if name not in OPTIONAL or exists(name)}
+PORTS = {
+    name: port
+    for name, port in SERVICES.items()
+    if name in PUBLIC and (name not in OPTIONAL or exists(name))
+}
 
 
 def local() -> Topology:

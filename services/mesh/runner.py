@@ -18,7 +18,7 @@ from pathlib import Path
 from services.kit.config import ConfigError, env_port, env_str
 from services.kit.healthcheck import is_serving
 from services.mesh.children import Child, Supervisor
-from services.mesh.envoy import Topology, render
+from services.mesh.envoy import PUBLIC, Topology, render
 
 log = logging.getLogger("runner")
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +29,7 @@ SERVICES = {
     "pagos": 50063,
     "gds": 50064,
     "sagas": 50065,
+    "cdc": 50068,  # the relay: health only
     "notificaciones": 50066,
     "ui": 50067,
 }
@@ -162,16 +163,6 @@ class Runner:
                     lambda port=port: is_serving(f"127.0.0.1:{port}"),  # type: ignore[misc]
                 )
             )
-        if exists("cdc"):
-            self.children.append(
-                Child(
-                    "cdc",
-                    [sys.executable, "-m", "services.cdc"],
-                    env,
-                    self.logs / "cdc.log",
-                    lambda: True,
-                )
-            )
         envoy_config = c.var_dir / "envoy-local.json"
         envoy_config.write_text(json.dumps(render(self.topology()), indent=1))
         envoy = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
@@ -186,7 +177,7 @@ class Runner:
 
     def topology(self) -> Topology:
         c = self.config
-        grpc_services = {s: ("127.0.0.1", c.ports[s]) for s in self.services}
+        grpc_services = {s: ("127.0.0.1", c.ports[s]) for s in self.services if s in PUBLIC}
         return Topology(
             grpc_services,
             c.edge_port,

@@ -75,9 +75,10 @@ def wait_for_triggers(engine: sa.Engine) -> None:
 def operations(engine: sa.Engine) -> None:
     """Two rows in one transaction, an update, a delete, and a transaction rolled back."""
     with engine.begin() as conn:
+        secret = "$argon2id$secreto"
         conn.execute(vuelos.insert(), [
-            {"codigo": "AV10", "destino": "JFK", "salida": T0, "password_hash": "$argon2id$secreto"},
-            {"codigo": "AV20", "destino": "MIA", "salida": T0, "password_hash": "$argon2id$secreto"},
+            {"codigo": "AV10", "destino": "JFK", "salida": T0, "password_hash": secret},
+            {"codigo": "AV20", "destino": "MIA", "salida": T0, "password_hash": secret},
         ])  # fmt: skip
     with engine.begin() as conn:
         conn.execute(vuelos.update().where(vuelos.c.codigo == "AV10").values(destino="LAX"))

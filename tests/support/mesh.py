@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tests.support.components import REPO, ComponentExited, free_port, tail, wait_until
 
-SERVICES = ("clientes", "reservas", "pagos", "gds", "sagas", "notificaciones", "ui")
+SERVICES = ("clientes", "reservas", "pagos", "gds", "sagas", "cdc", "notificaciones", "ui")
 
 
 @dataclass(frozen=True)
