@@ -7,9 +7,11 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 
+import pulsar
 import pytest
 from aeroalpes.clientes.v1 import clientes_pb2
 
+from services.kit.pulsar import topic_url
 from tests.support.components import REPO, VENV_BIN, wait_until
 from tests.support.mesh import Mesh, run_mesh
 
@@ -214,3 +216,56 @@ def test_runner_wrote_its_logs_and_state(mesh: Mesh) -> None:
         return any(e["path"] == "/aeroalpes.sagas.v1.SagasService/ReservarVuelo" for e in entries)
 
     wait_until(logged, 30, "a JSON access-log line for ReservarVuelo")
+
+
+def notificaciones(mesh: Mesh, id_reserva: str) -> list[dict]:  # type: ignore[type-arg]
+    body = {"id_reserva": id_reserva, "page_size": 50}
+    result = ok(
+        grpcurl(
+            mesh.edge,
+            "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones",
+            body=body,
+        )
+    )
+    return list(result.get("notificaciones", []))
+
+
+def test_a_completed_saga_is_notified_once_per_event(mesh: Mesh) -> None:
+    cliente = register(mesh)
+    saga = book(mesh, cliente, "tarjeta-visa")
+    expected = {
+        "ReservaCreada",
+        "ReservaAprobada",
+        "SagaCompletada",
+    }  # SagaIniciada names no booking
+    wait_until(
+        lambda: expected <= {n["tipo_evento"] for n in notificaciones(mesh, saga["id_reserva"])},
+        60,
+        "the notifications",
+    )
+    sent = notificaciones(mesh, saga["id_reserva"])
+    assert {n["email"] for n in sent} == {
+        ok(
+            grpcurl(
+                mesh.edge,
+                "aeroalpes.clientes.v1.ClientesService/ObtenerUsuario",
+                body={"id_usuario": cliente},
+            )
+        )["usuario"]["email"]
+    }
+    # Deliver one of those events again, then a fresh marker event behind it on the same topic.
+    original = next(n for n in sent if n["tipo_evento"] == "ReservaAprobada")
+    marker = str(uuid.uuid4())
+    client = pulsar.Client(f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}")
+    try:
+        producer = client.create_producer(topic_url("eventos-reserva"))
+        payload = json.dumps({"idReserva": saga["id_reserva"], "idCliente": cliente}).encode()
+        producer.send(payload, properties={"id": original["id_evento"], "type": "ReservaAprobada"})
+        payload = json.dumps({"idReserva": marker, "idCliente": cliente}).encode()
+        producer.send(payload, properties={"id": str(uuid.uuid4()), "type": "ReservaAprobada"})
+    finally:
+        client.close()
+    wait_until(lambda: notificaciones(mesh, marker), 60, "the marker event's notification")
+    again = notificaciones(mesh, saga["id_reserva"])
+    assert [n["id_evento"] for n in again].count(original["id_evento"]) == 1
+    assert len(again) == len(sent) == 3

@@ -1,0 +1,1 @@
+"""notificaciones: one e-mail per booking or saga event (the tutorial's notificaciones)."""

@@ -1,0 +1,58 @@
+"""Persistence of notificaciones: one row per event id (a redelivery stores nothing new)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.kit.db import UtcDateTime, big_id
+from services.notificaciones.domain import Notificacion
+
+metadata = sa.MetaData()
+notificaciones = sa.Table(
+    "notificaciones",
+    metadata,
+    sa.Column("seq", big_id(), primary_key=True, autoincrement=True),
+    sa.Column("id", sa.String(36), nullable=False, unique=True),
+    sa.Column("id_evento", sa.String(64), nullable=False, unique=True),
+    sa.Column("tipo_evento", sa.String(64), nullable=False),
+    sa.Column("id_cliente", sa.String(36), nullable=False, index=True),
+    sa.Column("id_reserva", sa.String(36), nullable=False, index=True),
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("asunto", sa.String(200), nullable=False),
+    sa.Column("cuerpo", sa.Text, nullable=False),
+    sa.Column("fecha_creacion", UtcDateTime, nullable=False),
+)
+
+
+def _notificacion(row: sa.Row[object]) -> Notificacion:
+    m = row._mapping
+    return Notificacion(**{k: m[k] for k in Notificacion.__dataclass_fields__})
+
+
+class Repositorio:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def existe(self, id_evento: str) -> bool:
+        query = sa.select(notificaciones.c.id).where(notificaciones.c.id_evento == id_evento)
+        return self.session.execute(query).first() is not None
+
+    def agregar(self, n: Notificacion) -> None:
+        self.session.execute(notificaciones.insert().values(**n.__dict__))
+
+    def listar(
+        self, id_cliente: str, id_reserva: str, antes_de: int | None, limite: int
+    ) -> tuple[list[Notificacion], int | None]:
+        query = sa.select(notificaciones)
+        if id_cliente:
+            query = query.where(notificaciones.c.id_cliente == id_cliente)
+        if id_reserva:
+            query = query.where(notificaciones.c.id_reserva == id_reserva)
+        if antes_de is not None:
+            query = query.where(notificaciones.c.seq < antes_de)
+        rows = self.session.execute(
+            query.order_by(notificaciones.c.seq.desc()).limit(limite + 1)
+        ).all()
+        siguiente = rows[limite - 1].seq if len(rows) > limite else None
+        return [_notificacion(r) for r in rows[:limite]], siguiente
