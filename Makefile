@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv npm protos envoy lint test system-deps run demo clean help
+.PHONY: venv npm protos envoy lint test system-deps run demo bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -41,6 +41,9 @@ run: venv  ## the whole system locally on embedded defaults (SQLite, pulsar-lite
 demo: venv  ## with `make run` up: register, log in, book three flights through the edge with grpcurl
 	$(PY) -m services.mesh.demo
 
+bench: venv system-deps  ## benchmarks (not tests): results to bench/results/
+	$(PY) -m bench.relay
+
 system-deps:  ## install Debian packages the tests need (MariaDB server) when root and missing
 	@if ! command -v mariadbd >/dev/null && ! test -x /usr/sbin/mariadbd; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server; \
@@ -50,8 +53,8 @@ system-deps:  ## install Debian packages the tests need (MariaDB server) when ro
 lint: venv npm  ## buf lint + format, ruff check + format check, mypy on services/
 	npx buf lint
 	npx buf format --diff --exit-code
-	$(PY) -m ruff check services tests
-	$(PY) -m ruff format --check services tests
+	$(PY) -m ruff check services tests bench
+	$(PY) -m ruff format --check services tests bench
 	$(PY) -m mypy services
 
 test: venv npm system-deps  ## run every test tier under coverage and print the report

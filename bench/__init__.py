@@ -1,0 +1,1 @@
+"""Benchmarks (make bench): measured, written to bench/results, never asserted in tests."""
