@@ -46,8 +46,13 @@ def one_run(
     ensure_database(url)
     engine = create_engine(url)
     metadata.create_all(engine)
-    env = {"AEROALPES_PULSAR_URL": broker_url, "AEROALPES_CDC_TABLAS": f"{db}.marcas", "AEROALPES_CDC_OUTBOX": db,
-           "AEROALPES_CDC_POLL_MS": "10", "AEROALPES_CDC_SERVER_ID": str(9000 + uuid.uuid4().int % 9000)}  # fmt: skip
+    env = {
+        "AEROALPES_PULSAR_URL": broker_url,
+        "AEROALPES_CDC_TABLAS": f"{db}.marcas",
+        "AEROALPES_CDC_OUTBOX": db,
+        "AEROALPES_CDC_POLL_MS": "10",
+        "AEROALPES_CDC_SERVER_ID": str(9000 + uuid.uuid4().int % 9000),
+    }
     if server_url:
         env["AEROALPES_DB_URL"] = server_url
     committed: dict[int, float] = {}
@@ -128,9 +133,8 @@ def main() -> int:
     )
     print(f"\n{'backend':<8} {'changes/s':>10} {'lag p50 ms':>11} {'lag p99 ms':>11}")
     for backend, r in results.items():
-        print(
-            f"{backend:<8} {r['changes_per_s']:>10.0f} {r['lag_p50_ms']:>11.1f} {r['lag_p99_ms']:>11.1f}"
-        )
+        rate, p50, p99 = r["changes_per_s"], r["lag_p50_ms"], r["lag_p99_ms"]
+        print(f"{backend:<8} {rate:>10.0f} {p50:>11.1f} {p99:>11.1f}")
     print(f"wrote {out}")
     return 0
 
