@@ -1,10 +1,21 @@
 # One image for every AeroAlpes service; docker-compose picks the module with `command`.
+
+# The browser app: TypeScript from the protos, bundled by esbuild (make web does the same).
+FROM node:20-slim AS web
+WORKDIR /src
+COPY package.json package-lock.json buf.yaml buf.gen.yaml ./
+RUN npm ci --no-audit --no-fund
+COPY protos/ protos/
+COPY web/ web/
+RUN npx buf generate && node web/build.mjs
+
 FROM python:3.11-slim
 WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY generated/ generated/
 COPY services/ services/
+COPY --from=web /src/web/dist/ web/dist/
 ENV PYTHONPATH=/app:/app/generated \
     PYTHONUNBUFFERED=1 \
     AEROALPES_HOST=0.0.0.0 \

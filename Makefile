@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv npm protos envoy lint test system-deps run demo bench clean help
+.PHONY: venv npm protos envoy web lint test system-deps run demo bench clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,10 +32,15 @@ protos: venv  ## regenerate generated/ (Python modules, .pyi stubs, descriptor s
 	  --descriptor_set_out=generated/aeroalpes.protoset --include_imports --include_source_info \
 	  $(PROTOS)
 
+web: npm  ## build the browser app into web/dist (TypeScript from protos/, bundled with esbuild)
+	npx buf generate
+	npx tsc -p web --noEmit
+	node web/build.mjs
+
 envoy: venv  ## re-render envoy/envoy-local.json and envoy/envoy-compose.json from the template
 	$(PY) -m services.mesh.render
 
-run: venv  ## the whole system locally on embedded defaults (SQLite, pulsar-lite, Envoy); Ctrl-C stops it
+run: venv web  ## the whole system locally on embedded defaults (SQLite, pulsar-lite, Envoy); Ctrl-C stops it
 	$(PY) -m services.mesh
 
 demo: venv  ## with `make run` up: register, log in, book three flights through the edge with grpcurl
@@ -44,20 +49,24 @@ demo: venv  ## with `make run` up: register, log in, book three flights through 
 bench: venv system-deps  ## benchmarks (not tests): results to bench/results/
 	$(PY) -m bench.relay
 
-system-deps:  ## install Debian packages the tests need (MariaDB server) when root and missing
-	@if ! command -v mariadbd >/dev/null && ! test -x /usr/sbin/mariadbd; then \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server; \
-	  else echo "mariadb-server is missing and we are not root: MariaDB tests will skip (fail under CI=true)"; fi; \
+system-deps:  ## install Debian packages the tests need (MariaDB server, Chromium) when root and missing
+	@missing=""; \
+	command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || missing="$$missing mariadb-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else echo "missing:$$missing and not root: their tests skip (and fail under CI=true)"; fi; \
 	fi
 
 lint: venv npm  ## buf lint + format, ruff check + format check, mypy on services/
 	npx buf lint
 	npx buf format --diff --exit-code
+	npx buf generate && npx tsc -p web --noEmit
 	$(PY) -m ruff check services tests bench
 	$(PY) -m ruff format --check services tests bench
 	$(PY) -m mypy services
 
-test: venv npm system-deps  ## run every test tier under coverage and print the report
+test: venv npm web system-deps  ## run every test tier under coverage and print the report
 	$(PY) -m pytest --cov=services --cov-report=term $(PYTEST_ARGS)
 
 clean:  ## remove the venv, node_modules and runtime data

@@ -43,6 +43,7 @@ class Topology:
     dns: bool = False  # docker-compose: service names resolved by DNS
     health_interval: str = "1s"
     cors_origins: str = r"https?://(localhost|127\.0\.0\.1)(:[0-9]+)?"
+    stream_idle_timeout: str = "300s"  # streams idle longer are cut; the UI's heartbeats beat it
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -188,6 +189,7 @@ def _listener(
         codec_type="AUTO",
         access_log=ACCESS_LOG,
         generate_request_id=True,
+        stream_idle_timeout=t.stream_idle_timeout,
         route_config={"name": name, "virtual_hosts": [virtual_host]},
         http_filters=[*filters, ROUTER],
     )

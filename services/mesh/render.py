@@ -22,7 +22,9 @@ PORTS = {
 
 
 def local() -> Topology:
-    return Topology({name: ("127.0.0.1", port) for name, port in PORTS.items()})
+    return Topology(
+        {name: ("127.0.0.1", port) for name, port in PORTS.items()}, extra={"ui_web_port": 50167}
+    )
 
 
 def compose() -> Topology:
@@ -34,6 +36,7 @@ def compose() -> Topology:
         dns=True,
         health_interval="2s",
         cors_origins=r"https?://[^/]+",
+        extra={"ui_web_port": 50167},
     )
 
 

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.config import ConfigError, env_port, env_str
+from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
 from services.mesh.children import Child, Supervisor
 from services.mesh.envoy import PUBLIC, Topology, render
@@ -48,6 +48,8 @@ class RunnerConfig:
     internal_port: int
     admin_port: int
     pulsar_port: int
+    web_port: int
+    stream_idle_ms: int
     ports: dict[str, int]
 
     @classmethod
@@ -59,6 +61,8 @@ class RunnerConfig:
             internal_port=env_port(env, "AEROALPES_INTERNAL_PORT", 8081),
             admin_port=env_port(env, "AEROALPES_ENVOY_ADMIN_PORT", 9901),
             pulsar_port=env_port(env, "AEROALPES_PULSAR_PORT", 6650),
+            web_port=env_port(env, "AEROALPES_UI_WEB_PORT", 50167),
+            stream_idle_ms=env_int(env, "AEROALPES_ENVOY_STREAM_IDLE_MS", 300_000),
             ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
         )
 
@@ -103,6 +107,8 @@ class Runner:
             "Envoy admin": c.admin_port,
         }
         wanted["pulsar"] = c.pulsar_port
+        if "ui" in self.services:
+            wanted["web app"] = c.web_port
         wanted.update({s: c.ports[s] for s in self.services})
         for what, port in wanted.items():
             if not port_free(port):
@@ -129,6 +135,7 @@ class Runner:
         env = {**os.environ, "AEROALPES_VAR_DIR": str(c.var_dir), "PYTHONUNBUFFERED": "1"}
         env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
         env["AEROALPES_PULSAR_URL"] = f"pulsar://127.0.0.1:{c.pulsar_port}"
+        env["AEROALPES_UI_WEB_PORT"] = str(c.web_port)
         for service in SERVICES:
             env[f"AEROALPES_{service.upper()}_PORT"] = str(c.ports[service])
             # Services call each other through Envoy's internal listener.
@@ -183,7 +190,8 @@ class Runner:
             c.edge_port,
             c.internal_port,
             c.admin_port,
-            extra={"ui_web_port": c.ports["ui"] + 100},
+            stream_idle_timeout=f"{c.stream_idle_ms / 1000:g}s",
+            extra={"ui_web_port": c.web_port},
         )
 
     def write_state(self) -> None:
@@ -223,6 +231,7 @@ class Runner:
         print(
             f"""
 AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
+  web app:                 http://{edge}/
   edge (gRPC, gRPC-Web):   {edge}
   internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
   Envoy admin:             http://127.0.0.1:{c.admin_port}

@@ -59,11 +59,15 @@ def alive(pid: int) -> bool:
 
 @contextmanager
 def run_mesh(
-    workdir: Path, command: list[str] | None = None, timeout: float = 120
+    workdir: Path,
+    command: list[str] | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Mesh]:
     """Starts the runner in its own session; on exit sends Ctrl-C (SIGINT) to that session."""
     var_dir = workdir / "var"
-    env, ports = mesh_env(var_dir)
+    base_env, ports = mesh_env(var_dir)
+    env = {**base_env, **(env or {})}
     output = workdir / "runner.out"
     with output.open("wb") as out:
         process = subprocess.Popen(

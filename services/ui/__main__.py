@@ -1,0 +1,60 @@
+"""``python -m services.ui``: EventosService (gRPC) and the web app's files (HTTP)."""
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+
+from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
+
+from services.kit.config import ConfigError, ServiceConfig, env_int, env_port, env_str
+from services.kit.logs import configure_logging
+from services.kit.pulsar import pulsar_url
+from services.kit.server import Registration, create_server, serve
+from services.ui.feed import Feed
+from services.ui.servicer import EventosServicer
+from services.ui.source import PulsarSource
+from services.ui.web import serve_static
+
+log = logging.getLogger("services.ui")
+DEFAULT_PORT = 50067
+REPO = Path(__file__).resolve().parents[2]
+SERVICE = eventos_pb2.DESCRIPTOR.services_by_name["EventosService"].full_name
+
+
+def main() -> int:
+    try:
+        config = ServiceConfig.from_env("ui", DEFAULT_PORT)
+        web_port = env_port(os.environ, "AEROALPES_UI_WEB_PORT", 50167)
+        web_root = Path(env_str(os.environ, "AEROALPES_UI_WEB_DIR", str(REPO / "web" / "dist")))
+        heartbeat_s = env_int(os.environ, "AEROALPES_UI_LATIDO_MS", 15_000) / 1000
+    except ConfigError as error:
+        print(f"ui: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging("ui", config.log_level)
+    if not (web_root / "index.html").exists():
+        print(f"ui: cannot start: no web build at {web_root} (run `make web`)", file=sys.stderr)
+        return 1
+    feed = Feed()
+    source = PulsarSource(pulsar_url(), feed)
+    threading.Thread(target=source.run_forever, name="events", daemon=True).start()
+    try:
+        servicer = EventosServicer(feed, heartbeat_s)
+        registration = Registration(
+            eventos_pb2_grpc.add_EventosServiceServicer_to_server, servicer, SERVICE
+        )
+        server, port = create_server([registration], config.port, config.host, max_workers=64)
+        web = serve_static(web_root, config.host, web_port)
+    except OSError as error:
+        print(f"ui: cannot start: {error}", file=sys.stderr)
+        return 1
+    log.info("web app on http://%s:%d (from %s)", config.host, web_port, web_root)
+    serve(server, "ui", port, config.grace_seconds)
+    source.stopping.set()
+    web.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
