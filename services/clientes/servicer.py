@@ -10,6 +10,7 @@ from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 from services.clientes import tables
 from services.clientes.domain import Registro, TipoUsuario, Usuario
 from services.clientes.handlers import Handlers
+from services.kit import identity
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
@@ -91,6 +92,7 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
 
     def ObtenerUsuario(self, request: Any, context: Any) -> clientes_pb2.ObtenerUsuarioResponse:
         _require_id(request.id_usuario)
+        identity.require_owner(context, request.id_usuario, "la cuenta")
         with self.uow() as uow:
             usuario = self.handlers.obtener(uow.session, request.id_usuario)
         return clientes_pb2.ObtenerUsuarioResponse(usuario=usuario_pb(usuario))

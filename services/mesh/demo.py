@@ -19,9 +19,10 @@ BOOKINGS = [
 ]
 
 
-def call(edge: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
+def call(edge: str, method: str, body: dict[str, Any], token: str = "") -> dict[str, Any]:
+    auth = ["-H", f"authorization: Bearer {token}"] if token else []
     result = subprocess.run(
-        [GRPCURL, "-plaintext", "-max-time", "130", "-d", "@", edge, method],
+        [GRPCURL, "-plaintext", "-max-time", "130", *auth, "-d", "@", edge, method],
         input=json.dumps(body), capture_output=True, text=True,
     )  # fmt: skip
     if result.returncode != 0:
@@ -69,7 +70,9 @@ def main() -> int:
             "idempotency_key": str(uuid.uuid4()),
             "esperar": True,
         }
-        saga = call(edge, "aeroalpes.sagas.v1.SagasService/ReservarVuelo", request)["saga"]
+        saga = call(edge, "aeroalpes.sagas.v1.SagasService/ReservarVuelo", request, token["token"])[
+            "saga"
+        ]
         print(f"\nBOG -> {destino} with {medio} ({what}):\n{timeline(saga)}")
     return 0
 

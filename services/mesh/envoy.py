@@ -44,6 +44,10 @@ class Topology:
     health_interval: str = "1s"
     cors_origins: str = r"https?://(localhost|127\.0\.0\.1)(:[0-9]+)?"
     stream_idle_timeout: str = "300s"  # streams idle longer are cut; the UI's heartbeats beat it
+    jwks_path: str | None = None  # clientes' public keys: with it, the edge requires a JWT
+    rate_per_s: int = 200  # edge local rate limit: tokens added per second…
+    rate_burst: int = 400  # …up to this many (a burst above answers RESOURCE_EXHAUSTED)
+    max_request_bytes: int = 1024 * 1024
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,6 +92,49 @@ ACCESS_LOG = [
         },
     )
 ]
+
+
+# RPCs anyone may call without a token (besides health, reflection and the web app's files).
+ANONYMOUS = (
+    "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario",
+    "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
+)
+SUBJECT_HEADER = "x-aeroalpes-sub"  # the verified token's subject, set by Envoy for the services
+
+
+def _jwt(t: Topology) -> dict[str, Any]:
+    provider = {
+        "issuer": "aeroalpes-clientes",
+        "audiences": ["aeroalpes"],
+        "local_jwks": {"filename": t.jwks_path},
+        # Overwrites whatever a client sent under that name: services trust only Envoy's copy.
+        "claim_to_headers": [{"header_name": SUBJECT_HEADER, "claim_name": "sub"}],
+    }
+    rules = [{"match": {"path": path}} for path in ANONYMOUS]
+    rules.append({"match": {"prefix": "/aeroalpes."}, "requires": {"provider_name": "clientes"}})
+    return _filter(
+        "envoy.filters.http.jwt_authn",
+        "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+        providers={"clientes": provider},
+        rules=rules,
+    )
+
+
+def _rate_limit(t: Topology) -> dict[str, Any]:
+    everyone = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+    return _filter(
+        "envoy.filters.http.local_ratelimit",
+        "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        stat_prefix="edge_rate_limit",
+        token_bucket={
+            "max_tokens": t.rate_burst,
+            "tokens_per_fill": t.rate_per_s,
+            "fill_interval": "1s",
+        },
+        filter_enabled={"runtime_key": "edge_rate_limit_enabled", **everyone},
+        filter_enforced={"runtime_key": "edge_rate_limit_enforced", **everyone},
+        rate_limited_as_resource_exhausted=True,
+    )
 
 
 def _retry() -> dict[str, Any]:
@@ -265,6 +312,13 @@ def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) ->
     return cluster
 
 
+def _edge_filters(t: Topology) -> list[dict[str, Any]]:
+    filters = [GRPC_WEB, CORS, _rate_limit(t)]
+    if t.jwks_path:
+        filters.append(_jwt(t))
+    return filters
+
+
 def render(t: Topology) -> dict[str, Any]:
     clusters = [_cluster(name, host, port, t) for name, (host, port) in t.services.items()]
     if "ui" in t.services:
@@ -276,7 +330,7 @@ def render(t: Topology) -> dict[str, Any]:
         },
         "static_resources": {
             "listeners": [
-                _listener("edge", t.edge_port, t, [GRPC_WEB, CORS], _edge_routes(t), cors=True),
+                _listener("edge", t.edge_port, t, _edge_filters(t), _edge_routes(t), cors=True),
                 _listener("internal", t.internal_port, t, [FAULT], _internal_routes(t), cors=False),
             ],
             "clusters": clusters,

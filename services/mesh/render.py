@@ -23,7 +23,9 @@ PORTS = {
 
 def local() -> Topology:
     return Topology(
-        {name: ("127.0.0.1", port) for name, port in PORTS.items()}, extra={"ui_web_port": 50167}
+        {name: ("127.0.0.1", port) for name, port in PORTS.items()},
+        jwks_path="var/clientes/jwks.json",
+        extra={"ui_web_port": 50167},
     )
 
 
@@ -36,6 +38,7 @@ def compose() -> Topology:
         dns=True,
         health_interval="2s",
         cors_origins=r"https?://[^/]+",
+        jwks_path="/jwt/clientes/jwks.json",  # clientes' volume, mounted read-only into Envoy
         extra={"ui_web_port": 50167},
     )
 

@@ -50,6 +50,8 @@ class RunnerConfig:
     pulsar_port: int
     web_port: int
     stream_idle_ms: int
+    rate_per_s: int
+    rate_burst: int
     ports: dict[str, int]
 
     @classmethod
@@ -63,6 +65,8 @@ class RunnerConfig:
             pulsar_port=env_port(env, "AEROALPES_PULSAR_PORT", 6650),
             web_port=env_port(env, "AEROALPES_UI_WEB_PORT", 50167),
             stream_idle_ms=env_int(env, "AEROALPES_ENVOY_STREAM_IDLE_MS", 300_000),
+            rate_per_s=env_int(env, "AEROALPES_EDGE_RPS", 200),
+            rate_burst=env_int(env, "AEROALPES_EDGE_BURST", 400),
             ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
         )
 
@@ -191,6 +195,10 @@ class Runner:
             c.internal_port,
             c.admin_port,
             stream_idle_timeout=f"{c.stream_idle_ms / 1000:g}s",
+            # clientes writes its public keys here on start; it starts before Envoy.
+            jwks_path=str(c.var_dir / "clientes" / "jwks.json"),
+            rate_per_s=c.rate_per_s,
+            rate_burst=c.rate_burst,
             extra={"ui_web_port": c.web_port},
         )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aeroalpes.notificaciones.v1 import notificaciones_pb2, notificaciones_pb2_grpc
 
-from services.kit import paging
+from services.kit import identity, paging
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.notificaciones.domain import Notificacion
@@ -42,7 +42,7 @@ class NotificacionesServicer(notificaciones_pb2_grpc.NotificacionesServiceServic
         v.require_page(request.page_size)
         v.raise_if_any()
         found, siguiente = self.handlers.listar(
-            request.id_cliente,
+            identity.scoped(context, request.id_cliente),
             request.id_reserva,
             paging.decode(request.page_token),
             paging.page_size(request.page_size),

@@ -8,6 +8,7 @@ from typing import Any
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.pagos.v1 import pagos_pb2, pagos_pb2_grpc
 
+from services.kit import identity
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
@@ -83,6 +84,6 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
     def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
         _require(request, "id_pago", key=False)
         with self.uow() as uow:
-            return pagos_pb2.ObtenerPagoResponse(
-                pago=pago_pb(self.handlers.obtener(uow.session, request.id_pago))
-            )
+            pago = self.handlers.obtener(uow.session, request.id_pago)
+        identity.require_owner(context, pago.id_cliente, "el pago")
+        return pagos_pb2.ObtenerPagoResponse(pago=pago_pb(pago))

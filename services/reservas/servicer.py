@@ -8,7 +8,7 @@ from typing import Any
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
 
-from services.kit import paging
+from services.kit import identity, paging
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
@@ -101,9 +101,9 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
     def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
         _require_id(request.id_reserva)
         with self.uow() as uow:
-            return reservas_pb2.ObtenerReservaResponse(
-                reserva=reserva_pb(self.handlers.obtener(uow.session, request.id_reserva))
-            )
+            reserva = self.handlers.obtener(uow.session, request.id_reserva)
+        identity.require_owner(context, reserva.id_cliente, "la reserva")
+        return reservas_pb2.ObtenerReservaResponse(reserva=reserva_pb(reserva))
 
     def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:
         v = Violations()
@@ -118,7 +118,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         with self.uow() as uow:
             reservas, siguiente = self.handlers.listar(
                 uow.session,
-                request.id_cliente,
+                identity.scoped(context, request.id_cliente),
                 _ESTADOS.get(request.estado),
                 antes_de,
                 paging.page_size(request.page_size),

@@ -7,7 +7,7 @@ from typing import Any
 
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
-from services.kit import paging
+from services.kit import identity, paging
 from services.kit.idempotency import fingerprint
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
@@ -85,14 +85,18 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         self.handlers = handlers
 
     def ReservarVuelo(self, request: Any, context: Any) -> sagas_pb2.ReservarVueloResponse:
-        saga = self.handlers.reservar(reservar_command(request))
+        cmd = reservar_command(request)
+        identity.require_owner(context, cmd.id_cliente, "la reserva")
+        saga = self.handlers.reservar(cmd)
         if request.esperar:
             saga = self.handlers.esperar(saga.id, _wait_budget(context))
         return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga))
 
     def ObtenerSaga(self, request: Any, context: Any) -> sagas_pb2.ObtenerSagaResponse:
         _require_id(request.id_saga)
-        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(self.handlers.obtener(request.id_saga)))
+        saga = self.handlers.obtener(request.id_saga)
+        identity.require_owner(context, saga.id_cliente, "la saga")
+        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga))
 
     def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
         v = Violations()
@@ -105,7 +109,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         v.raise_if_any()
         sagas, siguiente = self.handlers.listar(
             _ESTADOS.get(request.estado),
-            request.id_cliente,
+            identity.scoped(context, request.id_cliente),
             paging.decode(request.page_token),
             paging.page_size(request.page_size),
         )
@@ -116,6 +120,9 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
 
     def ObservarSaga(self, request: Any, context: Any) -> Iterator[sagas_pb2.ObservarSagaResponse]:
         _require_id(request.id_saga)
+        identity.require_owner(
+            context, self.handlers.obtener(request.id_saga).id_cliente, "la saga"
+        )
         for saga in self.handlers.observar(request.id_saga, context.is_active):
             yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga))
 

@@ -3,6 +3,7 @@
 import json
 import struct
 import subprocess
+import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -12,10 +13,10 @@ import pytest
 from aeroalpes.clientes.v1 import clientes_pb2
 
 from services.kit.pulsar import topic_url
-from tests.support.components import REPO, VENV_BIN, wait_until
+from tests.support.components import wait_until
+from tests.support.edge import PROTOSET, book, grpcurl, ok, register
 from tests.support.mesh import Mesh, run_mesh
 
-PROTOSET = str(REPO / "generated" / "aeroalpes.protoset")
 PUBLIC_SERVICES = {
     "aeroalpes.clientes.v1.ClientesService",
     "aeroalpes.gds.v1.GdsService",
@@ -31,47 +32,6 @@ PUBLIC_SERVICES = {
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     with run_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
         yield mesh
-
-
-def grpcurl(*args: str, body: object | None = None) -> subprocess.CompletedProcess[str]:
-    data = [] if body is None else ["-d", "@"]
-    return subprocess.run(
-        [str(VENV_BIN / "grpcurl"), "-plaintext", "-max-time", "130", *data, *args],
-        input=None if body is None else json.dumps(body),
-        capture_output=True, text=True, timeout=150,
-    )  # fmt: skip
-
-
-def ok(result: subprocess.CompletedProcess[str]) -> dict:  # type: ignore[type-arg]
-    assert result.returncode == 0, result.stderr
-    return dict(json.loads(result.stdout))
-
-
-def register(mesh: Mesh) -> str:
-    body = json.loads((REPO / "examples" / "registrar_usuario.json").read_text())
-    body["email"], body["idempotency_key"] = (
-        f"e2e.{uuid.uuid4().hex[:10]}@example.com",
-        str(uuid.uuid4()),
-    )
-    return str(
-        ok(grpcurl(mesh.edge, "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario", body=body))[
-            "usuario"
-        ]["id"]
-    )
-
-
-def book(mesh: Mesh, id_cliente: str, medio: str) -> dict:  # type: ignore[type-arg]
-    body = json.loads((REPO / "examples" / "reservar_vuelo.json").read_text())
-    tutorial = json.loads((REPO / "examples" / "crear_reserva.json").read_text())
-    body.update(
-        id_cliente=id_cliente,
-        medio_pago=medio,
-        idempotency_key=str(uuid.uuid4()),
-        itinerarios=tutorial["itinerarios"],
-    )
-    return dict(
-        ok(grpcurl(mesh.edge, "aeroalpes.sagas.v1.SagasService/ReservarVuelo", body=body))["saga"]
-    )
 
 
 def test_reflection_on_the_edge_lists_the_public_services(mesh: Mesh) -> None:
@@ -93,6 +53,7 @@ def test_tutorial_booking_completes_and_a_refused_card_compensates(mesh: Mesh) -
             mesh.edge,
             "aeroalpes.reservas.v1.ReservasService/ObtenerReserva",
             body={"id_reserva": done["id_reserva"]},
+            token=cliente.token,
         )
     )
     legs = reserva["reserva"]["itinerarios"][0]["odos"][0]["segmentos"][0]["legs"]
@@ -113,7 +74,8 @@ def test_tutorial_booking_completes_and_a_refused_card_compensates(mesh: Mesh) -
 def test_internal_rpcs_are_refused_on_the_edge_and_served_inside(mesh: Mesh, method: str) -> None:
     field = "id_saga" if "Saga" in method else "id_reserva"
     body = {field: str(uuid.uuid4()), "idempotency_key": str(uuid.uuid4())}
-    refused = grpcurl("-protoset", PROTOSET, mesh.edge, method, body=body)
+    token = register(mesh).token  # past authentication, the edge still refuses internal RPCs
+    refused = grpcurl("-protoset", PROTOSET, mesh.edge, method, body=body, token=token)
     assert refused.returncode != 0 and "PermissionDenied" in refused.stderr, refused.stderr
     inside = grpcurl("-protoset", PROTOSET, mesh.internal, method, body=body)
     if "ReanudarSaga" in method:  # served: an unknown saga is NOT_FOUND, not refused by Envoy
@@ -122,7 +84,9 @@ def test_internal_rpcs_are_refused_on_the_edge_and_served_inside(mesh: Mesh, met
         assert inside.returncode == 0, inside.stderr
 
 
-def grpc_web_call(mesh: Mesh, path: str, message: bytes) -> tuple[int, dict[str, str], bytes]:
+def grpc_web_call(
+    mesh: Mesh, path: str, message: bytes, token: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     """A browser's gRPC-Web unary call: HTTP/1.1 POST, length-prefixed frames, trailers in-body."""
     request = urllib.request.Request(
         f"http://{mesh.edge}{path}",
@@ -131,6 +95,7 @@ def grpc_web_call(mesh: Mesh, path: str, message: bytes) -> tuple[int, dict[str,
             "content-type": "application/grpc-web+proto",
             "x-grpc-web": "1",
             "origin": "http://localhost:5173",
+            **({"authorization": f"Bearer {token}"} if token else {}),
         },
         method="POST",
     )
@@ -164,16 +129,20 @@ def test_grpc_web_unary_call_through_the_edge(mesh: Mesh) -> None:
     assert b"grpc-status:0" in trailers.replace(b" ", b"")
 
 
-def test_grpc_web_error_comes_back_with_its_status(mesh: Mesh) -> None:
-    request = clientes_pb2.ObtenerUsuarioRequest(id_usuario=str(uuid.uuid4()))
-    status, headers, body = grpc_web_call(
-        mesh, "/aeroalpes.clientes.v1.ClientesService/ObtenerUsuario", request.SerializeToString()
-    )
-    # Trailers-only errors may arrive as headers with an empty body.
+def test_grpc_web_errors_come_back_with_their_status(mesh: Mesh) -> None:
+    other = str(uuid.uuid4())
+    request = clientes_pb2.ObtenerUsuarioRequest(id_usuario=other).SerializeToString()
+    path = "/aeroalpes.clientes.v1.ClientesService/ObtenerUsuario"
+    # A service's refusal: someone else's account. Trailers-only errors may come as headers.
+    status, headers, body = grpc_web_call(mesh, path, request, token=register(mesh).token)
     grpc_status = headers.get("grpc-status") or dict(
         line.split(":", 1) for line in frames(body)[-1][1].decode().strip().split("\r\n")
     ).get("grpc-status")
-    assert status == 200 and grpc_status == "5"
+    assert status == 200 and grpc_status == "7"
+    # No token: Envoy's jwt_authn answers HTTP 401, which gRPC-Web clients read as UNAUTHENTICATED.
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        grpc_web_call(mesh, path, request)
+    assert refused.value.code == 401
 
 
 def test_cors_preflight_from_the_ui_origin(mesh: Mesh) -> None:
@@ -218,16 +187,10 @@ def test_runner_wrote_its_logs_and_state(mesh: Mesh) -> None:
     wait_until(logged, 30, "a JSON access-log line for ReservarVuelo")
 
 
-def notificaciones(mesh: Mesh, id_reserva: str) -> list[dict]:  # type: ignore[type-arg]
+def notificaciones(mesh: Mesh, id_reserva: str, token: str) -> list[dict]:  # type: ignore[type-arg]
     body = {"id_reserva": id_reserva, "page_size": 50}
-    result = ok(
-        grpcurl(
-            mesh.edge,
-            "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones",
-            body=body,
-        )
-    )
-    return list(result.get("notificaciones", []))
+    method = "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones"
+    return list(ok(grpcurl(mesh.edge, method, body=body, token=token)).get("notificaciones", []))
 
 
 def test_a_completed_saga_is_notified_once_per_event(mesh: Mesh) -> None:
@@ -238,34 +201,30 @@ def test_a_completed_saga_is_notified_once_per_event(mesh: Mesh) -> None:
         "ReservaAprobada",
         "SagaCompletada",
     }  # SagaIniciada names no booking
-    wait_until(
-        lambda: expected <= {n["tipo_evento"] for n in notificaciones(mesh, saga["id_reserva"])},
-        60,
-        "the notifications",
-    )
-    sent = notificaciones(mesh, saga["id_reserva"])
-    assert {n["email"] for n in sent} == {
-        ok(
-            grpcurl(
-                mesh.edge,
-                "aeroalpes.clientes.v1.ClientesService/ObtenerUsuario",
-                body={"id_usuario": cliente},
-            )
-        )["usuario"]["email"]
-    }
+
+    def all_sent() -> bool:
+        return expected <= {
+            n["tipo_evento"] for n in notificaciones(mesh, saga["id_reserva"], cliente.token)
+        }
+
+    wait_until(all_sent, 60, "the notifications")
+    sent = notificaciones(mesh, saga["id_reserva"], cliente.token)
+    assert {n["email"] for n in sent} == {cliente.email}
     # Deliver one of those events again, then a fresh marker event behind it on the same topic.
     original = next(n for n in sent if n["tipo_evento"] == "ReservaAprobada")
     marker = str(uuid.uuid4())
     client = pulsar.Client(f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}")
     try:
         producer = client.create_producer(topic_url("eventos-reserva"))
-        payload = json.dumps({"idReserva": saga["id_reserva"], "idCliente": cliente}).encode()
+        payload = json.dumps({"idReserva": saga["id_reserva"], "idCliente": cliente.id}).encode()
         producer.send(payload, properties={"id": original["id_evento"], "type": "ReservaAprobada"})
-        payload = json.dumps({"idReserva": marker, "idCliente": cliente}).encode()
+        payload = json.dumps({"idReserva": marker, "idCliente": cliente.id}).encode()
         producer.send(payload, properties={"id": str(uuid.uuid4()), "type": "ReservaAprobada"})
     finally:
         client.close()
-    wait_until(lambda: notificaciones(mesh, marker), 60, "the marker event's notification")
-    again = notificaciones(mesh, saga["id_reserva"])
+    wait_until(
+        lambda: notificaciones(mesh, marker, cliente.token), 60, "the marker event's notification"
+    )
+    again = notificaciones(mesh, saga["id_reserva"], cliente.token)
     assert [n["id_evento"] for n in again].count(original["id_evento"]) == 1
     assert len(again) == len(sent) == 3

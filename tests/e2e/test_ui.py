@@ -12,6 +12,7 @@ import pytest
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
 from tests.support.components import unavailable
+from tests.support.edge import register
 from tests.support.mesh import Mesh, run_mesh
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,8 +38,8 @@ def page(mesh: Mesh):  # type: ignore[no-untyped-def]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
         )  # fmt: skip
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -99,7 +100,8 @@ def test_register_login_book_and_watch_events(mesh: Mesh, page, tmp_path: Path) 
 def test_event_stream_outlives_envoys_idle_timeout_on_heartbeats(mesh: Mesh) -> None:
     channel = grpc.insecure_channel(mesh.edge)
     stub = eventos_pb2_grpc.EventosServiceStub(channel)
-    call = stub.Suscribir(eventos_pb2.SuscribirRequest(topicos=["eventos-gds"]))
+    auth = (("authorization", f"Bearer {register(mesh).token}"),)
+    call = stub.Suscribir(eventos_pb2.SuscribirRequest(topicos=["eventos-gds"]), metadata=auth)
     threading.Timer(7.0, call.cancel).start()  # 3.5 x the 2 s idle timeout
     heartbeats: list[float] = []
     try:

@@ -3,11 +3,14 @@ Envoy configs (with the real envoy --mode validate), docker-compose.yml and the 
 
 import json
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.clientes.security import Tokens
 from services.mesh import render
 from services.mesh.envoy import PUBLIC, Topology
 from tests.support.components import REPO
@@ -25,10 +28,17 @@ OPTIONAL_ENV = {
 
 
 @pytest.mark.parametrize("name", ["envoy-local.json", "envoy-compose.json"])
-def test_rendered_envoy_configs_are_current_and_valid(name: str) -> None:
+def test_rendered_envoy_configs_are_current_and_valid(name: str, tmp_path: Path) -> None:
     path = REPO / "envoy" / name
     assert path.read_text() == render.rendered()[name], "run `make envoy` and commit envoy/"
-    result = validate(path)
+    # Envoy reads the JWKS file clientes writes at start: validate against a real one here.
+    jwks = tmp_path / "jwks.json"
+    key = Tokens.from_key(ec.generate_private_key(ec.SECP256R1()), timedelta(minutes=5))
+    jwks.write_text(json.dumps(key.jwks()))
+    text = path.read_text().replace('"var/clientes/jwks.json"', json.dumps(str(jwks)))
+    config = tmp_path / name
+    config.write_text(text.replace('"/jwt/clientes/jwks.json"', json.dumps(str(jwks))))
+    result = validate(config)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -48,6 +58,8 @@ def test_edge_routes_only_public_rpcs() -> None:
     assert [f["name"] for f in hcm["http_filters"]] == [
         "envoy.filters.http.grpc_web",
         "envoy.filters.http.cors",
+        "envoy.filters.http.local_ratelimit",
+        "envoy.filters.http.jwt_authn",
         "envoy.filters.http.router",
     ]
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"

@@ -252,6 +252,12 @@ function diff(envelope: { before: Record<string, unknown> | null; after: Record<
 
 async function follow(): Promise<void> {
   for (;;) {
+    if (!session.token) {
+      // The feed needs a login: wait for one.
+      $("#latido").textContent = "inicia sesión para ver los eventos";
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      continue;
+    }
     try {
       for await (const message of eventos.suscribir({ topicos: [] })) {
         if (message.contenido.case === "evento") $("#feed").prepend(describeEvent(message.contenido.value));
