@@ -37,10 +37,8 @@ class Mesh:
 
 
 def mesh_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    ports = {
-        name: free_port()
-        for name in ("EDGE", "INTERNAL", "ENVOY_ADMIN", "PULSAR", *map(str.upper, SERVICES))
-    }
+    names = ("EDGE", "INTERNAL", "ENVOY_ADMIN", "PULSAR", "UI_WEB", *map(str.upper, SERVICES))
+    ports = {name: free_port() for name in names}
     env = {**os.environ, "AEROALPES_VAR_DIR": str(var_dir)}
     env.update({f"AEROALPES_{name}_PORT": str(port) for name, port in ports.items()})
     return env, ports
