@@ -74,3 +74,37 @@ def test_stopped_service_fails_fast_and_recovers(tmp_path: Path) -> None:
             "Envoy to see reservas again",
         )
         assert code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_burst_above_the_rate_limit_is_resource_exhausted_then_traffic_flows(
+    tmp_path: Path,
+) -> None:
+    with ExitStack() as stack:
+        port = free_port()
+        stack.enter_context(
+            grpc_service("services.reservas", "AEROALPES_RESERVAS_PORT", tmp_path, port=port)
+        )
+        edge = free_port()
+        topology = Topology(
+            {"reservas": ("127.0.0.1", port), "sagas": ("127.0.0.1", free_port())},
+            edge, free_port(), 0, rate_per_s=5, rate_burst=5,
+        )  # fmt: skip
+        config = render(topology)
+        del config["admin"]
+        stack.enter_context(run_envoy(config, tmp_path))
+        stub = reservas_pb2_grpc.ReservasServiceStub(
+            stack.enter_context(grpc.insecure_channel(f"127.0.0.1:{edge}"))
+        )
+        request = reservas_pb2.ListarReservasRequest()
+
+        def code() -> grpc.StatusCode:
+            try:
+                stub.ListarReservas(request, timeout=5)
+            except grpc.RpcError as error:
+                return error.code()
+            return grpc.StatusCode.OK
+
+        burst = [code() for _ in range(30)]
+        assert burst.count(grpc.StatusCode.RESOURCE_EXHAUSTED) >= 20  # only ~5 tokens to spend
+        assert set(burst) <= {grpc.StatusCode.OK, grpc.StatusCode.RESOURCE_EXHAUSTED}
+        wait_until(lambda: code() == grpc.StatusCode.OK, 5, "the bucket to refill")

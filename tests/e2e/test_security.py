@@ -1,0 +1,362 @@
+"""Hostile input at the edge: authentication, other customers' data, fuzzing, secrets."""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import jwt
+import pytest
+import sqlalchemy as sa
+from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
+from aeroalpes.reservas.v1 import reserva_pb2
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from services.kit.db import create_engine, database_url
+from tests.support.edge import Customer, book, booking_body, grpcurl, ok, register
+from tests.support.mesh import Mesh, run_mesh
+from tests.support.topics import TopicReader
+
+ALLOWED = {
+    grpc.StatusCode.OK,
+    grpc.StatusCode.INVALID_ARGUMENT,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.ALREADY_EXISTS,
+    grpc.StatusCode.PERMISSION_DENIED,
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    # A rate limit far above the fuzzer's pace: this module tests input, not throttling.
+    env = {"AEROALPES_EDGE_RPS": "100000", "AEROALPES_EDGE_BURST": "100000"}
+    with run_mesh(tmp_path_factory.mktemp("mesh-security"), env=env) as mesh:
+        yield mesh
+
+
+@pytest.fixture(scope="module")
+def alice(mesh: Mesh) -> Customer:
+    return register(mesh)
+
+
+@pytest.fixture(scope="module")
+def bob(mesh: Mesh) -> Customer:
+    return register(mesh)
+
+
+def token_signed_with(key: ec.EllipticCurvePrivateKey, subject: str, expires: datetime) -> str:
+    claims = {
+        "sub": subject,
+        "iss": "aeroalpes-clientes",
+        "aud": "aeroalpes",
+        "iat": expires - timedelta(hours=1),
+        "exp": expires,
+    }
+    return jwt.encode(claims, key, algorithm="ES256")
+
+
+def real_key(mesh: Mesh) -> ec.EllipticCurvePrivateKey:
+    key = serialization.load_pem_private_key(
+        (mesh.var_dir / "clientes" / "jwt-es256.pem").read_bytes(), password=None
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    return key
+
+
+@pytest.mark.parametrize("kind", ["missing", "expired", "other key", "garbage"])
+def test_bad_tokens_are_unauthenticated_at_the_edge(mesh: Mesh, alice: Customer, kind: str) -> None:
+    now = datetime.now(UTC)
+    token = {
+        "missing": "",
+        "expired": token_signed_with(real_key(mesh), alice.id, now - timedelta(minutes=5)),
+        "other key": token_signed_with(
+            ec.generate_private_key(ec.SECP256R1()), alice.id, now + timedelta(hours=1)
+        ),
+        "garbage": "not.a.jwt",
+    }[kind]
+    body = booking_body(alice.id, "tarjeta-visa")
+    result = grpcurl(
+        mesh.edge, "aeroalpes.sagas.v1.SagasService/ReservarVuelo", body=body, token=token
+    )
+    assert result.returncode != 0 and "Unauthenticated" in result.stderr, result.stderr
+
+
+def test_a_valid_token_signed_by_clientes_is_accepted(mesh: Mesh, alice: Customer) -> None:
+    token = token_signed_with(real_key(mesh), alice.id, datetime.now(UTC) + timedelta(minutes=5))
+    body = {"estado": "ESTADO_SAGA_UNSPECIFIED"}
+    ok(grpcurl(mesh.edge, "aeroalpes.sagas.v1.SagasService/ListarSagas", body=body, token=token))
+
+
+def test_a_customer_cannot_read_or_book_for_another(
+    mesh: Mesh, alice: Customer, bob: Customer
+) -> None:
+    saga = book(mesh, bob)
+    assert saga["estado"] == "ESTADO_SAGA_COMPLETADA"
+    reads = [
+        ("aeroalpes.sagas.v1.SagasService/ObtenerSaga", {"id_saga": saga["id"]}),
+        ("aeroalpes.sagas.v1.SagasService/ObservarSaga", {"id_saga": saga["id"]}),
+        ("aeroalpes.sagas.v1.SagasService/ListarSagas", {"id_cliente": bob.id}),
+        (
+            "aeroalpes.reservas.v1.ReservasService/ObtenerReserva",
+            {"id_reserva": saga["id_reserva"]},
+        ),
+        ("aeroalpes.reservas.v1.ReservasService/ListarReservas", {"id_cliente": bob.id}),
+        ("aeroalpes.pagos.v1.PagosService/ObtenerPago", {"id_pago": saga["id_pago"]}),
+        (
+            "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones",
+            {"id_cliente": bob.id},
+        ),
+        ("aeroalpes.clientes.v1.ClientesService/ObtenerUsuario", {"id_usuario": bob.id}),
+        ("aeroalpes.sagas.v1.SagasService/ReservarVuelo", booking_body(bob.id, "tarjeta-visa")),
+    ]
+    for method, body in reads:
+        result = grpcurl(mesh.edge, method, body=body, token=alice.token)
+        assert result.returncode != 0 and "PermissionDenied" in result.stderr, (
+            method,
+            result.stderr,
+        )
+        mine = grpcurl(mesh.edge, method, body=body, token=bob.token)
+        assert mine.returncode == 0, (method, mine.stderr)
+    # Unfiltered lists show the caller's own data only.
+    mine = ok(
+        grpcurl(
+            mesh.edge, "aeroalpes.sagas.v1.SagasService/ListarSagas", body={}, token=alice.token
+        )
+    )
+    assert all(s["id_cliente"] == alice.id for s in mine.get("sagas", []))
+
+
+# --- fuzzing through the edge: >= 2,000 generated requests, oversized and malformed ones included
+
+outcomes: dict[str, list[grpc.StatusCode]] = {"ReservarVuelo": [], "RegistrarUsuario": []}
+IATA = st.one_of(st.sampled_from(["BOG", "JFK", "MIA", "ZZZ", "LIM"]), st.text(max_size=5))
+TIMESTAMP = st.fixed_dictionaries(
+    {"seconds": st.integers(-(10**13), 10**13), "nanos": st.integers(-(2**31), 2**31 - 1)}
+)
+LEG = st.fixed_dictionaries(
+    {
+        "origen": st.fixed_dictionaries({"codigo": IATA}),
+        "destino": st.fixed_dictionaries({"codigo": IATA}),
+        "fecha_salida": TIMESTAMP,
+        "fecha_llegada": TIMESTAMP,
+    }
+)
+ITINERARIOS = st.lists(
+    st.builds(
+        lambda odos: {"odos": [{"segmentos": [{"legs": legs} for legs in odo]} for odo in odos]},
+        st.lists(st.lists(st.lists(LEG, max_size=3), max_size=2), max_size=2),
+    ),
+    max_size=6,
+)
+PASAJEROS = st.lists(
+    st.fixed_dictionaries({"tipo": st.integers(0, 5), "clase": st.integers(0, 6)}), max_size=12
+)
+TEXT = st.one_of(
+    st.text(max_size=30), st.sampled_from(["", "tarjeta-visa", "tarjeta-rechazada", "x" * 300])
+)
+HUGE = "x" * (2 * 1024 * 1024)  # past the 1 MiB request limit
+
+
+def itinerario_pb(shape: dict) -> reserva_pb2.Itinerario:  # type: ignore[type-arg]
+    message = reserva_pb2.Itinerario()
+    for odo in shape["odos"]:
+        o = message.odos.add()
+        for segmento in odo["segmentos"]:
+            seg = o.segmentos.add()
+            for leg in segmento["legs"]:
+                pb = seg.legs.add()
+                pb.origen.codigo, pb.destino.codigo = (
+                    leg["origen"]["codigo"],
+                    leg["destino"]["codigo"],
+                )
+                for field in ("fecha_salida", "fecha_llegada"):
+                    getattr(pb, field).seconds = leg[field]["seconds"]
+                    getattr(pb, field).nanos = leg[field]["nanos"]
+    return message
+
+
+def call(send, request: object, token: str) -> grpc.StatusCode:  # type: ignore[no-untyped-def]
+    try:
+        send(request, timeout=30, metadata=(("authorization", f"Bearer {token}"),))
+    except grpc.RpcError as error:
+        return error.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+@pytest.fixture(scope="module")
+def channel(mesh: Mesh) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(
+        mesh.edge, options=[("grpc.max_send_message_length", 8 * 1024 * 1024)]
+    ) as channel:
+        yield channel
+
+
+def row_count(mesh: Mesh, context: str, table: str) -> int:
+    engine = create_engine(database_url(None, context, mesh.var_dir))
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def rows_before(mesh: Mesh, alice: Customer, bob: Customer) -> dict[str, int]:
+    return {
+        "sagas": row_count(mesh, "sagas", "sagas"),
+        "usuarios": row_count(mesh, "clientes", "usuarios"),
+    }
+
+
+FUZZ = settings(
+    max_examples=1000, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck)
+)
+
+
+@FUZZ
+@given(
+    id_cliente=st.one_of(st.just("ALICE"), st.uuids().map(str), st.text(max_size=40)),
+    itinerarios=ITINERARIOS,
+    pasajeros=PASAJEROS,
+    medio=TEXT,
+    key=st.one_of(st.uuids().map(str), TEXT),
+    shape=st.sampled_from(["message"] * 18 + ["oversized", "malformed"]),
+    junk=st.binary(min_size=1, max_size=64),
+)
+def test_fuzz_reservar_vuelo(
+    channel, alice, rows_before, id_cliente, itinerarios, pasajeros, medio, key, shape, junk
+) -> None:  # type: ignore[no-untyped-def]
+    path = "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"
+    if shape == "malformed":
+        code = call(channel.unary_unary(path), b"\x0a\xff" + junk, alice.token)
+    else:
+        request = sagas_pb2.ReservarVueloRequest(
+            id_cliente=alice.id if id_cliente == "ALICE" else id_cliente,
+            itinerarios=[itinerario_pb(i) for i in itinerarios],
+            pasajeros=[reserva_pb2.Pasajero(tipo=p["tipo"], clase=p["clase"]) for p in pasajeros],
+            medio_pago=HUGE if shape == "oversized" else medio,
+            idempotency_key=key,
+        )
+        code = call(sagas_pb2_grpc.SagasServiceStub(channel).ReservarVuelo, request, alice.token)
+    outcomes["ReservarVuelo"].append(code)
+    assert code in ALLOWED, code
+
+
+@FUZZ
+@given(
+    nombres=TEXT,
+    apellidos=TEXT,
+    email=st.one_of(st.emails(), TEXT),
+    password=TEXT,
+    tipo=st.integers(0, 4),
+    cedula=st.one_of(st.from_regex(r"\A[0-9]{5,12}\Z"), TEXT),
+    rut=TEXT,
+    key=st.one_of(st.uuids().map(str), TEXT),
+    shape=st.sampled_from(["message"] * 18 + ["oversized", "malformed"]),
+    junk=st.binary(min_size=1, max_size=64),
+)
+def test_fuzz_registrar_usuario(
+    channel,
+    alice,
+    rows_before,
+    nombres,
+    apellidos,
+    email,
+    password,
+    tipo,
+    cedula,
+    rut,
+    key,
+    shape,
+    junk,
+) -> None:  # type: ignore[no-untyped-def]
+    path = "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario"
+    if shape == "malformed":
+        code = call(channel.unary_unary(path), b"\x12\xff" + junk, "")
+    else:
+        request = clientes_pb2.RegistrarUsuarioRequest(
+            nombres=HUGE if shape == "oversized" else nombres,
+            apellidos=apellidos,
+            email=email,
+            password=password,
+            tipo=tipo,
+            cedula=cedula,
+            rut=rut,
+            idempotency_key=key,
+        )
+        code = call(clientes_pb2_grpc.ClientesServiceStub(channel).RegistrarUsuario, request, "")
+    outcomes["RegistrarUsuario"].append(code)
+    assert code in ALLOWED, code
+
+
+def test_after_fuzzing_everything_is_healthy_and_only_accepted_requests_wrote(
+    mesh: Mesh, rows_before: dict[str, int]
+) -> None:
+    assert sum(len(v) for v in outcomes.values()) >= 2000
+    for codes in outcomes.values():
+        assert grpc.StatusCode.UNKNOWN not in codes and grpc.StatusCode.INTERNAL not in codes
+        assert (
+            grpc.StatusCode.INVALID_ARGUMENT in codes
+            and grpc.StatusCode.RESOURCE_EXHAUSTED in codes
+        )
+    accepted_sagas = outcomes["ReservarVuelo"].count(grpc.StatusCode.OK)
+    accepted_users = outcomes["RegistrarUsuario"].count(grpc.StatusCode.OK)
+    assert row_count(mesh, "sagas", "sagas") - rows_before["sagas"] == accepted_sagas
+    assert row_count(mesh, "clientes", "usuarios") - rows_before["usuarios"] == accepted_users
+    stats = json.loads(mesh_admin(mesh, "/clusters?format=json"))
+    for cluster in stats["cluster_statuses"]:
+        for host in cluster.get("host_statuses", []):
+            assert not host["health_status"].get("failed_active_health_check"), cluster["name"]
+    children = mesh.children()
+    assert all(pid for pid in children.values())
+
+
+def mesh_admin(mesh: Mesh, path: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{mesh.ports['ENVOY_ADMIN']}{path}", timeout=5
+    ) as response:
+        return str(response.read().decode())
+
+
+def test_no_password_hash_or_token_in_any_log_or_topic(
+    mesh: Mesh, alice: Customer, bob: Customer
+) -> None:
+    secrets = [alice.password, alice.token, bob.token, "$argon2", "password_hash"]
+    for log in (mesh.var_dir / "logs").glob("*.log"):
+        text = log.read_text(errors="replace")
+        for secret in secrets:
+            assert secret not in text, f"{secret[:12]}… in {log.name}"
+        assert "Bearer " not in text, log.name
+    topics = [
+        "eventos-reserva",
+        "eventos-pago",
+        "eventos-gds",
+        "eventos-saga",
+        "eventos-usuario",
+        "aeroalpesdb.reservas.reservas",
+        "aeroalpesdb.clientes.usuarios",
+        "aeroalpesdb.pagos.pagos",
+        "aeroalpesdb.gds.confirmaciones",
+        "aeroalpesdb.sagas.sagas",
+    ]
+    reader = TopicReader(f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}", topics)
+    try:
+        received = reader.until(
+            lambda r: any(m.topic == "aeroalpesdb.clientes.usuarios" for m in r), 30, "the topics"
+        )
+        reader.poll(wait_ms=1000)
+        for message in received:
+            text = message.data.decode(errors="replace") + json.dumps(message.properties)
+            for secret in secrets:
+                assert secret not in text, f"{secret[:12]}… on {message.topic}"
+    finally:
+        reader.close()
