@@ -61,6 +61,7 @@ system-deps:  ## install Debian packages the tests need (MariaDB server, Chromiu
 lint: venv npm  ## buf lint + format, ruff check + format check, mypy on services/
 	npx buf lint
 	npx buf format --diff --exit-code
+	npx buf breaking --against deploy/legacy/vuelos-baseline.binpb  # the tutorial's wire contract
 	npx buf generate && npx tsc -p web --noEmit
 	$(PY) -m ruff check services tests bench
 	$(PY) -m ruff format --check services tests bench

@@ -48,6 +48,8 @@ class Topology:
     rate_per_s: int = 200  # edge local rate limit: tokens added per second…
     rate_burst: int = 400  # …up to this many (a burst above answers RESOURCE_EXHAUSTED)
     max_request_bytes: int = 1024 * 1024
+    compat_port: int | None = None  # the tutorial's vuelos.Vuelos listener (50051), when enabled
+    compat_only: bool = False  # render only that listener (docker-compose's adaptador profile)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -181,6 +183,9 @@ def _edge_routes(t: Topology) -> list[dict[str, Any]]:
     )
     routes.append(_route("/grpc.health.v1.Health/Check", "sagas", "5s"))
     routes.append(_grpc_status(7, "RPC interna: no se expone en el borde", "/aeroalpes."))
+    routes.append(
+        _grpc_status(7, "vuelos.Vuelos solo responde en el puerto de compatibilidad", "/vuelos.")
+    )
     if "ui" in t.services:
         routes.append({"match": {"prefix": "/"}, "route": {"cluster": "ui_web", "timeout": "15s"}})
     return routes
@@ -319,8 +324,29 @@ def _edge_filters(t: Topology) -> list[dict[str, Any]]:
     return filters
 
 
+def _compat_routes() -> list[dict[str, Any]]:
+    """The tutorial's adaptador: its one service, reflection and health, nothing else."""
+    return [
+        _route("/vuelos.Vuelos/CrearReserva", "vuelos", "70s"),
+        _route("/vuelos.Vuelos/ConsultarReserva", "vuelos", "15s"),
+        {
+            "match": {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"},
+            "route": {"cluster": "vuelos", "timeout": "0s"},
+        },
+        _route("/grpc.health.v1.Health/Check", "vuelos", "5s"),
+    ]
+
+
 def render(t: Topology) -> dict[str, Any]:
     clusters = [_cluster(name, host, port, t) for name, (host, port) in t.services.items()]
+    compat = []
+    if t.compat_port and "vuelos" in t.services:
+        compat = [_listener("vuelos", t.compat_port, t, [], _compat_routes(), cors=False)]
+    if t.compat_only:
+        admin = {
+            "address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}
+        }
+        return {"admin": admin, "static_resources": {"listeners": compat, "clusters": clusters}}
     if "ui" in t.services:
         host, _ = t.services["ui"]
         clusters.append(_cluster("ui_web", host, t.extra["ui_web_port"], t, grpc=False))
@@ -332,6 +358,7 @@ def render(t: Topology) -> dict[str, Any]:
             "listeners": [
                 _listener("edge", t.edge_port, t, _edge_filters(t), _edge_routes(t), cors=True),
                 _listener("internal", t.internal_port, t, [FAULT], _internal_routes(t), cors=False),
+                *compat,
             ],
             "clusters": clusters,
         },

@@ -19,6 +19,7 @@ PORTS = {
     for name, port in SERVICES.items()
     if name in PUBLIC and (name not in OPTIONAL or exists(name))
 }
+COMPAT_PORT = 50051  # the tutorial's adaptador port
 
 
 def local() -> Topology:
@@ -43,10 +44,23 @@ def compose() -> Topology:
     )
 
 
+def compose_vuelos() -> Topology:
+    """docker-compose's adaptador profile: an Envoy of its own, only for the tutorial's API."""
+    return Topology(
+        {"vuelos": ("vuelos", SERVICES["vuelos"])},
+        listen_address="0.0.0.0",
+        dns=True,
+        health_interval="2s",
+        compat_port=COMPAT_PORT,
+        compat_only=True,
+    )
+
+
 def rendered() -> dict[str, str]:
     return {
         "envoy-local.json": json.dumps(render(local()), indent=2) + "\n",
         "envoy-compose.json": json.dumps(render(compose()), indent=2) + "\n",
+        "envoy-compose-vuelos.json": json.dumps(render(compose_vuelos()), indent=2) + "\n",
     }
 
 

@@ -6,6 +6,7 @@ import importlib.util
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,6 +15,8 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import grpc
 
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
@@ -30,10 +33,11 @@ SERVICES = {
     "gds": 50064,
     "sagas": 50065,
     "cdc": 50068,  # the relay: health only
+    "vuelos": 50069,  # the tutorial's sidecar API, behind its own listener (50051)
     "notificaciones": 50066,
     "ui": 50067,
 }
-OPTIONAL = ("cdc", "notificaciones", "ui")  # started once their package exists
+OPTIONAL = ("cdc", "notificaciones", "ui", "vuelos")  # started once their package exists
 
 
 class StartupError(Exception):
@@ -52,6 +56,7 @@ class RunnerConfig:
     stream_idle_ms: int
     rate_per_s: int
     rate_burst: int
+    compat_port: int | None  # None: the tutorial's vuelos listener is off
     ports: dict[str, int]
 
     @classmethod
@@ -67,6 +72,10 @@ class RunnerConfig:
             stream_idle_ms=env_int(env, "AEROALPES_ENVOY_STREAM_IDLE_MS", 300_000),
             rate_per_s=env_int(env, "AEROALPES_EDGE_RPS", 200),
             rate_burst=env_int(env, "AEROALPES_EDGE_BURST", 400),
+            # On by default (the tutorial's clients expect it); AEROALPES_VUELOS_COMPAT=0: off.
+            compat_port=env_port(env, "AEROALPES_VUELOS_COMPAT_PORT", 50051)
+            if env_str(env, "AEROALPES_VUELOS_COMPAT", "1") == "1"
+            else None,
             ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
         )
 
@@ -77,6 +86,8 @@ def exists(service: str) -> bool:
 
 def port_free(port: int) -> bool:
     with socket.socket() as sock:
+        # Like the servers themselves: connections of a just-stopped run (TIME_WAIT) don't count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -92,10 +103,35 @@ def tcp_open(port: int) -> bool:
     return True
 
 
+def ensure_tutorial_customer(var_dir: Path, clientes_port: int) -> str:
+    """The customer the tutorial's vuelos API books for, created on first start; its login is
+    kept in var/vuelos-cliente.json (mode 0600) so a person can see its sagas on the edge."""
+    path = var_dir / "vuelos-cliente.json"
+    if path.exists():
+        return str(json.loads(path.read_text())["id"])
+    from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
+
+    password = secrets.token_urlsafe(16)
+    email = f"tutorial.{secrets.token_hex(4)}@aeroalpes.example"
+    request = clientes_pb2.RegistrarUsuarioRequest(
+        nombres="Cliente", apellidos="Tutorial", email=email, password=password,
+        tipo="TIPO_USUARIO_NATURAL", cedula="10000000", idempotency_key=email,
+    )  # fmt: skip
+    with grpc.insecure_channel(f"127.0.0.1:{clientes_port}") as channel:
+        stub = clientes_pb2_grpc.ClientesServiceStub(channel)  # type: ignore[no-untyped-call]
+        usuario = stub.RegistrarUsuario(request, timeout=30).usuario
+    path.touch(mode=0o600)
+    path.write_text(json.dumps({"id": usuario.id, "email": email, "password": password}))
+    log.info("created the tutorial API's customer %s (login in %s)", email, path)
+    return str(usuario.id)
+
+
 class Runner:
     def __init__(self, config: RunnerConfig) -> None:
         self.config = config
         self.services = [s for s in SERVICES if s not in OPTIONAL or exists(s)]
+        if config.compat_port is None and "vuelos" in self.services:
+            self.services.remove("vuelos")
         self.logs = config.var_dir / "logs"
         self.children: list[Child] = []
         self.supervisor = Supervisor(self.children, on_change=self.write_state)
@@ -111,6 +147,8 @@ class Runner:
             "Envoy admin": c.admin_port,
         }
         wanted["pulsar"] = c.pulsar_port
+        if c.compat_port is not None:
+            wanted["tutorial vuelos listener"] = c.compat_port
         if "ui" in self.services:
             wanted["web app"] = c.web_port
         wanted.update({s: c.ports[s] for s in self.services})
@@ -188,7 +226,9 @@ class Runner:
 
     def topology(self) -> Topology:
         c = self.config
-        grpc_services = {s: ("127.0.0.1", c.ports[s]) for s in self.services if s in PUBLIC}
+        grpc_services = {
+            s: ("127.0.0.1", c.ports[s]) for s in self.services if s in PUBLIC or s == "vuelos"
+        }
         return Topology(
             grpc_services,
             c.edge_port,
@@ -199,6 +239,7 @@ class Runner:
             jwks_path=str(c.var_dir / "clientes" / "jwks.json"),
             rate_per_s=c.rate_per_s,
             rate_burst=c.rate_burst,
+            compat_port=c.compat_port,
             extra={"ui_web_port": c.web_port},
         )
 
@@ -213,6 +254,10 @@ class Runner:
         self.check()
         self.build_children()
         for child in self.children:
+            if child.name == "vuelos":
+                child.env["AEROALPES_VUELOS_CLIENTE"] = ensure_tutorial_customer(
+                    self.config.var_dir, self.config.ports["clientes"]
+                )
             log.info("starting %s", child.name)
             child.start()
             self.write_state()

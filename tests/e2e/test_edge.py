@@ -1,19 +1,22 @@
 """End to end through Envoy's edge, started by the local runner: real Envoy, real grpcurl."""
 
 import json
+import os
 import struct
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pulsar
 import pytest
 from aeroalpes.clientes.v1 import clientes_pb2
 
 from services.kit.pulsar import topic_url
-from tests.support.components import wait_until
+from tests.support.components import REPO, wait_until
 from tests.support.edge import PROTOSET, book, grpcurl, ok, register
 from tests.support.mesh import Mesh, run_mesh
 
@@ -228,3 +231,76 @@ def test_a_completed_saga_is_notified_once_per_event(mesh: Mesh) -> None:
     again = notificaciones(mesh, saga["id_reserva"], cliente.token)
     assert [n["id_evento"] for n in again].count(original["id_evento"]) == 1
     assert len(again) == len(sent) == 3
+
+
+# --- the tutorial's sidecar API on its own listener
+
+STUDENT_CLIENT = """
+import json, sys
+import grpc
+from google.protobuf import json_format
+import vuelos_pb2, vuelos_pb2_grpc
+
+address, booking = sys.argv[1], sys.argv[2]
+stub = vuelos_pb2_grpc.VuelosStub(grpc.insecure_channel(address))
+reserva = json_format.Parse(open(booking).read(), vuelos_pb2.Reserva())
+creada = stub.CrearReserva(reserva, timeout=90)
+consultada = stub.ConsultarReserva(vuelos_pb2.QueryReserva(id=creada.reserva.id), timeout=30)
+answers = {"creada": creada, "consultada": consultada}
+print(json.dumps({k: json_format.MessageToDict(v) for k, v in answers.items()}))
+"""
+
+
+def test_a_student_client_generated_from_the_tutorial_proto_books_on_50051(
+    mesh: Mesh, tmp_path: Path
+) -> None:
+    # As a student would: their own generated code from the tutorial-shaped vuelos.proto.
+    student = tmp_path / "student"
+    (student / "protos").mkdir(parents=True)
+    (student / "protos" / "vuelos.proto").write_text((REPO / "protos" / "vuelos.proto").read_text())
+    subprocess.run(
+        [sys.executable, "-m", "grpc_tools.protoc", "-Iprotos", "--python_out=.",
+         "--grpc_python_out=.", "protos/vuelos.proto"],
+        cwd=student, check=True,
+    )  # fmt: skip
+    (student / "cliente.py").write_text(STUDENT_CLIENT)
+    compat = f"127.0.0.1:{mesh.ports['VUELOS_COMPAT']}"
+    result = subprocess.run(
+        [sys.executable, "cliente.py", compat, str(REPO / "examples" / "crear_reserva.json")],
+        cwd=student, env={"PATH": os.environ["PATH"], "PYTHONPATH": str(student)},
+        capture_output=True, text=True, timeout=150,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    answers = json.loads(result.stdout)
+    creada, consultada = answers["creada"], answers["consultada"]
+    assert creada["mensaje"].startswith("Reserva confirmada") and creada["reserva"]["id"]
+    assert consultada["reserva"]["id"] == creada["reserva"]["id"]
+    leg = consultada["reserva"]["itinerarios"][0]["odos"][0]["segmentos"][0]["legs"][0]
+    assert (leg["origen"]["codigo"], leg["destino"]["codigo"]) == ("BOG", "JFK")
+    # The same booking, seen through the main edge as a completed saga of the tutorial's customer.
+    login = json.loads((mesh.var_dir / "vuelos-cliente.json").read_text())
+    body = {"email": login["email"], "password": login["password"]}
+    token = ok(
+        grpcurl(mesh.edge, "aeroalpes.clientes.v1.ClientesService/AutenticarUsuario", body=body)
+    )["token"]
+    saga = ok(
+        grpcurl(
+            mesh.edge,
+            "aeroalpes.sagas.v1.SagasService/ObtenerSaga",
+            body={"id_saga": creada["reserva"]["id"]},
+            token=token,
+        )
+    )
+    assert saga["saga"]["estado"] == "ESTADO_SAGA_COMPLETADA"
+
+
+def test_grpcurl_on_50051_lists_and_books(mesh: Mesh) -> None:
+    compat = f"127.0.0.1:{mesh.ports['VUELOS_COMPAT']}"
+    listed = grpcurl(compat, "list")
+    assert listed.returncode == 0 and "vuelos.Vuelos" in listed.stdout.split(), listed.stderr
+    body = json.loads((REPO / "examples" / "crear_reserva.json").read_text())
+    answer = ok(grpcurl(compat, "vuelos.Vuelos/CrearReserva", body=body))
+    assert answer["mensaje"].startswith("Reserva confirmada")
+    # The main edge does not serve the legacy API.
+    refused = grpcurl("-protoset", PROTOSET, mesh.edge, "vuelos.Vuelos/CrearReserva", body=body)
+    assert refused.returncode != 0 and "PermissionDenied" in refused.stderr, refused.stderr

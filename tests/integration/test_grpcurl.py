@@ -20,6 +20,7 @@ SERVICES = {
     "aeroalpes.reservas.v1.ReservasService",
     "aeroalpes.sagas.v1.SagasService",
     "aeroalpes.ui.v1.EventosService",
+    "vuelos.Vuelos",  # the tutorial's legacy sidecar contract
 }
 
 
@@ -30,7 +31,7 @@ def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60)
 
 
-def test_protoset_lists_the_seven_services() -> None:
+def test_protoset_lists_the_seven_services_and_the_legacy_one() -> None:
     result = grpcurl("-protoset", str(PROTOSET), "list")
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == SERVICES

@@ -27,7 +27,9 @@ OPTIONAL_ENV = {
 }
 
 
-@pytest.mark.parametrize("name", ["envoy-local.json", "envoy-compose.json"])
+@pytest.mark.parametrize(
+    "name", ["envoy-local.json", "envoy-compose.json", "envoy-compose-vuelos.json"]
+)
 def test_rendered_envoy_configs_are_current_and_valid(name: str, tmp_path: Path) -> None:
     path = REPO / "envoy" / name
     assert path.read_text() == render.rendered()[name], "run `make envoy` and commit envoy/"
@@ -74,8 +76,10 @@ def test_compose_commands_name_modules_that_exist() -> None:
 
 
 def test_compose_publishes_only_the_edge_and_ports_do_not_clash() -> None:
-    published = [p for s in SERVICES.values() for p in s.get("ports", [])]
-    assert published == ["8080:8080"]
+    published = {n: s["ports"] for n, s in SERVICES.items() if s.get("ports")}
+    # The edge, and the tutorial's port only with its own Envoy in the adaptador profile.
+    assert published == {"envoy": ["8080:8080"], "envoy-vuelos": ["50051:50051"]}
+    assert SERVICES["envoy-vuelos"]["profiles"] == ["adaptador"]
     grpc_ports = [
         s["environment"][f"AEROALPES_{n.upper()}_PORT"] for n, s in PYTHON_SERVICES.items()
     ]

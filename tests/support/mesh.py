@@ -14,7 +14,17 @@ from pathlib import Path
 
 from tests.support.components import REPO, ComponentExited, free_port, tail, wait_until
 
-SERVICES = ("clientes", "reservas", "pagos", "gds", "sagas", "cdc", "notificaciones", "ui")
+SERVICES = (
+    "clientes",
+    "reservas",
+    "pagos",
+    "gds",
+    "sagas",
+    "cdc",
+    "notificaciones",
+    "ui",
+    "vuelos",
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +47,15 @@ class Mesh:
 
 
 def mesh_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
-    names = ("EDGE", "INTERNAL", "ENVOY_ADMIN", "PULSAR", "UI_WEB", *map(str.upper, SERVICES))
+    names = (
+        "EDGE",
+        "INTERNAL",
+        "ENVOY_ADMIN",
+        "PULSAR",
+        "UI_WEB",
+        "VUELOS_COMPAT",
+        *map(str.upper, SERVICES),
+    )
     ports = {name: free_port() for name in names}
     env = {**os.environ, "AEROALPES_VAR_DIR": str(var_dir)}
     env.update({f"AEROALPES_{name}_PORT": str(port) for name, port in ports.items()})

@@ -1,0 +1,1 @@
+"""vuelos: the tutorial's sidecar API (vuelos.Vuelos) as a facade over the booking saga."""

@@ -1,0 +1,143 @@
+"""Translates the tutorial's Reserva into ReservarVuelo and sagas back into RespuestaReserva."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import grpc
+import vuelos_pb2
+import vuelos_pb2_grpc
+from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
+from aeroalpes.sagas.v1 import sagas_pb2
+from grpc_status import rpc_status
+
+ESPERA_S = 60.0  # the tutorial's clients expect an answer, not a saga to poll
+RESERVAR = "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"
+OBTENER_SAGA = "/aeroalpes.sagas.v1.SagasService/ObtenerSaga"
+OBTENER_RESERVA = "/aeroalpes.reservas.v1.ReservasService/ObtenerReserva"
+
+
+def itinerarios(legacy: Any) -> list[reserva_pb2.Itinerario]:
+    """Same shape, our package: the fields are copied by name."""
+    out = []
+    for itinerario in legacy:
+        converted = reserva_pb2.Itinerario()
+        for odo in itinerario.odos:
+            o = converted.odos.add()
+            for segmento in odo.segmentos:
+                s = o.segmentos.add()
+                for leg in segmento.legs:
+                    s.legs.add(
+                        fecha_salida=leg.fecha_salida if leg.HasField("fecha_salida") else None,
+                        fecha_llegada=leg.fecha_llegada if leg.HasField("fecha_llegada") else None,
+                        origen=reserva_pb2.Locacion(
+                            codigo=leg.origen.codigo, nombre=leg.origen.nombre
+                        ),
+                        destino=reserva_pb2.Locacion(
+                            codigo=leg.destino.codigo, nombre=leg.destino.nombre
+                        ),
+                    )
+        out.append(converted)
+    return out
+
+
+def legacy_itinerarios(ours: Any) -> list[vuelos_pb2.Itinerario]:
+    out = []
+    for itinerario in ours:
+        legacy = vuelos_pb2.Itinerario()
+        for odo in itinerario.odos:
+            o = legacy.odos.add()
+            for segmento in odo.segmentos:
+                s = o.segmentos.add()
+                for leg in segmento.legs:
+                    s.legs.add(
+                        fecha_salida=leg.fecha_salida,
+                        fecha_llegada=leg.fecha_llegada,
+                        origen=vuelos_pb2.Locacion(
+                            codigo=leg.origen.codigo, nombre=leg.origen.nombre
+                        ),
+                        destino=vuelos_pb2.Locacion(
+                            codigo=leg.destino.codigo, nombre=leg.destino.nombre
+                        ),
+                    )
+        out.append(legacy)
+    return out
+
+
+def mensaje(saga: sagas_pb2.Saga) -> str:
+    estado = sagas_pb2.EstadoSaga.Name(saga.estado).removeprefix("ESTADO_SAGA_")
+    if saga.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA:
+        return f"Reserva confirmada (saga {estado}), localizador {saga.codigo_localizador}"
+    if saga.motivo:
+        return f"Reserva no completada (saga {estado}): {saga.motivo}"
+    return f"Reserva en proceso (saga {estado})"
+
+
+class VuelosServicer(vuelos_pb2_grpc.VuelosServicer):
+    def __init__(self, channel: grpc.Channel, id_cliente: str, medio_pago: str) -> None:
+        self.id_cliente = id_cliente
+        self.medio_pago = medio_pago
+        self._reservar = channel.unary_unary(
+            RESERVAR,
+            sagas_pb2.ReservarVueloRequest.SerializeToString,
+            sagas_pb2.ReservarVueloResponse.FromString,
+        )
+        self._obtener_saga = channel.unary_unary(
+            OBTENER_SAGA,
+            sagas_pb2.ObtenerSagaRequest.SerializeToString,
+            sagas_pb2.ObtenerSagaResponse.FromString,
+        )
+        self._obtener_reserva = channel.unary_unary(
+            OBTENER_RESERVA,
+            reservas_pb2.ObtenerReservaRequest.SerializeToString,
+            reservas_pb2.ObtenerReservaResponse.FromString,
+        )
+
+    def CrearReserva(self, request: Any, context: Any) -> vuelos_pb2.RespuestaReserva:
+        booking = sagas_pb2.ReservarVueloRequest(
+            id_cliente=self.id_cliente,
+            itinerarios=itinerarios(request.itinerarios),
+            # The tutorial's booking names no travellers: one adult in economy.
+            pasajeros=[
+                reserva_pb2.Pasajero(tipo="TIPO_PASAJERO_ADULTO", clase="CLASE_CABINA_ECONOMICA")
+            ],
+            medio_pago=self.medio_pago,
+            idempotency_key=f"vuelos:{request.id}" if request.HasField("id") else str(uuid.uuid4()),
+            esperar=True,
+        )
+        saga = self._call(context, self._reservar, booking, ESPERA_S).saga
+        return self._respuesta(context, saga)
+
+    def ConsultarReserva(self, request: Any, context: Any) -> vuelos_pb2.RespuestaReserva:
+        saga = self._call(
+            context, self._obtener_saga, sagas_pb2.ObtenerSagaRequest(id_saga=request.id), 10
+        ).saga
+        return self._respuesta(context, saga)
+
+    def _respuesta(self, context: Any, saga: sagas_pb2.Saga) -> vuelos_pb2.RespuestaReserva:
+        reserva = vuelos_pb2.Reserva(
+            id=saga.id,
+            fecha_creacion=saga.fecha_creacion,
+            fecha_actualizacion=saga.fecha_actualizacion,
+        )
+        if saga.id_reserva:
+            try:
+                found = self._obtener_reserva(
+                    reservas_pb2.ObtenerReservaRequest(id_reserva=saga.id_reserva), timeout=10
+                )
+                reserva.itinerarios.extend(legacy_itinerarios(found.reserva.itinerarios))
+            except grpc.RpcError:
+                pass  # refused before the booking existed: the answer has no itineraries
+        return vuelos_pb2.RespuestaReserva(mensaje=mensaje(saga), reserva=reserva)
+
+    @staticmethod
+    def _call(context: Any, send: Any, request: Any, timeout: float) -> Any:
+        """Our services' answers, errors included, go back to the legacy client as they are."""
+        try:
+            return send(request, timeout=timeout)
+        except grpc.RpcError as error:
+            status = rpc_status.from_call(error)  # type: ignore[arg-type]
+            if status is not None:
+                context.abort_with_status(rpc_status.to_status(status))
+            context.abort(error.code(), error.details())
