@@ -46,7 +46,9 @@ run: venv web  ## the whole system locally on embedded defaults (SQLite, pulsar-
 demo: venv  ## with `make run` up: register, log in, book three flights through the edge with grpcurl
 	$(PY) -m services.mesh.demo
 
-bench: venv system-deps  ## benchmarks (not tests): results to bench/results/
+bench: venv web system-deps  ## benchmarks (not tests): results to bench/results/
+	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	$(PY) -m bench.sagas
 	$(PY) -m bench.relay
 
 system-deps:  ## install Debian packages the tests need (MariaDB server, Chromium) when root and missing

@@ -116,8 +116,12 @@ class Engine:
     # --- driving one saga from its log
 
     def drive(self, saga_id: str) -> None:
+        # A step's success is written together with the next transition (the next step's
+        # start, or the end): one transaction instead of two, still before the next RPC.
+        pending: Saga | None = None
         while not self._stopping.is_set():
-            saga = self.store.cargar(saga_id)
+            saga = pending or self.store.cargar(saga_id)
+            pending = None
             if saga is None:
                 return
             siguiente = saga.siguiente()
@@ -129,7 +133,9 @@ class Engine:
             elif siguiente.tipo == "compensada":
                 self._save(saga.compensada(self.clock()))
             elif siguiente.tipo == "accion":
-                self._run_action(saga, siguiente.indice, definition.steps[siguiente.indice])
+                pending = self._run_action(
+                    saga, siguiente.indice, definition.steps[siguiente.indice]
+                )
             else:
                 self._run_compensation(saga, siguiente.indice, definition.steps[siguiente.indice])
 
@@ -138,7 +144,8 @@ class Engine:
         self.notifier.notify()
         return saved
 
-    def _run_action(self, saga: Saga, i: int, step: Step) -> None:
+    def _run_action(self, saga: Saga, i: int, step: Step) -> Saga | None:
+        """Runs step ``i``; on success returns the saga with the success not yet written."""
         deadline = min(self.clock().timestamp() + step.timeout_s, saga.fecha_limite.timestamp())
         # Attempts logged before a crash may have reached the participant: their outcome is unknown.
         maybe_applied = saga.pasos[i].intentos > 0
@@ -159,17 +166,16 @@ class Engine:
                     if self._stopping.wait(
                         min(remaining, step.retry.delay(attempt, random.random()))
                     ):
-                        return  # stopping: the log says where we are; whoever runs next resumes
+                        return None  # stopping: the log says where we are; the next run resumes
                     continue
                 # Refused: nothing happened. Gave up: compensate it too, unless no attempt got out.
                 unknown = failure.outcome is not Outcome.REFUSED and maybe_applied
                 self._save(
                     saga.paso_fallido(i, f"{step.name}: {failure.message}", unknown, self.clock())
                 )
-                return
+                return None
             self._maybe_crash("despues_rpc", step)
-            self._save(saga.paso_exitoso(i, step.record(response), self.clock()))
-            return
+            return saga.paso_exitoso(i, step.record(response), self.clock())
 
     def _run_compensation(self, saga: Saga, i: int, step: Step) -> None:
         if step.compensation is None:
