@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulsar
@@ -93,3 +94,19 @@ class Publisher:
             with contextlib.suppress(Exception):
                 producer.close()
         self._producers.clear()
+
+
+def keep_consuming(
+    stopping: threading.Event, consume: Callable[[], None], log: logging.Logger
+) -> None:
+    """Runs ``consume`` until ``stopping`` is set; when the broker goes away, retries it with
+    capped exponential backoff (0.5 s doubling to 10 s, reset after a successful run)."""
+    delay = 0.5
+    while not stopping.is_set():
+        try:
+            consume()
+            delay = 0.5
+        except Exception as error:
+            log.warning("consumer interrupted (%s); resubscribing in %.1fs", error, delay)
+            stopping.wait(delay)
+            delay = min(10.0, delay * 2)

@@ -11,7 +11,7 @@ import grpc
 import pulsar
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 
-from services.kit.pulsar import client, topic_url
+from services.kit.pulsar import client, keep_consuming, topic_url
 from services.notificaciones.domain import Evento
 from services.notificaciones.handlers import Handlers
 
@@ -53,16 +53,7 @@ class Consumer:
         self.handled = 0
 
     def run_forever(self) -> None:
-        """Consumes until stopped; reconnects with backoff when the broker is away."""
-        delay = 0.5
-        while not self.stopping.is_set():
-            try:
-                self._consume()
-                delay = 0.5
-            except Exception as error:
-                log.warning("consumer interrupted (%s); resubscribing in %.1fs", error, delay)
-                self.stopping.wait(delay)
-                delay = min(10.0, delay * 2)
+        keep_consuming(self.stopping, self._consume, log)
 
     def _consume(self) -> None:
         pulsar_client = client(self.pulsar_url)

@@ -12,7 +12,7 @@ import pulsar
 from aeroalpes.ui.v1 import eventos_pb2
 from google.protobuf import timestamp_pb2
 
-from services.kit.pulsar import client, topic_url
+from services.kit.pulsar import client, keep_consuming, topic_url
 from services.ui.feed import Feed
 
 log = logging.getLogger(__name__)
@@ -72,15 +72,7 @@ class PulsarSource:
         self.subscription = f"ui-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
     def run_forever(self) -> None:
-        delay = 0.5
-        while not self.stopping.is_set():
-            try:
-                self._consume()
-                delay = 0.5
-            except Exception as error:
-                log.warning("event source interrupted (%s); resubscribing in %.1fs", error, delay)
-                self.stopping.wait(delay)
-                delay = min(10.0, delay * 2)
+        keep_consuming(self.stopping, self._consume, log)
 
     def _consume(self) -> None:
         pulsar_client = client(self.url)
