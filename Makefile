@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv npm protos envoy web lint test system-deps run demo bench clean help
+.PHONY: venv npm protos envoy web lint test system-deps run demo bench chaos clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +50,9 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) -m bench.sagas
 	$(PY) -m bench.relay
+
+chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
+	$(PY) -m bench.chaos
 
 system-deps:  ## install Debian packages the tests need (MariaDB server, Chromium) when root and missing
 	@missing=""; \

@@ -1,0 +1,286 @@
+"""``make chaos``: bookings while processes are SIGKILLed, then every invariant is checked.
+
+``python -m bench.chaos [--sagas 300] [--orchestrator-kills 5] [--participant-kills 5]
+[--relay-kills 3] [--broker-restarts 1]``
+
+Starts the system with the local runner (which restarts what dies, with backoff), books through
+the edge (a third of the bookings are refused by payment or by the GDS) while it kills processes
+with SIGKILL, waits for every saga to be terminal, and checks across every database and topic:
+COMPLETADA sagas have their reservation APROBADA, one approved payment and one confirmation;
+COMPENSADA ones have their reservation cancelled and no approved payment or confirmation left;
+no reservation was charged twice; every saga event reached notificaciones exactly once; every
+watched row's latest state reached its CDC topic. Prints a summary; exits 1 on any violation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import sqlite3
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+from aeroalpes.reservas.v1 import reserva_pb2
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
+
+from bench.sagas import customer, itinerario
+from tests.support.components import wait_until
+from tests.support.mesh import Mesh, run_mesh
+from tests.support.topics import TopicReader
+
+PARTICIPANTS = ("clientes", "reservas", "pagos", "gds")
+TERMINAL = {
+    sagas_pb2.ESTADO_SAGA_COMPLETADA,
+    sagas_pb2.ESTADO_SAGA_COMPENSADA,
+    sagas_pb2.ESTADO_SAGA_FALLIDA,
+}
+SAGA_EVENTS = ("SagaIniciada", "SagaCompletada", "SagaCompensada", "SagaFallida")
+
+
+def booking(id_cliente: str, n: int) -> sagas_pb2.ReservarVueloRequest:
+    trip = itinerario()
+    if n % 6 == 1:  # a sixth refused by the GDS
+        trip.odos[0].segmentos[0].legs[0].destino.codigo = "ZZZ"
+    return sagas_pb2.ReservarVueloRequest(
+        id_cliente=id_cliente,
+        itinerarios=[trip],
+        pasajeros=[
+            reserva_pb2.Pasajero(tipo="TIPO_PASAJERO_ADULTO", clase="CLASE_CABINA_ECONOMICA")
+        ],
+        medio_pago="tarjeta-rechazada" if n % 6 == 4 else "tarjeta-visa",  # and a sixth by payment
+        idempotency_key=f"chaos-{n}-{uuid.uuid4().hex[:6]}",
+    )
+
+
+def book_all(mesh: Mesh, id_cliente: str, token: str, count: int) -> list[str]:
+    """Starts every booking (retrying what a dying orchestrator drops); returns the saga ids."""
+    stub = sagas_pb2_grpc.SagasServiceStub(grpc.insecure_channel(mesh.edge))  # type: ignore[no-untyped-call]
+    auth = (("authorization", f"Bearer {token}"),)
+
+    def start(n: int) -> str:
+        request = booking(id_cliente, n)
+        deadline = time.monotonic() + 120
+        while True:  # same key on every try: one saga whatever happens
+            try:
+                return str(stub.ReservarVuelo(request, metadata=auth, timeout=15).saga.id)
+            except grpc.RpcError as error:
+                if time.monotonic() > deadline or error.code() not in (
+                    grpc.StatusCode.UNAVAILABLE,
+                    grpc.StatusCode.DEADLINE_EXCEEDED,
+                    grpc.StatusCode.ABORTED,
+                ):
+                    raise
+                time.sleep(0.2)  # the client's own retry pacing, not synchronisation
+
+    with ThreadPoolExecutor(16) as pool:
+        return list(pool.map(start, range(count)))
+
+
+def chaos(mesh: Mesh, kills: dict[str, int], stop: threading.Event, log: list[str]) -> None:
+    """Kills processes by pid at random moments while bookings run; the runner restarts them."""
+    plan = ["sagas"] * kills["orchestrator"] + ["participant"] * kills["participant"]
+    plan += ["cdc"] * kills["relay"] + ["pulsar"] * kills["broker"]
+    random.shuffle(plan)
+    for target in plan:
+        if stop.wait(random.uniform(1.0, 3.0)):
+            return
+        name = random.choice(PARTICIPANTS) if target == "participant" else target
+        pid = mesh.children().get(name)
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                log.append(f"SIGKILL {name} (pid {pid})")
+            except ProcessLookupError:
+                pass
+
+
+def wait_all_terminal(
+    mesh: Mesh, token: str, ids: list[str], timeout: float
+) -> dict[str, sagas_pb2.Saga]:
+    stub = sagas_pb2_grpc.SagasServiceStub(grpc.insecure_channel(mesh.edge))  # type: ignore[no-untyped-call]
+    auth = (("authorization", f"Bearer {token}"),)
+    final: dict[str, sagas_pb2.Saga] = {}
+
+    def all_done() -> bool:
+        for id_saga in ids:
+            if id_saga in final:
+                continue
+            try:
+                saga = stub.ObtenerSaga(
+                    sagas_pb2.ObtenerSagaRequest(id_saga=id_saga), metadata=auth, timeout=10
+                ).saga
+            except grpc.RpcError:
+                return False
+            if saga.estado in TERMINAL:
+                final[id_saga] = saga
+        return len(final) == len(ids)
+
+    wait_until(all_done, timeout, "every saga to be terminal", interval=1.0)
+    return final
+
+
+def rows(var_dir: Path, db: str, query: str, *args: object) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(var_dir / f"{db}.db", timeout=30) as conn:
+        return list(conn.execute(query, args))
+
+
+def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
+    v, violations = mesh.var_dir, []
+    for saga in sagas.values():
+        reserva = rows(v, "reservas", "SELECT estado FROM reservas WHERE id = ?", saga.id_reserva)
+        pagos = [
+            r[0]
+            for r in rows(
+                v, "pagos", "SELECT estado FROM pagos WHERE id_reserva = ?", saga.id_reserva
+            )
+        ]
+        conf = [
+            r[0]
+            for r in rows(
+                v, "gds", "SELECT estado FROM confirmaciones WHERE id_reserva = ?", saga.id_reserva
+            )
+        ]
+        estado = reserva[0][0] if reserva else None
+        if saga.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA:
+            if (estado, pagos, conf) != ("APROBADA", ["APROBADO"], ["CONFIRMADA"]):
+                violations.append(
+                    f"COMPLETADA {saga.id}: reserva {estado}, pagos {pagos}, confirmaciones {conf}"
+                )
+        elif saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA:
+            if (
+                estado not in (None, "CANCELADA", "LAPIDA")
+                or "APROBADO" in pagos
+                or "CONFIRMADA" in conf
+            ):
+                violations.append(
+                    f"COMPENSADA {saga.id}: reserva {estado}, pagos {pagos}, confirmaciones {conf}"
+                )
+        else:
+            violations.append(f"FALLIDA {saga.id}: {saga.motivo}")
+        charged = rows(
+            v,
+            "pagos",
+            "SELECT count(*) FROM outbox WHERE sujeto = ? AND tipo = 'ReservaPagada'",
+            saga.id_reserva,
+        )
+        if charged[0][0] > 1:
+            violations.append(f"reserva {saga.id_reserva} charged {charged[0][0]} times")
+    events = [
+        r[0]
+        for r in rows(v, "sagas", "SELECT id FROM outbox WHERE tipo IN (?, ?, ?, ?)", *SAGA_EVENTS)
+    ]
+    notified = Counter(
+        r[0] for r in rows(v, "notificaciones", "SELECT id_evento FROM notificaciones")
+    )
+    for event_id in events:
+        if notified[event_id] != 1:
+            violations.append(f"saga event {event_id} notified {notified[event_id]} times")
+    return violations
+
+
+def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
+    """Every booking's latest row state (reservas, sagas) is on its CDC topic."""
+    reader = TopicReader(
+        f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}",
+        ["aeroalpesdb.reservas.reservas", "aeroalpesdb.sagas.sagas"],
+    )
+    expected = {
+        ("reservas", r[0], r[1])
+        for r in rows(mesh.var_dir, "reservas", "SELECT id, estado FROM reservas")
+    }
+    expected |= {
+        ("sagas", s.id, sagas_pb2.EstadoSaga.Name(s.estado).removeprefix("ESTADO_SAGA_"))
+        for s in sagas.values()
+    }
+
+    def seen() -> set[tuple[str, str, str]]:
+        out = set()
+        for m in reader.received:
+            after = m.json().get("after") or {}
+            out.add((m.json()["source"]["table"], after.get("id"), after.get("estado")))
+        return out
+
+    try:
+        reader.until(lambda _: expected <= seen(), 120, "every latest row state on its CDC topic")
+    except TimeoutError:
+        return [f"CDC missing: {sorted(expected - seen())[:5]} …({len(expected - seen())})"]
+    finally:
+        reader.close()
+    return []
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sagas", type=int, default=300)
+    parser.add_argument("--orchestrator-kills", type=int, default=5)
+    parser.add_argument("--participant-kills", type=int, default=5)
+    parser.add_argument("--relay-kills", type=int, default=3)
+    parser.add_argument("--broker-restarts", type=int, default=1)
+    args = parser.parse_args()
+    kills = {
+        "orchestrator": args.orchestrator_kills,
+        "participant": args.participant_kills,
+        "relay": args.relay_kills,
+        "broker": args.broker_restarts,
+    }
+    env = {
+        "AEROALPES_EDGE_RPS": "100000",
+        "AEROALPES_EDGE_BURST": "100000",
+        "AEROALPES_SAGAS_LEASE_MS": "3000",
+        "AEROALPES_SAGAS_RECUPERACION_MS": "500",
+        "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "30",
+    }
+    log: list[str] = []
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp, run_mesh(Path(tmp), env=env) as mesh:
+        id_cliente, token = customer(mesh)
+        stop = threading.Event()
+        killer = threading.Thread(target=chaos, args=(mesh, kills, stop, log))
+        killer.start()
+        ids = book_all(mesh, id_cliente, token, args.sagas)
+        killer.join()
+        final = wait_all_terminal(mesh, token, ids, timeout=600)
+        violations = check(mesh, final) + check_cdc(mesh, final)
+        # Notifications arrive after the saga ends: give the consumer time, then check again.
+        if any("notified" in v for v in violations):
+            try:
+                wait_until(
+                    lambda: not [v for v in check(mesh, final) if "notified" in v],
+                    60,
+                    "notifications",
+                )
+                violations = check(mesh, final) + check_cdc(mesh, final)
+            except TimeoutError:
+                pass
+    states = Counter(sagas_pb2.EstadoSaga.Name(s.estado) for s in final.values())
+    summary = {
+        "sagas": len(final),
+        "states": dict(states),
+        "kills": log,
+        "violations": violations,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    print(json.dumps(summary, indent=2))
+    print(
+        "chaos: OK, no invariant violated"
+        if not violations
+        else f"chaos: {len(violations)} violations"
+    )
+    return 0 if not violations else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
