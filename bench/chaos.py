@@ -96,13 +96,22 @@ def chaos(mesh: Mesh, kills: dict[str, int], stop: threading.Event, log: list[st
         if stop.wait(random.uniform(1.0, 3.0)):
             return
         name = random.choice(PARTICIPANTS) if target == "participant" else target
-        pid = mesh.children().get(name)
-        if pid:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                log.append(f"SIGKILL {name} (pid {pid})")
-            except ProcessLookupError:
-                pass
+        # A process the runner is still restarting is waited for: every planned kill happens.
+        pid = wait_until(lambda n=name: live_pid(mesh, n), 60, f"{name} to be running again")  # type: ignore[misc]
+        os.kill(pid, signal.SIGKILL)
+        log.append(f"SIGKILL {name} (pid {pid})")
+
+
+def live_pid(mesh: Mesh, name: str) -> int | None:
+    pid = mesh.children().get(name)
+    if not pid:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return None if stat[0] == "Z" else pid
 
 
 def wait_all_terminal(
@@ -189,12 +198,24 @@ def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
     return violations
 
 
+def read_topic(url: str, topic: str) -> list[dict[str, Any]]:
+    """Every message on ``topic`` from the start (one topic per subscription: pulsar-lite's
+    multi-topic consumers are not needed here), until it stays quiet for two seconds."""
+    reader = TopicReader(url, [topic])
+    try:
+        quiet_since, count = time.monotonic(), 0
+        while time.monotonic() - quiet_since < 2.0:
+            reader.poll(wait_ms=500)
+            if len(reader.received) != count:
+                quiet_since, count = time.monotonic(), len(reader.received)
+        return [m.json() for m in reader.received]
+    finally:
+        reader.close()
+
+
 def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
     """Every booking's latest row state (reservas, sagas) is on its CDC topic."""
-    reader = TopicReader(
-        f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}",
-        ["aeroalpesdb.reservas.reservas", "aeroalpesdb.sagas.sagas"],
-    )
+    url = f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}"
     expected = {
         ("reservas", r[0], r[1])
         for r in rows(mesh.var_dir, "reservas", "SELECT id, estado FROM reservas")
@@ -203,21 +224,24 @@ def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
         ("sagas", s.id, sagas_pb2.EstadoSaga.Name(s.estado).removeprefix("ESTADO_SAGA_"))
         for s in sagas.values()
     }
-
-    def seen() -> set[tuple[str, str, str]]:
-        out = set()
-        for m in reader.received:
-            after = m.json().get("after") or {}
-            out.add((m.json()["source"]["table"], after.get("id"), after.get("estado")))
-        return out
-
-    try:
-        reader.until(lambda _: expected <= seen(), 120, "every latest row state on its CDC topic")
-    except TimeoutError:
-        return [f"CDC missing: {sorted(expected - seen())[:5]} …({len(expected - seen())})"]
-    finally:
-        reader.close()
-    return []
+    violations: list[str] = []
+    for table in ("reservas", "sagas"):
+        wanted = {e for e in expected if e[0] == table}
+        deadline = time.monotonic() + 120  # the relay may still be catching up after its restarts
+        while True:
+            seen = {
+                (table, (m.get("after") or {}).get("id"), (m.get("after") or {}).get("estado"))
+                for m in read_topic(url, f"aeroalpesdb.{table}.{table}")
+            }
+            missing = wanted - seen
+            if not missing or time.monotonic() > deadline:
+                break
+        if missing:
+            example = sorted(missing)[:3]
+            violations.append(
+                f"CDC missing on aeroalpesdb.{table}.{table}: {len(missing)}, e.g. {example}"
+            )
+    return violations
 
 
 def main() -> int:
@@ -229,6 +253,7 @@ def main() -> int:
     parser.add_argument("--participant-kills", type=int, default=5)
     parser.add_argument("--relay-kills", type=int, default=3)
     parser.add_argument("--broker-restarts", type=int, default=1)
+    parser.add_argument("--workdir", type=Path, help="keep the system's data and logs here")
     args = parser.parse_args()
     kills = {
         "orchestrator": args.orchestrator_kills,
@@ -245,13 +270,19 @@ def main() -> int:
     }
     log: list[str] = []
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as tmp, run_mesh(Path(tmp), env=env) as mesh:
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeroalpes-chaos-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"chaos: data and logs under {workdir}", file=sys.stderr)
+    with run_mesh(workdir, env=env) as mesh:
         id_cliente, token = customer(mesh)
         stop = threading.Event()
         killer = threading.Thread(target=chaos, args=(mesh, kills, stop, log))
         killer.start()
-        ids = book_all(mesh, id_cliente, token, args.sagas)
-        killer.join()
+        try:
+            ids = book_all(mesh, id_cliente, token, args.sagas)
+        finally:
+            stop.set()
+            killer.join()
         final = wait_all_terminal(mesh, token, ids, timeout=600)
         violations = check(mesh, final) + check_cdc(mesh, final)
         # Notifications arrive after the saga ends: give the consumer time, then check again.

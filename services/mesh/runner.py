@@ -245,7 +245,9 @@ class Runner:
 
     def write_state(self) -> None:
         state = {"pid": os.getpid(), "children": {ch.name: ch.pid for ch in self.children}}
-        (self.config.var_dir / "runner.json").write_text(json.dumps(state))
+        temporary = self.config.var_dir / "runner.json.tmp"
+        temporary.write_text(json.dumps(state))
+        temporary.replace(self.config.var_dir / "runner.json")  # readers never see half a file
 
     # --- running
 

@@ -77,11 +77,12 @@ class GrpcCaller:
             return self._channels[peer]
 
     def _forget(self, peer: str) -> None:
-        """After a failed connect, a fresh channel retries at once instead of in backoff."""
+        """After a failed connect, a fresh channel retries at once instead of in backoff.
+
+        The old one is not closed here: other threads may be calling on it right now (closing
+        it under them fails their calls); it closes itself once nobody references it."""
         with self._lock:
-            channel = self._channels.pop(peer, None)
-        if channel is not None:
-            channel.close()
+            self._channels.pop(peer, None)
 
     def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
         send = self._channel(call.peer).unary_unary(
