@@ -42,7 +42,9 @@ def ensure_database(url: URL) -> None:
 def create_engine(url: URL | str) -> Engine:
     url = make_url(url)
     if url.get_backend_name() != "sqlite":
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        # A pool as large as the busiest service's threads: an overflow connection is opened and
+        # thrown away per use, and opening one costs a TLS context (the saga profile showed it).
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=64, max_overflow=64)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)

@@ -34,18 +34,29 @@ class EngineConfig:
 
 
 class Notifier:
-    """Wakes waiters (esperar, ObservarSaga) when this process writes a transition."""
+    """Wakes the waiters of one saga (esperar, ObservarSaga) when this process writes one of its
+    transitions; the others sleep on (a profile showed every waiter re-reading the log on every
+    transition of every saga). ``notify(None)`` wakes everyone (at shutdown)."""
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
+        self._versions: dict[str, int] = {}
 
-    def notify(self) -> None:
+    def notify(self, saga_id: str | None = None) -> None:
         with self._condition:
+            if saga_id is not None:
+                self._versions[saga_id] = self._versions.get(saga_id, 0) + 1
             self._condition.notify_all()
 
-    def wait(self, timeout: float) -> None:
+    def wait(self, saga_id: str, timeout: float) -> None:
+        """Returns on a transition of ``saga_id`` or after ``timeout``."""
         with self._condition:
-            self._condition.wait(timeout)
+            seen = self._versions.get(saga_id, 0)
+            self._condition.wait_for(lambda: self._versions.get(saga_id, 0) != seen, timeout)
+
+    def forget(self, saga_id: str) -> None:
+        with self._condition:
+            self._versions.pop(saga_id, None)
 
 
 class Engine:
@@ -88,6 +99,7 @@ class Engine:
         finally:
             with self._lock:
                 self._driving.discard(saga_id)
+            self.notifier.forget(saga_id)
 
     def recover_forever(self) -> None:
         """On start and every interval: claim sagas whose lease expired and drive them."""
@@ -141,7 +153,7 @@ class Engine:
 
     def _save(self, saga: Saga) -> Saga:
         saved = self.store.guardar(saga)
-        self.notifier.notify()
+        self.notifier.notify(saga.id)
         return saved
 
     def _run_action(self, saga: Saga, i: int, step: Step) -> Saga | None:

@@ -110,7 +110,7 @@ class Handlers:
         end = time.monotonic() + budget_s
         saga = self.obtener(id_saga)
         while not saga.terminal and time.monotonic() < end:
-            self.notifier.wait(min(POLL_S, max(0.0, end - time.monotonic())))
+            self.notifier.wait(id_saga, min(POLL_S, max(0.0, end - time.monotonic())))
             saga = self.obtener(id_saga)
         return saga
 
@@ -119,7 +119,7 @@ class Handlers:
         saga = self.obtener(id_saga)
         yield saga
         while not saga.terminal and active():
-            self.notifier.wait(POLL_S)
+            self.notifier.wait(id_saga, POLL_S)
             current = self.obtener(id_saga)
             if current.version != saga.version:
                 saga = current
@@ -132,6 +132,6 @@ class Handlers:
 
     def reanudar(self, id_saga: str) -> Saga:
         saga = self.store.reanudar(id_saga)
-        self.notifier.notify()
+        self.notifier.notify(id_saga)
         self.engine.submit(id_saga)
         return saga
