@@ -9,7 +9,8 @@ with SIGKILL, waits for every saga to be terminal, and checks across every datab
 COMPLETADA sagas have their reservation APROBADA, one approved payment and one confirmation;
 COMPENSADA ones have their reservation cancelled and no approved payment or confirmation left;
 no reservation was charged twice; every saga event reached notificaciones exactly once; every
-watched row's latest state reached its CDC topic. Prints a summary; exits 1 on any violation.
+committed change of every saga row (each version in the saga log) and every booking's latest
+state reached its CDC topic. Prints a summary; exits 1 on any violation.
 """
 
 from __future__ import annotations
@@ -214,26 +215,28 @@ def read_topic(url: str, topic: str) -> list[dict[str, Any]]:
 
 
 def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
-    """Every booking's latest row state (reservas, sagas) is on its CDC topic."""
+    """Every committed change of every saga row (each version the saga log wrote) and every
+    booking's latest state are on their CDC topics."""
     url = f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}"
+    versions = rows(mesh.var_dir, "sagas", "SELECT id, version FROM sagas")
     expected = {
-        ("reservas", r[0], r[1])
-        for r in rows(mesh.var_dir, "reservas", "SELECT id, estado FROM reservas")
+        "sagas": {
+            (saga_id, v)
+            for saga_id, last in versions
+            if saga_id in sagas
+            for v in range(1, last + 1)
+        },
+        "reservas": {
+            tuple(r) for r in rows(mesh.var_dir, "reservas", "SELECT id, estado FROM reservas")
+        },
     }
-    expected |= {
-        ("sagas", s.id, sagas_pb2.EstadoSaga.Name(s.estado).removeprefix("ESTADO_SAGA_"))
-        for s in sagas.values()
-    }
+    field = {"sagas": "version", "reservas": "estado"}
     violations: list[str] = []
-    for table in ("reservas", "sagas"):
-        wanted = {e for e in expected if e[0] == table}
+    for table, wanted in expected.items():
         deadline = time.monotonic() + 120  # the relay may still be catching up after its restarts
         while True:
-            seen = {
-                (table, (m.get("after") or {}).get("id"), (m.get("after") or {}).get("estado"))
-                for m in read_topic(url, f"aeroalpesdb.{table}.{table}")
-            }
-            missing = wanted - seen
+            images = [m.get("after") or {} for m in read_topic(url, f"aeroalpesdb.{table}.{table}")]
+            missing = wanted - {(a.get("id"), a.get(field[table])) for a in images}
             if not missing or time.monotonic() > deadline:
                 break
         if missing:

@@ -95,7 +95,7 @@ def main() -> int:
     for line in out.read_text().splitlines():
         stack_text, _, count = line.rpartition(" ")
         frames = [f for f in stack_text.split(";") if f]
-        if not frames or "wait" in frames[-1] and "threading" in frames[-1]:
+        if not frames or ("wait" in frames[-1] and "threading" in frames[-1]):
             continue
         self_time[frames[-1]] += int(count)
         for frame in set(frames):
