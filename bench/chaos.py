@@ -283,9 +283,11 @@ def main() -> int:
         killer.start()
         try:
             ids = book_all(mesh, id_cliente, token, args.sagas)
-        finally:
+        except BaseException:
             stop.set()
-            killer.join()
+            raise
+        finally:
+            killer.join()  # every planned kill happens, even when the bookings were quick
         final = wait_all_terminal(mesh, token, ids, timeout=600)
         violations = check(mesh, final) + check_cdc(mesh, final)
         # Notifications arrive after the saga ends: give the consumer time, then check again.

@@ -40,6 +40,14 @@ SERVICES = {
 OPTIONAL = ("cdc", "notificaciones", "ui", "vuelos")  # started once their package exists
 
 
+WAVES = (
+    ("pulsar",),
+    ("clientes", "reservas", "pagos", "gds"),
+    ("sagas", "cdc", "notificaciones", "ui", "vuelos"),  # the relay installs its triggers now
+    ("envoy",),
+)
+
+
 class StartupError(Exception):
     """Start-up cannot go on; the message is the one line the user sees."""
 
@@ -255,15 +263,21 @@ class Runner:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.check()
         self.build_children()
-        for child in self.children:
-            if child.name == "vuelos":
-                child.env["AEROALPES_VUELOS_CLIENTE"] = ensure_tutorial_customer(
-                    self.config.var_dir, self.config.ports["clientes"]
-                )
-            log.info("starting %s", child.name)
-            child.start()
+        # Waves: what a wave needs is up before it starts; within a wave, processes start together.
+        planned = {name for wave in WAVES for name in wave}
+        leftovers = tuple(c.name for c in self.children if c.name not in planned)  # new services
+        for wave in (*WAVES[:-1], leftovers, WAVES[-1]):
+            starting = [child for child in self.children if child.name in wave]
+            for child in starting:
+                if child.name == "vuelos":
+                    child.env["AEROALPES_VUELOS_CLIENTE"] = ensure_tutorial_customer(
+                        self.config.var_dir, self.config.ports["clientes"]
+                    )
+                log.info("starting %s", child.name)
+                child.start()
             self.write_state()
-            self._wait_ready(child, timeout)
+            for child in starting:
+                self._wait_ready(child, timeout)
         self.banner()
 
     def _wait_ready(self, child: Child, timeout: float) -> None:

@@ -77,7 +77,7 @@ def alive(pid: int) -> bool:
 def run_mesh(
     workdir: Path,
     command: list[str] | None = None,
-    timeout: float = 120,
+    timeout: float = 300,  # a loaded 2-core CI machine starts ten processes slowly
     env: dict[str, str] | None = None,
 ) -> Iterator[Mesh]:
     """Starts the runner in its own session; on exit sends Ctrl-C (SIGINT) to that session."""
