@@ -257,6 +257,7 @@ def main() -> int:
     parser.add_argument("--relay-kills", type=int, default=3)
     parser.add_argument("--broker-restarts", type=int, default=1)
     parser.add_argument("--workdir", type=Path, help="keep the system's data and logs here")
+    parser.add_argument("--summary", type=Path, help="also write the JSON summary to this file")
     args = parser.parse_args()
     kills = {
         "orchestrator": args.orchestrator_kills,
@@ -310,6 +311,8 @@ def main() -> int:
         "seconds": round(time.monotonic() - started, 1),
     }
     print(json.dumps(summary, indent=2))
+    if args.summary:
+        args.summary.write_text(json.dumps(summary, indent=2))
     print(
         "chaos: OK, no invariant violated"
         if not violations
