@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from services.kit.errors import FieldViolation, InvalidRequest
 
@@ -29,3 +33,14 @@ def decode(token: str) -> int | None:
     except (binascii.Error, UnicodeError, ValueError):
         pass
     raise InvalidRequest([FieldViolation("page_token", "no es un token de página válido")])
+
+
+def keyset_page(
+    session: Session, query: sa.Select[Any], table: sa.Table, antes_de: int | None, limite: int
+) -> tuple[list[sa.Row[Any]], int | None]:
+    """One page of ``query`` over ``table``, newest ``seq`` first, and the ``seq`` to continue
+    below when there is a next page (one extra row is read to know)."""
+    if antes_de is not None:
+        query = query.where(table.c.seq < antes_de)
+    rows = session.execute(query.order_by(table.c.seq.desc()).limit(limite + 1)).all()
+    return list(rows[:limite]), rows[limite - 1].seq if len(rows) > limite else None

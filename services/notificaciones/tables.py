@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.kit.db import UtcDateTime, big_id
+from services.kit.paging import keyset_page
 from services.notificaciones.domain import Notificacion
 
 metadata = sa.MetaData()
@@ -49,10 +50,5 @@ class Repositorio:
             query = query.where(notificaciones.c.id_cliente == id_cliente)
         if id_reserva:
             query = query.where(notificaciones.c.id_reserva == id_reserva)
-        if antes_de is not None:
-            query = query.where(notificaciones.c.seq < antes_de)
-        rows = self.session.execute(
-            query.order_by(notificaciones.c.seq.desc()).limit(limite + 1)
-        ).all()
-        siguiente = rows[limite - 1].seq if len(rows) > limite else None
-        return [_notificacion(r) for r in rows[:limite]], siguiente
+        rows, siguiente = keyset_page(self.session, query, notificaciones, antes_de, limite)
+        return [_notificacion(r) for r in rows], siguiente

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
+from services.kit.paging import keyset_page
 from services.reservas import proto
 from services.reservas.domain import EstadoReserva, Reserva
 
@@ -123,8 +124,5 @@ class Repositorio:
             query = query.where(reservas.c.id_cliente == id_cliente)
         if estado:
             query = query.where(reservas.c.estado == estado)
-        if antes_de is not None:
-            query = query.where(reservas.c.seq < antes_de)
-        rows = self.session.execute(query.order_by(reservas.c.seq.desc()).limit(limite + 1)).all()
-        siguiente = rows[limite - 1].seq if len(rows) > limite else None
-        return [_reserva(r) for r in rows[:limite]], siguiente
+        rows, siguiente = keyset_page(self.session, query, reservas, antes_de, limite)
+        return [_reserva(r) for r in rows], siguiente

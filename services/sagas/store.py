@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.kit.db import UnitOfWork, utcnow
 from services.kit.errors import BusinessRefusal, Conflict, NotFound
 from services.kit.outbox import Outbox
+from services.kit.paging import keyset_page
 from services.kit.timestamps import to_timestamp
 from services.sagas.domain import ACTIVOS, EstadoPaso, EstadoSaga, Paso, Saga
 from services.sagas.tables import outbox, saga_eventos, sagas
@@ -252,12 +253,9 @@ class SagaStore:
             query = query.where(sagas.c.estado == estado.value)
         if id_cliente:
             query = query.where(sagas.c.id_cliente == id_cliente)
-        if antes_de is not None:
-            query = query.where(sagas.c.seq < antes_de)
         with self.uow() as uow:
-            rows = uow.session.execute(query.order_by(sagas.c.seq.desc()).limit(limite + 1)).all()
-        siguiente = rows[limite - 1].seq if len(rows) > limite else None
-        return [_saga(r) for r in rows[:limite]], siguiente
+            rows, siguiente = keyset_page(uow.session, query, sagas, antes_de, limite)
+        return [_saga(r) for r in rows], siguiente
 
     def reanudar(self, id_saga: str) -> Saga:
         """FALLIDA -> COMPENSANDO, taking the lease, in one transaction (ReanudarSaga)."""
