@@ -3,66 +3,44 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import vuelos_pb2
 import vuelos_pb2_grpc
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
 from aeroalpes.sagas.v1 import sagas_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from grpc_status import rpc_status
 
+M = TypeVar("M", bound=Message)
 ESPERA_S = 60.0  # the tutorial's clients expect an answer, not a saga to poll
 RESERVAR = "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"
 OBTENER_SAGA = "/aeroalpes.sagas.v1.SagasService/ObtenerSaga"
 OBTENER_RESERVA = "/aeroalpes.reservas.v1.ReservasService/ObtenerReserva"
 
 
+def _same_shape(items: Any, target: type[M]) -> list[M]:
+    """Copies itineraries between the tutorial's package and ours by field name: the shapes
+    (odos -> segmentos -> legs, origen/destino codigo/nombre, timestamps) are the same; the
+    tutorial's optional Itinerario.id has no counterpart and is dropped."""
+    return [
+        json_format.ParseDict(
+            json_format.MessageToDict(item, preserving_proto_field_name=True),
+            target(),
+            ignore_unknown_fields=True,
+        )
+        for item in items
+    ]
+
+
 def itinerarios(legacy: Any) -> list[reserva_pb2.Itinerario]:
-    """Same shape, our package: the fields are copied by name."""
-    out = []
-    for itinerario in legacy:
-        converted = reserva_pb2.Itinerario()
-        for odo in itinerario.odos:
-            o = converted.odos.add()
-            for segmento in odo.segmentos:
-                s = o.segmentos.add()
-                for leg in segmento.legs:
-                    s.legs.add(
-                        fecha_salida=leg.fecha_salida if leg.HasField("fecha_salida") else None,
-                        fecha_llegada=leg.fecha_llegada if leg.HasField("fecha_llegada") else None,
-                        origen=reserva_pb2.Locacion(
-                            codigo=leg.origen.codigo, nombre=leg.origen.nombre
-                        ),
-                        destino=reserva_pb2.Locacion(
-                            codigo=leg.destino.codigo, nombre=leg.destino.nombre
-                        ),
-                    )
-        out.append(converted)
-    return out
+    return _same_shape(legacy, reserva_pb2.Itinerario)
 
 
 def legacy_itinerarios(ours: Any) -> list[vuelos_pb2.Itinerario]:
-    out = []
-    for itinerario in ours:
-        legacy = vuelos_pb2.Itinerario()
-        for odo in itinerario.odos:
-            o = legacy.odos.add()
-            for segmento in odo.segmentos:
-                s = o.segmentos.add()
-                for leg in segmento.legs:
-                    s.legs.add(
-                        fecha_salida=leg.fecha_salida,
-                        fecha_llegada=leg.fecha_llegada,
-                        origen=vuelos_pb2.Locacion(
-                            codigo=leg.origen.codigo, nombre=leg.origen.nombre
-                        ),
-                        destino=vuelos_pb2.Locacion(
-                            codigo=leg.destino.codigo, nombre=leg.destino.nombre
-                        ),
-                    )
-        out.append(legacy)
-    return out
+    return _same_shape(ours, vuelos_pb2.Itinerario)
 
 
 def mensaje(saga: sagas_pb2.Saga) -> str:
