@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,21 +19,36 @@ def page_size(requested: int) -> int:
     return requested or DEFAULT_PAGE_SIZE
 
 
+MAX_SEQ = 2**63 - 1  # the largest BIGINT: anything larger never came from us
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{4,64}={0,2}$")
+
+
 def encode(last_seq: int) -> str:
     return base64.urlsafe_b64encode(f"seq:{last_seq}".encode()).decode()
 
 
 def decode(token: str) -> int | None:
-    """The ``seq`` to continue below (newest first), None for the first page."""
+    """The ``seq`` to continue below (newest first), None for the first page.
+
+    Only a token ``encode`` could have written is accepted (checked by writing it again), so
+    huge, negative, padded, non-ASCII or otherwise forged values answer INVALID_ARGUMENT
+    before they reach SQL, where they would overflow or read a meaningless page."""
     if not token:
         return None
+    seq = _seq_of(token) if _TOKEN.fullmatch(token) else None
+    if seq is None or encode(seq) != token:
+        raise InvalidRequest([FieldViolation("page_token", "no es un token de página válido")])
+    return seq
+
+
+def _seq_of(token: str) -> int | None:
     try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind == "seq" and value.isdigit():
-            return int(value)
-    except (binascii.Error, UnicodeError, ValueError):
-        pass
-    raise InvalidRequest([FieldViolation("page_token", "no es un token de página válido")])
+        kind, _, value = base64.urlsafe_b64decode(token).decode("ascii").partition(":")
+    except (binascii.Error, ValueError):
+        return None
+    if kind == "seq" and value.isascii() and value.isdigit() and 0 < int(value) <= MAX_SEQ:
+        return int(value)
+    return None
 
 
 def keyset_page(

@@ -1,9 +1,11 @@
 """Validation helpers collect every violation, with its full path, into one InvalidRequest."""
 
 import pytest
+from aeroalpes.sagas.v1 import sagas_pb2
 
 from services.kit.errors import FieldViolation, InvalidRequest
-from services.kit.validation import Violations, is_uuid
+from services.kit.validation import UNSAFE_TEXT, Violations, canonicalize, is_uuid
+from tests.support import builders as b
 
 
 def test_nested_paths_name_every_bad_field() -> None:
@@ -41,7 +43,7 @@ def test_no_violation_raises_nothing() -> None:
         ("", False),
     ],
 )
-def test_is_uuid_accepts_only_canonical_form(value: str, ok: bool) -> None:
+def test_is_uuid_accepts_the_hyphenated_form_in_either_case(value: str, ok: bool) -> None:
     assert is_uuid(value) is ok
 
 
@@ -51,3 +53,59 @@ def test_text_length_and_page_size_limits() -> None:
     v.require_page(101)
     v.require_page(-1, "otra")
     assert [i.field for i in v.items] == ["nombres", "page_size", "otra"]
+
+
+UNSAFE = [
+    "a\x00b",
+    "tab\there",
+    "line\nbreak",
+    "\x1b[31mrojo",
+    "abc\u202ecba",
+    "x\u2066y\u2069",
+    "\ufeffA",
+]
+
+
+@pytest.mark.parametrize("text", UNSAFE)
+def test_names_refuse_control_and_bidi_characters(text: str) -> None:
+    v = Violations()
+    v.require_text(text, "nombres")
+    v.require_safe_text(text, "nombre")
+    assert [(i.field, i.description) for i in v.items] == [
+        ("nombres", UNSAFE_TEXT),
+        ("nombre", UNSAFE_TEXT),
+    ]
+
+
+def test_ordinary_unicode_names_pass() -> None:
+    v = Violations()
+    for name in ("José Ñúñez", "O'Brien-Smith", "李小龙", "محمد", "Zoë 👩\u200d🚀"):
+        v.require_text(name, "nombres")
+    assert v.items == ()
+
+
+def test_canonicalize_lowercases_uuids_and_names_unsafe_fields_by_path() -> None:
+    request = sagas_pb2.ReservarVueloRequest(
+        id_cliente="1B4E28BA-2FA1-11D2-883F-0016D3CCA427",
+        itinerarios=[b.itinerario("BOG", "MIA", "JFK")],
+        medio_pago="TARJETA-VISA",
+        idempotency_key="1B4E28BA-2FA1-11D2-883F-0016D3CCA427",
+    )
+    canonicalize(request)
+    assert request.id_cliente == "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    # Only identifiers: opaque keys and other text keep their spelling.
+    assert (request.medio_pago, request.idempotency_key[0]) == ("TARJETA-VISA", "1")
+    request.itinerarios[0].odos[0].segmentos[0].legs[1].origen.nombre = "Miami\u202e"
+    request.medio_pago = "visa\x00"
+    with pytest.raises(InvalidRequest) as raised:
+        canonicalize(request)
+    assert sorted(v.field for v in raised.value.violations) == [
+        "itinerarios[0].odos[0].segmentos[0].legs[1].origen.nombre",
+        "medio_pago",
+    ]
+
+
+def test_canonicalize_leaves_non_uuid_ids_alone() -> None:
+    request = sagas_pb2.ObtenerSagaRequest(id_saga="NO-ES-UUID")
+    canonicalize(request)
+    assert request.id_saga == "NO-ES-UUID"  # the servicer's own rule refuses it, with its path
