@@ -13,6 +13,12 @@ from aeroalpes.pagos.v1 import pagos_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
 from google.protobuf import timestamp_pb2
 
+# A real airport the test and demo GDS has no seats to (AEROALPES_GDS_SIN_CUPO): airports are
+# checked against a real catalogue, so the knob cannot use a made-up code.
+SIN_CUPO = "LET"  # Leticia, Amazonas
+# Departures a month and a half ahead: the public API refuses flights that already left.
+SALIDA = (datetime.now(UTC) + timedelta(days=45)).replace(hour=8, minute=0, second=0, microsecond=0)
+
 
 def new_id() -> str:
     return str(uuid.uuid4())
@@ -36,9 +42,8 @@ def leg(origen: str, destino: str, salida: datetime, horas: int = 5) -> reserva_
 def itinerario(*codigos: str) -> reserva_pb2.Itinerario:
     """One odo, one segment, a leg between each consecutive pair of codes (default BOG -> JFK)."""
     codigos = codigos or ("BOG", "JFK")
-    salida = datetime(2027, 1, 15, 8, tzinfo=UTC)
     legs = [
-        leg(a, b, salida + timedelta(hours=8 * n))
+        leg(a, b, SALIDA + timedelta(hours=8 * n))
         for n, (a, b) in enumerate(itertools.pairwise(codigos))
     ]
     return reserva_pb2.Itinerario(

@@ -1,5 +1,6 @@
 """Itinerary and passenger rules, and the tariff (pure domain, no I/O)."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,10 +15,12 @@ from services.reservas.itinerario import (
     Pasajero,
     Segmento,
     TipoPasajero,
+    es_aeropuerto,
     iva,
     tarifa,
     validar_itinerarios,
     validar_pasajeros,
+    validar_viaje,
 )
 
 T0 = datetime(2027, 1, 15, 8, tzinfo=UTC)
@@ -90,3 +93,61 @@ def test_tariff_is_per_leg_per_passenger_with_19_percent_vat() -> None:
 
 def test_vat_rounds_half_up() -> None:
     assert (iva(50), iva(49), iva(0)) == (10, 9, 0)  # 9.5 -> 10, 9.31 -> 9
+
+
+@pytest.mark.parametrize(
+    ("legs", "expected"),
+    [
+        ((leg("BOG", "QQQ"),), "legs[0].destino.codigo: no es un aeropuerto"),
+        ((leg("XYZ", "JFK"),), "legs[0].origen.codigo: no es un aeropuerto"),
+        ((leg("BOG", "JFK", horas=25),), "legs[0].fecha_llegada: un vuelo dura como máximo 24"),
+        (
+            (Leg(T0, T0 + timedelta(hours=5), Locacion("BOG", "El\u202eDorado"), Locacion("JFK")),),
+            "legs[0].origen.nombre: no admite caracteres de control",
+        ),
+        (
+            (Leg(T0, T0 + timedelta(hours=5), Locacion("BOG"), Locacion("JFK", "J\x00FK")),),
+            "legs[0].destino.nombre: no admite caracteres de control",
+        ),
+    ],
+)
+def test_absurd_legs_are_refused_with_their_field(legs: tuple[Leg, ...], expected: str) -> None:
+    [violation] = violations_of(viaje(*legs))
+    assert violation.startswith(f"itinerarios[0].odos[0].segmentos[0].{expected}")
+
+
+def test_real_airports_far_from_the_usual_ones_pass() -> None:
+    assert violations_of(viaje(leg("LET", "MDE"), leg("MDE", "SCL", T0 + timedelta(hours=4)))) == []
+    assert not es_aeropuerto("ZZZ") and es_aeropuerto("LET")
+
+
+def test_too_many_legs_are_refused_once() -> None:
+    codes = ["BOG", "MDE"] * 9
+    legs = [
+        leg(a, b, T0 + timedelta(hours=4 * n)) for n, (a, b) in enumerate(itertools.pairwise(codes))
+    ]
+    assert violations_of(viaje(*legs)) == ["itinerarios: admite como máximo 16 legs en total"]
+
+
+def salidas(itinerarios: tuple[Itinerario, ...], ahora: datetime) -> list[str]:
+    v = Violations()
+    validar_viaje(itinerarios, (ADULTO,), v, ahora=ahora)
+    return [f"{i.field}: {i.description}" for i in v.items]
+
+
+def test_public_bookings_are_for_flights_that_have_not_left_and_are_on_sale() -> None:
+    trip = viaje(leg("BOG", "MIA"), leg("MIA", "JFK", T0 + timedelta(hours=4)))
+    assert salidas(trip, T0 - timedelta(days=30)) == []
+    path = "itinerarios[0].odos[0].segmentos[0].legs"
+    assert salidas(trip, T0 + timedelta(hours=1)) == [f"{path}[0].fecha_salida: el vuelo ya salió"]
+    assert salidas(trip, T0 - timedelta(days=400)) == [
+        f"{path}[{n}].fecha_salida: se vende con a lo sumo un año de antelación" for n in (0, 1)
+    ]
+
+
+def test_without_a_clock_past_departures_pass() -> None:
+    # What participants and the tutorial's legacy API (its sample leaves in 2022) rely on.
+    past = viaje(leg("BOG", "JFK", datetime(2022, 11, 22, 13, 10, tzinfo=UTC), horas=2))
+    v = Violations()
+    validar_viaje(past, (ADULTO,), v)
+    assert v.items == ()
