@@ -13,6 +13,10 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.kit import deadline
+
+DEFAULT_LOCK_WAIT_S = 30  # without a caller's deadline: how long a transaction waits for a lock
+
 
 def database_url(server_url: str | None, database: str, var_dir: Path) -> URL:
     """SQLite file ``var_dir/<database>.db`` by default; else ``database`` on the given server."""
@@ -44,7 +48,9 @@ def create_engine(url: URL | str) -> Engine:
     if url.get_backend_name() != "sqlite":
         # A pool as large as the busiest service's threads: an overflow connection is opened and
         # thrown away per use, and opening one costs a TLS context (the saga profile showed it).
-        return sa.create_engine(url, pool_pre_ping=True, pool_size=64, max_overflow=64)
+        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=64, max_overflow=64)
+        sa.event.listen(engine, "begin", _mysql_on_begin)
+        return engine
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -59,10 +65,37 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
 
+def _lock_wait_s() -> float:
+    """A transaction waits for locks no longer than its caller still waits for the answer."""
+    left = deadline.remaining()
+    return DEFAULT_LOCK_WAIT_S if left is None else max(0.0, min(left, DEFAULT_LOCK_WAIT_S))
+
+
+def _set_once(connection: sa.Connection, name: str, value: int, statement: str) -> None:
+    """Runs ``statement`` only when the connection's setting differs (saves a round trip)."""
+    info = connection.connection.info
+    if info.get(name) != value:
+        connection.exec_driver_sql(statement)
+        info[name] = value
+
+
 def _sqlite_on_begin(connection: sa.Connection) -> None:
+    wait_ms = int(_lock_wait_s() * 1000)
+    _set_once(connection, "busy_timeout", wait_ms, f"PRAGMA busy_timeout={wait_ms}")
     # IMMEDIATE takes the write lock up front: SQLite ignores FOR UPDATE, so this is how
     # read-check-write sequences stay serial, and lock upgrades cannot deadlock.
     connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _mysql_on_begin(connection: sa.Connection) -> None:
+    # InnoDB counts lock waits in whole seconds (1 at least); a wait that ends answers 1205.
+    wait_s = max(1, round(_lock_wait_s()))
+    _set_once(
+        connection,
+        "lock_wait",
+        wait_s,
+        f"SET SESSION innodb_lock_wait_timeout={wait_s}",
+    )
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -125,3 +158,13 @@ class UnitOfWork:
 
 def session_factory(engine: Engine) -> Callable[[], Session]:
     return sessionmaker(engine, expire_on_commit=False, autobegin=False)
+
+
+def db_now(session: Session, plus_s: float = 0.0) -> sa.ColumnElement[Any]:
+    """The database server's UTC time (plus ``plus_s``) as SQL: one clock for every process
+    that compares it (leases), whatever each machine's own clock says."""
+    micros = int(plus_s * 1_000_000)
+    if session.get_bind().dialect.name == "sqlite":
+        # The text form UtcDateTime stores on SQLite, so comparisons stay textual and right.
+        return sa.func.strftime("%Y-%m-%d %H:%M:%f000", "now", f"{micros / 1_000_000:+.6f} seconds")
+    return sa.literal_column(f"UTC_TIMESTAMP(6) + INTERVAL {micros} MICROSECOND")

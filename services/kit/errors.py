@@ -57,9 +57,17 @@ class BusinessRefusal(DomainError):
 
 
 class Conflict(DomainError):
-    """The request conflicts with what already happened (reused key, tombstone): ABORTED."""
+    """The request conflicts for good with what already happened (a reused idempotency key, a
+    tombstone "already reverted", "already paid"): ALREADY_EXISTS, never worth retrying."""
 
     reason = "CONFLICTO"
+
+
+class Contention(DomainError):
+    """A concurrency conflict that a retry resolves (a racing call, a deadlock, a lock wait that
+    timed out): ABORTED, retry with the same idempotency key."""
+
+    reason = "CONTENCION"
 
 
 class Unauthenticated(DomainError):
@@ -72,6 +80,12 @@ class PermissionDenied(DomainError):
     """The caller may not see or act on this resource: PERMISSION_DENIED."""
 
     reason = "SIN_PERMISO"
+
+
+class DeadlineTooShort(DomainError):
+    """The caller's deadline leaves no time to do the work: DEADLINE_EXCEEDED, nothing started."""
+
+    reason = "PLAZO_INSUFICIENTE"
 
 
 class DependencyUnavailable(DomainError):

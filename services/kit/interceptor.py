@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -11,7 +12,7 @@ import grpc
 import sqlalchemy.exc
 from grpc_status import rpc_status
 
-from services.kit import errors
+from services.kit import deadline, errors
 from services.kit.logs import request_id
 from services.kit.status import to_status
 
@@ -24,10 +25,26 @@ _TRANSIENT = {
 }
 
 
+# Driver error codes of a concurrency conflict that a retry resolves: MySQL/MariaDB deadlock,
+# lock wait timeout and statement time limit; SQLite busy and locked (primary codes).
+_CONTENTION = {("mysql", 1213), ("mysql", 1205), ("mysql", 1969), ("sqlite", 5), ("sqlite", 6)}
+
+
+def _driver_code(exc: sqlalchemy.exc.DBAPIError) -> tuple[str, int] | None:
+    orig = exc.orig
+    sqlite_code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return ("sqlite", sqlite_code & 0xFF)  # extended codes keep the primary in the low byte
+    args = getattr(orig, "args", ())
+    return ("mysql", args[0]) if args and isinstance(args[0], int) else None
+
+
 def _translate(exc: Exception) -> errors.DomainError | None:
     """The domain error a failure stands for, or None for a bug of ours."""
     if isinstance(exc, errors.DomainError):
         return exc
+    if isinstance(exc, sqlalchemy.exc.DBAPIError) and _driver_code(exc) in _CONTENTION:
+        return errors.Contention("conflicto de concurrencia en la base de datos; reintente")
     if isinstance(exc, sqlalchemy.exc.OperationalError):
         return errors.DependencyUnavailable("la base de datos no está disponible")
     if isinstance(exc, grpc.RpcError) and exc.code() in _TRANSIENT:  # type: ignore[attr-defined]
@@ -77,12 +94,24 @@ def _check_parsed(request: Any) -> None:
         raise errors.InvalidRequest([errors.FieldViolation("", "el mensaje no es protobuf válido")])
 
 
+def _check_time(context: grpc.ServicerContext) -> contextvars.Token[float | None]:
+    """Records the caller's deadline for the work below; refuses work that cannot finish in it."""
+    left = context.time_remaining()
+    if left is not None and left < deadline.MIN_BUDGET_S:
+        raise errors.DeadlineTooShort("el plazo de la llamada ya venció; no se hizo nada")
+    return deadline.set_remaining(left)
+
+
 def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
         token = request_id.set(_request_id(context))
         try:
             _check_parsed(request)
-            return behavior(request, context)
+            time_token = _check_time(context)
+            try:
+                return behavior(request, context)
+            finally:
+                deadline.reset(time_token)
         except Exception as exc:
             _abort(exc, context, method)
         finally:

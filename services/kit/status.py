@@ -47,7 +47,9 @@ def _code_and_details(error: errors.DomainError) -> tuple[int, list[object]]:
 
 _CODES: dict[type[errors.DomainError], int] = {
     errors.BusinessRefusal: code_pb2.FAILED_PRECONDITION,
-    errors.Conflict: code_pb2.ABORTED,
+    errors.Conflict: code_pb2.ALREADY_EXISTS,
+    errors.Contention: code_pb2.ABORTED,
+    errors.DeadlineTooShort: code_pb2.DEADLINE_EXCEEDED,
     errors.AlreadyExists: code_pb2.ALREADY_EXISTS,
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,

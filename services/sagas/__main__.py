@@ -11,14 +11,17 @@ from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 from sqlalchemy.engine import Engine as DbEngine
 
 from services.kit import bootstrap
-from services.kit.config import ServiceConfig, env_int, env_str
+from services.kit.config import ConfigError, ServiceConfig, env_int, env_str
 from services.kit.db import UnitOfWork, session_factory
+from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.server import Registration
-from services.sagas.booking import RESERVA
+from services.sagas import tables
+from services.sagas.booking import RESERVA, RESERVA_V1
 from services.sagas.caller import GrpcCaller
-from services.sagas.definition import SagaDefinition
-from services.sagas.engine import Engine, EngineConfig, Notifier
+from services.sagas.definition import Definitions, SagaDefinition
+from services.sagas.engine import Engine, EngineConfig
 from services.sagas.handlers import Handlers
+from services.sagas.notifier import Notifier
 from services.sagas.servicer import SagasServicer
 from services.sagas.store import SagaStore
 
@@ -57,18 +60,28 @@ def engine_config() -> EngineConfig:
             env, "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS", 5_000
         )
         / 1000,
+        parked_backoff_cap_s=env_int(env, "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS", 300_000)
+        / 1000,
         crash_at=env.get("AEROALPES_SAGAS_FALLA", ""),
     )
 
 
-def booking_definition() -> SagaDefinition:
+def booking_definitions() -> Definitions:
+    """Every loaded version of the booking saga; AEROALPES_SAGAS_VERSION_RESERVA picks the one
+    new sagas start on (default: the newest)."""
     env = os.environ
     step_timeout = env_int(env, "AEROALPES_SAGAS_PASO_TIMEOUT_MS", 10_000) / 1000
-    return replace(
-        RESERVA,
-        steps=tuple(replace(s, timeout_s=step_timeout) for s in RESERVA.steps),
-        deadline_s=env_int(env, "AEROALPES_SAGAS_LIMITE_MS", 60_000) / 1000,
-    )
+    deadline = env_int(env, "AEROALPES_SAGAS_LIMITE_MS", 60_000) / 1000
+
+    def tuned(d: SagaDefinition) -> SagaDefinition:
+        steps = tuple(replace(s, timeout_s=step_timeout) for s in d.steps)
+        return replace(d, steps=steps, deadline_s=deadline)
+
+    versions = {d.version: tuned(d) for d in (RESERVA, RESERVA_V1)}
+    current = env_int(env, "AEROALPES_SAGAS_VERSION_RESERVA", RESERVA.version)
+    if current not in versions:
+        raise ConfigError(f"AEROALPES_SAGAS_VERSION_RESERVA must be one of {sorted(versions)}")
+    return Definitions(versions.pop(current), *versions.values())
 
 
 def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
@@ -76,12 +89,14 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
     engine_cfg = engine_config()
     owner = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     store = SagaStore(lambda: UnitOfWork(sessions), owner, timedelta(seconds=engine_cfg.lease_s))
-    caller, notifier, definition = GrpcCaller(peer_addresses()), Notifier(), booking_definition()
-    engine = Engine(store, {definition.tipo: definition}, caller, engine_cfg, notifier)
+    caller, notifier, definitions = GrpcCaller(peer_addresses()), Notifier(), booking_definitions()
+    engine = Engine(store, definitions, caller, engine_cfg, notifier)
     engine.start()
     bootstrap.on_stop(engine.stop)
     bootstrap.on_stop(caller.close)
-    servicer = SagasServicer(Handlers(store, engine, caller, notifier, definition))
+    handlers = Handlers(store, engine, caller, notifier, definitions.current[RESERVA.tipo])
+    idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), lambda: UnitOfWork(sessions))
+    servicer = SagasServicer(handlers, idempotent)
     return [Registration(sagas_pb2_grpc.add_SagasServiceServicer_to_server, servicer, SERVICE)]
 
 

@@ -1,7 +1,11 @@
-"""The booking saga (tipo "reserva") as data: validate, create, pay, confirm with GDS, approve."""
+"""The booking saga (tipo "reserva") as data: create, pay, confirm with GDS, approve.
+
+Version 2 is current. Version 1 also validated the customer as step 0, which ReservarVuelo
+already does before the saga exists; it stays loaded so sagas started on it finish on it."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aeroalpes.clientes.v1 import clientes_pb2
@@ -47,19 +51,17 @@ def _cancelar(motivo: str) -> Call:
     )
 
 
+VALIDAR_CLIENTE = Call(
+    "clientes",
+    method(_CLIENTES, "ValidarUsuario"),
+    clientes_pb2.ValidarUsuarioResponse,
+    lambda d, k: clientes_pb2.ValidarUsuarioRequest(id_usuario=d["id_cliente"]),
+)
+
 RESERVA = SagaDefinition(
     tipo="reserva",
+    version=2,
     steps=(
-        Step(
-            "validar_cliente",
-            Call(
-                "clientes",
-                method(_CLIENTES, "ValidarUsuario"),
-                clientes_pb2.ValidarUsuarioResponse,
-                lambda d, k: clientes_pb2.ValidarUsuarioRequest(id_usuario=d["id_cliente"]),
-            ),
-            compensation=None,
-        ),
         Step(
             "crear_reserva",
             Call(
@@ -134,4 +136,10 @@ RESERVA = SagaDefinition(
             compensation=_cancelar("aprobación incierta"),
         ),
     ),
+)
+
+RESERVA_V1 = replace(
+    RESERVA,
+    version=1,
+    steps=(Step("validar_cliente", VALIDAR_CLIENTE, compensation=None), *RESERVA.steps),
 )

@@ -12,43 +12,45 @@ from google.rpc import error_details_pb2
 from services.kit.status import details_of
 from services.sagas.definition import Call
 
-REFUSALS = {
-    grpc.StatusCode.FAILED_PRECONDITION,
-    grpc.StatusCode.INVALID_ARGUMENT,
-    grpc.StatusCode.NOT_FOUND,
-    grpc.StatusCode.ALREADY_EXISTS,
-    grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.UNAUTHENTICATED,
-}
-TRANSIENT = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
-}
-
 
 class Outcome(Enum):
-    REFUSED = "refused"  # a business answer: the step did not happen; compensate at once
-    TRANSIENT = "transient"  # retry with backoff while time remains
+    REFUSED = "refused"  # a business answer: the step did not happen; compensate the others now
+    TRANSIENT = "transient"  # retry with the same key and backoff while the step's time lasts
+    CONFLICT = "conflict"  # permanent (reused key, tombstone, already done): never retry
     UNKNOWN = "unknown"  # it may or may not have happened: compensate it too
 
 
-# Failures that prove the request never reached a server: nothing can have happened.
-_NOT_SENT_MARKERS = (
-    "failed to connect",
-    "connection refused",
-    "no healthy upstream",
-    "connection failure",
-)
+# Every status a participant can answer, classified once (documented in services/sagas/README.md).
+# No decision reads an error's text: behind Envoy a "connection failure" may follow a commit.
+CLASSES: dict[grpc.StatusCode, Outcome] = {
+    grpc.StatusCode.FAILED_PRECONDITION: Outcome.REFUSED,
+    grpc.StatusCode.INVALID_ARGUMENT: Outcome.REFUSED,
+    grpc.StatusCode.NOT_FOUND: Outcome.REFUSED,
+    grpc.StatusCode.OUT_OF_RANGE: Outcome.REFUSED,
+    grpc.StatusCode.PERMISSION_DENIED: Outcome.REFUSED,
+    grpc.StatusCode.UNAUTHENTICATED: Outcome.REFUSED,
+    grpc.StatusCode.UNAVAILABLE: Outcome.TRANSIENT,
+    grpc.StatusCode.DEADLINE_EXCEEDED: Outcome.TRANSIENT,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: Outcome.TRANSIENT,
+    grpc.StatusCode.ABORTED: Outcome.TRANSIENT,
+    grpc.StatusCode.ALREADY_EXISTS: Outcome.CONFLICT,
+    grpc.StatusCode.CANCELLED: Outcome.UNKNOWN,
+    grpc.StatusCode.UNKNOWN: Outcome.UNKNOWN,
+    grpc.StatusCode.INTERNAL: Outcome.UNKNOWN,
+    grpc.StatusCode.UNIMPLEMENTED: Outcome.UNKNOWN,
+    grpc.StatusCode.DATA_LOSS: Outcome.UNKNOWN,
+}
+
+
+def classify(code: grpc.StatusCode) -> Outcome:
+    return CLASSES.get(code, Outcome.UNKNOWN)
 
 
 class StepFailure(Exception):
-    def __init__(self, outcome: Outcome, message: str, sent: bool = True) -> None:
+    def __init__(self, outcome: Outcome, message: str) -> None:
         super().__init__(message)
         self.outcome = outcome
         self.message = message
-        self.sent = sent  # False only when the request provably never left (connect failure)
 
 
 def describe(error: grpc.RpcError) -> str:
@@ -76,14 +78,6 @@ class GrpcCaller:
                 self._channels[peer] = grpc.insecure_channel(self.addresses[peer], options=_OPTIONS)
             return self._channels[peer]
 
-    def _forget(self, peer: str) -> None:
-        """After a failed connect, a fresh channel retries at once instead of in backoff.
-
-        The old one is not closed here: other threads may be calling on it right now (closing
-        it under them fails their calls); it closes itself once nobody references it."""
-        with self._lock:
-            self._channels.pop(peer, None)
-
     def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
         send = self._channel(call.peer).unary_unary(
             call.method,
@@ -94,20 +88,7 @@ class GrpcCaller:
             return send(request, timeout=timeout, metadata=(("x-request-id", request_id),))  # type: ignore[no-any-return]
         except grpc.RpcError as error:
             code = error.code()  # type: ignore[attr-defined]
-            outcome = (
-                Outcome.REFUSED
-                if code in REFUSALS
-                else Outcome.TRANSIENT
-                if code in TRANSIENT
-                else Outcome.UNKNOWN
-            )
-            details = str(error.details() or "").lower()  # type: ignore[attr-defined]
-            sent = not (
-                code == grpc.StatusCode.UNAVAILABLE and any(m in details for m in _NOT_SENT_MARKERS)
-            )
-            if not sent:
-                self._forget(call.peer)
-            raise StepFailure(outcome, describe(error), sent) from error
+            raise StepFailure(classify(code), describe(error)) from error
 
     def close(self) -> None:
         for channel in self._channels.values():

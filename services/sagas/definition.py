@@ -48,10 +48,33 @@ class SagaDefinition:
     tipo: str
     steps: tuple[Step, ...]
     deadline_s: float = 60.0  # from creation: forward progress stops and compensation begins
+    version: int = 1  # a saga resumes with the version it started with
 
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.steps]
+
+    def step(self, name: str) -> Step:
+        return next(s for s in self.steps if s.name == name)
+
+
+class UnknownDefinition(Exception):
+    """A saga's (tipo, version) is not loaded in this orchestrator."""
+
+
+class Definitions:
+    """Every loaded definition by (tipo, version); new sagas start on each tipo's current one."""
+
+    def __init__(self, current: SagaDefinition, *previous: SagaDefinition) -> None:
+        self.current = {current.tipo: current}
+        self._all = {(d.tipo, d.version): d for d in (current, *previous)}
+
+    def of(self, tipo: str, version: int, step_names: list[str]) -> SagaDefinition:
+        """The definition a saga started with; it must still name the saga's steps."""
+        definition = self._all.get((tipo, version))
+        if definition is None or definition.names != step_names:
+            raise UnknownDefinition(f"{tipo} v{version}")
+        return definition
 
 
 def method(service: Any, name: str) -> str:

@@ -16,6 +16,8 @@ class EstadoSaga(StrEnum):
     FALLIDA = "FALLIDA"
 
 
+# FALLIDA ends a client's wait (a person must know) but not the orchestrator's work: a parked
+# saga is retried with a long backoff until it converges to COMPENSADA.
 TERMINALES = frozenset({EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA, EstadoSaga.FALLIDA})
 ACTIVOS = (EstadoSaga.EN_CURSO, EstadoSaga.COMPENSANDO)
 
@@ -62,6 +64,9 @@ class Saga:
     fecha_limite: datetime  # the saga deadline: past it, forward steps give up and compensate
     motivo: str = ""
     version: int = 0
+    version_definicion: int = 1  # the definition it started with, and resumes with
+    proximo_intento: datetime | None = None  # parked (FALLIDA): when compensation is tried again
+    aparcamientos: int = 0  # times parked: the next wait grows with it
     eventos: tuple[tuple[str, int, str], ...] = field(
         default=(), compare=False
     )  # pending log lines
@@ -76,9 +81,13 @@ class Saga:
         id_cliente: str,
         ahora: datetime,
         limite: datetime,
+        version_definicion: int = 1,
     ) -> Saga:
         pasos = tuple(Paso(i, n) for i, n in enumerate(nombres))
-        saga = cls(id, tipo, EstadoSaga.EN_CURSO, pasos, datos, id_cliente, ahora, ahora, limite)
+        saga = cls(
+            id, tipo, EstadoSaga.EN_CURSO, pasos, datos, id_cliente, ahora, ahora, limite,
+            version_definicion=version_definicion,
+        )  # fmt: skip
         return saga._evento("SAGA_INICIADA", -1, "")
 
     @property
@@ -158,22 +167,29 @@ class Saga:
         )
 
     def compensada(self, ahora: datetime) -> Saga:
-        return replace(self, estado=EstadoSaga.COMPENSADA, fecha_actualizacion=ahora)._evento(
-            "SAGA_COMPENSADA", -1, self.motivo
-        )
+        saga = replace(self, estado=EstadoSaga.COMPENSADA, fecha_actualizacion=ahora)
+        return saga._evento("SAGA_COMPENSADA", -1, self.motivo)
 
-    def fallida(self, i: int, error: str, ahora: datetime) -> Saga:
+    def fallida(self, i: int, error: str, ahora: datetime, proximo: datetime) -> Saga:
+        """Parks the saga: its compensation of step ``i`` is tried again at ``proximo``. Only the
+        first parking is news (SAGA_FALLIDA, the SagaFallida event); later ones are log lines."""
         motivo = f"compensación de {self.pasos[i].nombre} agotó sus reintentos: {error}"
-        saga = replace(self, estado=EstadoSaga.FALLIDA, motivo=motivo, fecha_actualizacion=ahora)
-        return saga._paso(replace(self.pasos[i], error=error), ahora)._evento(
-            "SAGA_FALLIDA", i, motivo
-        )
+        saga = replace(
+            self, estado=EstadoSaga.FALLIDA, motivo=motivo, fecha_actualizacion=ahora,
+            proximo_intento=proximo, aparcamientos=self.aparcamientos + 1,
+        )  # fmt: skip
+        tipo = "SAGA_FALLIDA" if self.aparcamientos == 0 else "SAGA_APLAZADA"
+        return saga._paso(replace(self.pasos[i], error=error), ahora)._evento(tipo, i, motivo)
 
-    def reanudar(self, ahora: datetime) -> Saga:
-        """An operator fixed the cause of FALLIDA: compensate again with a fresh retry budget."""
+    def reanudar(self, ahora: datetime, quien: str) -> Saga:
+        """A parked saga's time came (or an operator forced it): compensate again with a fresh
+        retry budget."""
         pasos = tuple(replace(p, intentos_compensacion=0) for p in self.pasos)
-        saga = replace(self, estado=EstadoSaga.COMPENSANDO, pasos=pasos, fecha_actualizacion=ahora)
-        return saga._evento("SAGA_REANUDADA", -1, "")
+        saga = replace(
+            self, estado=EstadoSaga.COMPENSANDO, pasos=pasos, fecha_actualizacion=ahora,
+            proximo_intento=None,
+        )  # fmt: skip
+        return saga._evento("SAGA_REANUDADA", -1, quien)
 
     def _paso(self, paso: Paso, ahora: datetime) -> Saga:
         pasos = tuple(paso if p.indice == paso.indice else p for p in self.pasos)

@@ -10,14 +10,15 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from google.protobuf.message import Message
 
 from services.kit.db import utcnow
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
-from services.sagas.definition import Call, SagaDefinition, Step
-from services.sagas.domain import Saga
+from services.sagas.definition import Call, Definitions, RetryPolicy, Step, UnknownDefinition
+from services.sagas.domain import EstadoSaga, Saga
+from services.sagas.notifier import Notifier
 from services.sagas.store import LeaseLost, SagaStore
 
 log = logging.getLogger(__name__)
@@ -27,43 +28,24 @@ log = logging.getLogger(__name__)
 class EngineConfig:
     lease_s: float = 15.0
     recovery_interval_s: float = 2.0
-    compensation_attempts: int = 8  # per (re)start of compensation; then FALLIDA
+    compensation_attempts: int = 8  # per (re)start of compensation; then parked (FALLIDA)
     compensation_backoff_cap_s: float = 5.0
+    parked_backoff_cap_s: float = 300.0  # a parked saga is retried at most this far apart
     workers: int = 32
     crash_at: str = ""  # test fault injection: "<antes_rpc|despues_rpc|compensando>:<step name>"
 
-
-class Notifier:
-    """Wakes the waiters of one saga (esperar, ObservarSaga) when this process writes one of its
-    transitions; the others sleep on (a profile showed every waiter re-reading the log on every
-    transition of every saga). ``notify(None)`` wakes everyone (at shutdown)."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._versions: dict[str, int] = {}
-
-    def notify(self, saga_id: str | None = None) -> None:
-        with self._condition:
-            if saga_id is not None:
-                self._versions[saga_id] = self._versions.get(saga_id, 0) + 1
-            self._condition.notify_all()
-
-    def wait(self, saga_id: str, timeout: float) -> None:
-        """Returns on a transition of ``saga_id`` or after ``timeout``."""
-        with self._condition:
-            seen = self._versions.get(saga_id, 0)
-            self._condition.wait_for(lambda: self._versions.get(saga_id, 0) != seen, timeout)
-
-    def forget(self, saga_id: str) -> None:
-        with self._condition:
-            self._versions.pop(saga_id, None)
+    def parked_wait(self, aparcamientos: int) -> timedelta:
+        """Doubles per parking, from the compensation backoff cap up to the parked cap."""
+        exponent = min(aparcamientos, 16)
+        wait = min(self.parked_backoff_cap_s, self.compensation_backoff_cap_s * 2**exponent)
+        return timedelta(seconds=wait * (0.75 + random.random() / 4))
 
 
 class Engine:
     def __init__(
         self,
         store: SagaStore,
-        definitions: dict[str, SagaDefinition],
+        definitions: Definitions,
         caller: GrpcCaller,
         config: EngineConfig,
         notifier: Notifier,
@@ -94,6 +76,8 @@ class Engine:
             self.drive(saga_id)
         except LeaseLost:
             log.warning("saga %s: lease lost to another orchestrator; stopping here", saga_id)
+        except UnknownDefinition as unknown:
+            log.error("saga %s: definition %s is not loaded here; left as it is", saga_id, unknown)
         except Exception:
             log.exception("saga %s: engine error; recovery will resume it", saga_id)
         finally:
@@ -102,7 +86,8 @@ class Engine:
             self.notifier.forget(saga_id)
 
     def recover_forever(self) -> None:
-        """On start and every interval: claim sagas whose lease expired and drive them."""
+        """On start and every interval: claim sagas whose lease expired, and parked sagas whose
+        next attempt is due, and drive them."""
         while not self._stopping.is_set():
             try:
                 for saga_id in self.store.vencidas():
@@ -131,6 +116,11 @@ class Engine:
         # A step's success is written together with the next transition (the next step's
         # start, or the end): one transaction instead of two, still before the next RPC.
         pending: Saga | None = None
+        saga = self.store.cargar(saga_id)
+        if saga is not None and saga.estado is EstadoSaga.FALLIDA:
+            # Only a due parked saga is claimed (or one an operator resumed): try it again.
+            saga = self._save(saga.reanudar(self.clock(), "reintento automático"))
+            pending = saga
         while not self._stopping.is_set():
             saga = pending or self.store.cargar(saga_id)
             pending = None
@@ -139,17 +129,20 @@ class Engine:
             siguiente = saga.siguiente()
             if siguiente is None:
                 return
-            definition = self.definitions[saga.tipo]
+            definition = self.definitions.of(
+                saga.tipo, saga.version_definicion, [p.nombre for p in saga.pasos]
+            )
             if siguiente.tipo == "completar":
                 self._save(saga.completar(self.clock()))
             elif siguiente.tipo == "compensada":
                 self._save(saga.compensada(self.clock()))
             elif siguiente.tipo == "accion":
-                pending = self._run_action(
-                    saga, siguiente.indice, definition.steps[siguiente.indice]
-                )
+                step = definition.step(saga.pasos[siguiente.indice].nombre)
+                pending = self._run_action(saga, siguiente.indice, step)
             else:
-                self._run_compensation(saga, siguiente.indice, definition.steps[siguiente.indice])
+                step = definition.step(saga.pasos[siguiente.indice].nombre)
+                if not self._run_compensation(saga, siguiente.indice, step):
+                    return  # parked or stopping: the log says where we are
 
     def _save(self, saga: Saga) -> Saga:
         saved = self.store.guardar(saga)
@@ -158,20 +151,24 @@ class Engine:
 
     def _run_action(self, saga: Saga, i: int, step: Step) -> Saga | None:
         """Runs step ``i``; on success returns the saga with the success not yet written."""
-        deadline = min(self.clock().timestamp() + step.timeout_s, saga.fecha_limite.timestamp())
+        saga_deadline = saga.fecha_limite.timestamp()
+        deadline = min(self.clock().timestamp() + step.timeout_s, saga_deadline)
         # Attempts logged before a crash may have reached the participant: their outcome is unknown.
-        maybe_applied = saga.pasos[i].intentos > 0
+        uncertain = saga.pasos[i].intentos > 0
         attempt = 0
         while True:
+            if self.clock().timestamp() >= saga_deadline:
+                error = f"{step.name}: venció el plazo de la saga antes de intentarlo"
+                self._save(saga.paso_fallido(i, error, uncertain, self.clock()))
+                return None
             attempt += 1
             saga = self._save(saga.intento_accion(i, self.clock()))  # logged before the RPC
             self._maybe_crash("antes_rpc", step)
             try:
-                response = self._call(
-                    step.action, saga, i, "action", deadline, step.retry.attempt_timeout_s
-                )
+                response = self._call(step.action, saga, i, "action", deadline, step.retry)
             except StepFailure as failure:
-                maybe_applied = maybe_applied or failure.sent
+                # Only a business refusal proves that this attempt changed nothing.
+                uncertain = uncertain or failure.outcome is not Outcome.REFUSED
                 remaining = deadline - self.clock().timestamp()
                 if failure.outcome is Outcome.TRANSIENT and remaining > 0:
                     saga = self._save(saga.reintento(i, failure.message, self.clock()))
@@ -180,55 +177,48 @@ class Engine:
                     ):
                         return None  # stopping: the log says where we are; the next run resumes
                     continue
-                # Refused: nothing happened. Gave up: compensate it too, unless no attempt got out.
-                unknown = failure.outcome is not Outcome.REFUSED and maybe_applied
-                self._save(
-                    saga.paso_fallido(i, f"{step.name}: {failure.message}", unknown, self.clock())
-                )
+                error = f"{step.name}: {failure.message}"
+                self._save(saga.paso_fallido(i, error, uncertain, self.clock()))
                 return None
             self._maybe_crash("despues_rpc", step)
             return saga.paso_exitoso(i, step.record(response), self.clock())
 
-    def _run_compensation(self, saga: Saga, i: int, step: Step) -> None:
+    def _run_compensation(self, saga: Saga, i: int, step: Step) -> bool:
+        """Undoes step ``i``; False when the saga was parked (or we are stopping)."""
         if step.compensation is None:
             self._save(saga.compensado(i, self.clock()))  # read-only step: nothing to undo
-            return
+            return True
         while True:
             saga = self._save(saga.intento_compensacion(i, self.clock()))
             self._maybe_crash("compensando", step)
             attempt = saga.pasos[i].intentos_compensacion
             try:
-                self._call(
-                    step.compensation, saga, i, "compensation", None, step.retry.attempt_timeout_s
-                )
+                self._call(step.compensation, saga, i, "compensation", None, step.retry)
             except StepFailure as failure:
                 if attempt >= self.config.compensation_attempts:
-                    self._save(saga.fallida(i, failure.message, self.clock()))
-                    return
+                    proximo = self.clock() + self.config.parked_wait(saga.aparcamientos)
+                    self._save(saga.fallida(i, failure.message, self.clock(), proximo))
+                    log.warning("saga %s: parked until %s: %s", saga.id, proximo, failure.message)
+                    return False
                 saga = self._save(saga.compensacion_reintento(i, failure.message, self.clock()))
                 delay = min(
                     self.config.compensation_backoff_cap_s, step.retry.base_s * 2 ** (attempt - 1)
                 )
                 if self._stopping.wait(delay * (0.5 + random.random() / 2)):
-                    return
+                    return False
                 continue
             self._save(saga.compensado(i, self.clock()))
-            return
+            return True
 
     def _call(
-        self,
-        call: Call,
-        saga: Saga,
-        i: int,
-        kind: str,
-        deadline: float | None,
-        attempt_timeout: float,
+        self, call: Call, saga: Saga, i: int, kind: str, deadline: float | None, retry: RetryPolicy
     ) -> Message:
         key = f"{saga.id}:{i}:{kind}"
-        # Each attempt stays under half the lease, so the next log write renews it in time.
-        timeout = min(attempt_timeout, self.config.lease_s / 2)
+        # Each attempt stays under half the lease, so the next log write renews it in time; the
+        # rest of the step's time travels as the call's deadline, through Envoy to the participant.
+        timeout = min(retry.attempt_timeout_s, self.config.lease_s / 2)
         if deadline is not None:
-            timeout = max(0.5, min(timeout, deadline - self.clock().timestamp()))
+            timeout = max(0.05, min(timeout, deadline - self.clock().timestamp()))
         return self.caller.call(call, call.build(saga.datos, key), timeout, request_id=saga.id)
 
     def _maybe_crash(self, point: str, step: Step) -> None:

@@ -11,17 +11,20 @@ from typing import Any
 
 import grpc
 from aeroalpes.clientes.v1 import clientes_pb2
+from sqlalchemy.orm import Session
 
 from services.kit.db import utcnow
 from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
-from services.sagas.booking import RESERVA
+from services.sagas.booking import RESERVA, VALIDAR_CLIENTE
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
 from services.sagas.definition import SagaDefinition
 from services.sagas.domain import EstadoSaga, Saga
-from services.sagas.engine import Engine, Notifier
+from services.sagas.engine import Engine
+from services.sagas.notifier import Notifier
 from services.sagas.store import SagaStore
 
 POLL_S = 0.5  # another orchestrator may drive a saga: re-read the log at least this often
+VALIDATION_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Handlers:
             cmd.id_cliente,
             ahora,
             limite,
+            self.definition.version,
         )
         existing = self.store.existente(cmd.idempotency_key, cmd.huella)
         if existing is not None:
@@ -83,12 +87,9 @@ class Handlers:
 
     def _validar_cliente(self, id_cliente: str) -> None:
         """Refuses an unknown or inactive customer before any saga is written."""
-        step = self.definition.steps[0]
         request = clientes_pb2.ValidarUsuarioRequest(id_usuario=id_cliente)
         try:
-            self.caller.call(
-                step.action, request, step.retry.attempt_timeout_s, request_id=id_cliente
-            )
+            self.caller.call(VALIDAR_CLIENTE, request, VALIDATION_TIMEOUT_S, request_id=id_cliente)
         except StepFailure as failure:
             if failure.outcome is not Outcome.REFUSED:
                 raise DependencyUnavailable(f"clientes no responde: {failure.message}") from failure
@@ -130,8 +131,11 @@ class Handlers:
     ) -> tuple[list[Saga], int | None]:
         return self.store.listar(estado, id_cliente, antes_de, limite)
 
-    def reanudar(self, id_saga: str) -> Saga:
-        saga = self.store.reanudar(id_saga)
+    def reanudar(self, session: Session, id_saga: str) -> Saga:
+        """FALLIDA -> COMPENSANDO in the caller's transaction; then ``impulsar`` drives it."""
+        return self.store.reanudar(session, id_saga)
+
+    def impulsar(self, id_saga: str) -> None:
+        """Wakes the saga's waiters and drives it (nothing happens if it has nothing to do)."""
         self.notifier.notify(id_saga)
         self.engine.submit(id_saga)
-        return saga

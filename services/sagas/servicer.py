@@ -8,7 +8,7 @@ from typing import Any
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from services.kit import identity, paging
-from services.kit.idempotency import fingerprint
+from services.kit.idempotency import Idempotent, fingerprint
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.reservas import proto
@@ -43,6 +43,8 @@ def saga_pb(saga: Saga) -> sagas_pb2.Saga:
         motivo=saga.motivo,
         fecha_creacion=to_timestamp(saga.fecha_creacion),
         fecha_actualizacion=to_timestamp(saga.fecha_actualizacion),
+        proximo_intento=to_timestamp(saga.proximo_intento),
+        version_definicion=saga.version_definicion,
     )
 
 
@@ -81,8 +83,9 @@ def _wait_budget(context: Any) -> float:
 
 
 class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
-    def __init__(self, handlers: Handlers) -> None:
+    def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:
         self.handlers = handlers
+        self.idempotent = idempotent  # ReanudarSaga's keys (ReservarVuelo's live in the saga row)
 
     def ReservarVuelo(self, request: Any, context: Any) -> sagas_pb2.ReservarVueloResponse:
         cmd = reservar_command(request)
@@ -131,4 +134,12 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         v.require_uuid(request.id_saga, "id_saga")
         v.require_idempotency_key(request.idempotency_key)
         v.raise_if_any()
-        return sagas_pb2.ReanudarSagaResponse(saga=saga_pb(self.handlers.reanudar(request.id_saga)))
+        response = self.idempotent.once(
+            request,
+            sagas_pb2.ReanudarSagaResponse,
+            lambda s: sagas_pb2.ReanudarSagaResponse(
+                saga=saga_pb(self.handlers.reanudar(s, request.id_saga))
+            ),
+        )
+        self.handlers.impulsar(request.id_saga)  # a replayed call nudges it again: harmless
+        return response

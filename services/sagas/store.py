@@ -13,8 +13,8 @@ from aeroalpes.sagas.v1 import eventos_pb2
 from google.protobuf.message import Message
 from sqlalchemy.orm import Session
 
-from services.kit.db import UnitOfWork, utcnow
-from services.kit.errors import BusinessRefusal, Conflict, NotFound
+from services.kit.db import UnitOfWork, db_now, utcnow
+from services.kit.errors import BusinessRefusal, Conflict, Contention, NotFound
 from services.kit.outbox import Outbox
 from services.kit.paging import keyset_page
 from services.kit.timestamps import to_timestamp
@@ -65,6 +65,9 @@ def _saga(row: sa.Row[Any]) -> Saga:
         fecha_limite=m["fecha_limite"],
         motivo=m["motivo"],
         version=m["version"],
+        version_definicion=m["version_definicion"],
+        proximo_intento=m["proximo_intento"],
+        aparcamientos=m["aparcamientos"],
     )
 
 
@@ -82,6 +85,8 @@ def _columns(saga: Saga) -> dict[str, Any]:
         "codigo_localizador": saga.datos.get("codigo_localizador", ""),
         "motivo": saga.motivo[:500],
         "fecha_actualizacion": saga.fecha_actualizacion,
+        "proximo_intento": saga.proximo_intento,
+        "aparcamientos": saga.aparcamientos,
     }
 
 
@@ -119,7 +124,7 @@ class SagaStore:
     ) -> None:
         self.uow = uow
         self.owner = owner
-        self.lease = lease
+        self.lease_s = lease.total_seconds()
         self.clock = clock
         self.outbox = Outbox(outbox, source="aeroalpes/sagas")
 
@@ -134,9 +139,11 @@ class SagaStore:
                 uow.session.execute(
                     sagas.insert().values(
                         id=saga.id, tipo=saga.tipo, id_cliente=saga.id_cliente, idempotency_key=key,
-                        huella=huella, propietario=self.owner, lease_hasta=ahora + self.lease,
+                        huella=huella, propietario=self.owner,
+                        lease_hasta=db_now(uow.session, self.lease_s),
                         version=1, fecha_creacion=saga.fecha_creacion,
                         fecha_limite=saga.fecha_limite,
+                        version_definicion=saga.version_definicion,
                         **_columns(saga),
                     )
                 )  # fmt: skip
@@ -146,7 +153,7 @@ class SagaStore:
                 except sa.exc.IntegrityError:
                     continue  # a racing call created it first: return theirs
                 return replace(saga, version=1).sin_eventos(), True
-        raise Conflict("solicitud concurrente en conflicto; reintente")
+        raise Contention("solicitud concurrente en conflicto; reintente")
 
     def existente(self, key: str, huella: str) -> Saga | None:
         """The saga a key already started; Conflict if the key came with another request."""
@@ -174,7 +181,11 @@ class SagaStore:
                     sagas.c.version == saga.version,
                     sagas.c.propietario == self.owner,
                 )
-                .values(version=saga.version + 1, lease_hasta=ahora + self.lease, **_columns(saga))
+                .values(
+                    version=saga.version + 1,
+                    lease_hasta=db_now(uow.session, self.lease_s),
+                    **_columns(saga),
+                )
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(saga.id)
@@ -199,20 +210,20 @@ class SagaStore:
             row = uow.session.execute(sa.select(sagas).where(sagas.c.id == id_saga)).first()
         return None if row is None else _saga(row)
 
-    def reclamar(self, id_saga: str, forzar: bool = False) -> bool:
-        """Takes the lease of an active saga whose lease expired (or that we own already)."""
-        ahora = self.clock()
-        condition = sa.or_(
-            sagas.c.propietario.is_(None),
-            sagas.c.propietario == self.owner,
-            sagas.c.lease_hasta < ahora,
-        )
+    def reclamar(self, id_saga: str) -> bool:
+        """Takes the lease of an active saga whose lease expired (or that we own already), or
+        of a parked saga whose next attempt is due. Leases compare on the database's clock."""
         with self.uow() as uow:
+            now = db_now(uow.session)
+            free = sa.or_(
+                sagas.c.propietario.is_(None),
+                sagas.c.propietario == self.owner,
+                sagas.c.lease_hasta < now,
+            )
             result = uow.session.execute(
                 sagas.update()
-                .where(sagas.c.id == id_saga, sagas.c.estado.in_([e.value for e in ACTIVOS]))
-                .where(sa.true() if forzar else condition)
-                .values(propietario=self.owner, lease_hasta=ahora + self.lease)
+                .where(sagas.c.id == id_saga, free, _pendiente(now))
+                .values(propietario=self.owner, lease_hasta=db_now(uow.session, self.lease_s))
             )
             uow.commit()
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -226,20 +237,19 @@ class SagaStore:
                     sagas.c.propietario == self.owner,
                     sagas.c.estado.in_([e.value for e in ACTIVOS]),
                 )
-                .values(lease_hasta=self.clock())
+                .values(lease_hasta=db_now(uow.session))
             )
             uow.commit()
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def vencidas(self, limite: int = 50) -> list[str]:
-        """Active sagas nobody holds a live lease on: crashed or stopped orchestrators left them."""
+        """Active sagas nobody holds a live lease on (crashed or stopped orchestrators left
+        them), and parked sagas whose next attempt is due."""
         with self.uow() as uow:
+            now = db_now(uow.session)
             query = (
                 sa.select(sagas.c.id)
-                .where(
-                    sagas.c.estado.in_([e.value for e in ACTIVOS]),
-                    sagas.c.lease_hasta < self.clock(),
-                )
+                .where(_pendiente(now, sagas.c.lease_hasta < now))
                 .order_by(sagas.c.seq)
                 .limit(limite)
             )
@@ -257,30 +267,42 @@ class SagaStore:
             rows, siguiente = keyset_page(uow.session, query, sagas, antes_de, limite)
         return [_saga(r) for r in rows], siguiente
 
-    def reanudar(self, id_saga: str) -> Saga:
-        """FALLIDA -> COMPENSANDO, taking the lease, in one transaction (ReanudarSaga)."""
+    def reanudar(self, session: Session, id_saga: str) -> Saga:
+        """An operator forces a parked saga's next attempt now (ReanudarSaga): FALLIDA ->
+        COMPENSANDO with a fresh budget, taking the lease, in the caller's transaction."""
         ahora = self.clock()
-        with self.uow() as uow:
-            row = uow.session.execute(
-                sa.select(sagas).where(sagas.c.id == id_saga).with_for_update()
-            ).first()
-            if row is None:
-                raise NotFound("saga", id_saga)
-            saga = _saga(row)
-            if saga.estado is not EstadoSaga.FALLIDA:
-                raise BusinessRefusal(
-                    "SAGA_NO_FALLIDA", f"solo se reanuda una saga FALLIDA; esta está {saga.estado}"
-                )
-            resumed = saga.reanudar(ahora)
-            uow.session.execute(
-                sagas.update()
-                .where(sagas.c.id == id_saga, sagas.c.version == saga.version)
-                .values(
-                    propietario=self.owner, lease_hasta=ahora + self.lease,
-                    version=saga.version + 1,
-                    **_columns(resumed),
-                )
-            )  # fmt: skip
-            self._log(uow.session, resumed, saga.version + 1, ahora)
-            uow.commit()
+        row = session.execute(
+            sa.select(sagas).where(sagas.c.id == id_saga).with_for_update()
+        ).first()
+        if row is None:
+            raise NotFound("saga", id_saga)
+        saga = _saga(row)
+        if saga.estado is not EstadoSaga.FALLIDA:
+            raise BusinessRefusal(
+                "SAGA_NO_FALLIDA", f"solo se reanuda una saga FALLIDA; esta está {saga.estado}"
+            )
+        resumed = saga.reanudar(ahora, "operador")
+        result = session.execute(
+            sagas.update()
+            .where(sagas.c.id == id_saga, sagas.c.version == saga.version)
+            .values(
+                propietario=self.owner, lease_hasta=db_now(session, self.lease_s),
+                version=saga.version + 1,
+                **_columns(resumed),
+            )
+        )  # fmt: skip
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise Contention("la saga cambió mientras se reanudaba; reintente")
+        self._log(session, resumed, saga.version + 1, ahora)
         return replace(resumed, version=saga.version + 1).sin_eventos()
+
+
+def _pendiente(
+    now: sa.ColumnElement[Any], active_too: sa.ColumnElement[bool] | None = None
+) -> sa.ColumnElement[bool]:
+    """Work for an orchestrator: an active saga (and ``active_too``), or a parked one whose
+    next attempt is due."""
+    return sa.or_(
+        sa.and_(sagas.c.estado.in_([e.value for e in ACTIVOS]), active_too or sa.true()),
+        sa.and_(sagas.c.estado == EstadoSaga.FALLIDA.value, sagas.c.proximo_intento < now),
+    )

@@ -32,6 +32,9 @@ sagas = sa.Table(
     sa.Column("fecha_creacion", UtcDateTime, nullable=False),
     sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
     sa.Column("fecha_limite", UtcDateTime, nullable=False),
+    sa.Column("version_definicion", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("proximo_intento", UtcDateTime, nullable=True),  # parked: when to try again
+    sa.Column("aparcamientos", sa.Integer, nullable=False, server_default="0"),
 )
 saga_eventos = sa.Table(
     "saga_eventos",
@@ -43,7 +46,7 @@ saga_eventos = sa.Table(
     sa.Column("tipo", sa.String(40), nullable=False),
     sa.Column("detalle", sa.String(500), nullable=False),
     sa.Column("propietario", sa.String(64), nullable=False),
-    sa.Column("fecha", UtcDateTime, nullable=False),
+    sa.Column("fecha", UtcDateTime, nullable=False, index=True),  # retention prunes by it
 )
 outbox = outbox_table(metadata)
 idempotency_keys = idempotency_table(metadata)

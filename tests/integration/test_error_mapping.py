@@ -24,6 +24,7 @@ FAILURES: dict[str, Exception] = {
         "PAGO_RECHAZADO", "pago rechazado", {"medio_pago": "tarjeta-rechazada"}
     ),
     "conflict": errors.Conflict("ya cancelada", "RESERVA_CANCELADA"),
+    "contention": errors.Contention("bloqueo", "CONTENCION"),
     "bug": ZeroDivisionError("secret internals"),
 }
 
@@ -90,10 +91,16 @@ def test_business_refusal_is_failed_precondition_with_reason(stub: Any) -> None:
     assert dict(info.metadata) == {"medio_pago": "tarjeta-rechazada"}
 
 
-def test_conflict_is_aborted(stub: Any) -> None:
+def test_permanent_conflict_is_already_exists_never_retried(stub: Any) -> None:
     error = call(stub, "conflict")
-    assert error.code() == grpc.StatusCode.ABORTED
+    assert error.code() == grpc.StatusCode.ALREADY_EXISTS
     assert details_of(error)[0].reason == "RESERVA_CANCELADA"
+
+
+def test_contention_is_aborted_worth_a_retry(stub: Any) -> None:
+    error = call(stub, "contention")
+    assert error.code() == grpc.StatusCode.ABORTED
+    assert details_of(error)[0].reason == "CONTENCION"
 
 
 def test_a_bug_is_internal_without_traceback_or_message(stub: Any) -> None:

@@ -65,7 +65,7 @@ def test_same_key_twice_confirms_once(participants: Participants) -> None:
     assert participants.count("gds", "outbox", sujeto=request.id_reserva) == 1
     request.itinerarios[0].CopyFrom(b.itinerario("BOG", "LIM"))
     assert (
-        reason(rpc_error(lambda: confirmar(participants, request), grpc.StatusCode.ABORTED))
+        reason(rpc_error(lambda: confirmar(participants, request), grpc.StatusCode.ALREADY_EXISTS))
         == "CLAVE_REUTILIZADA"
     )
 
@@ -75,7 +75,7 @@ def test_void_before_confirm_leaves_a_tombstone_that_refuses_the_late_confirm(
 ) -> None:
     request = b.confirmar_reserva()
     assert not revertir(participants, request.id_reserva).HasField("confirmacion")
-    error = rpc_error(lambda: confirmar(participants, request), grpc.StatusCode.ABORTED)
+    error = rpc_error(lambda: confirmar(participants, request), grpc.StatusCode.ALREADY_EXISTS)
     assert reason(error) == "CONFIRMACION_ANULADA"
     obtener = gds_pb2.ObtenerConfirmacionRequest(id_reserva=request.id_reserva)
     rpc_error(

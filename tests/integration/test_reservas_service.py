@@ -99,7 +99,7 @@ def test_same_key_with_another_body_is_aborted_and_changes_nothing(
     crear(participants, request)
     before = snapshot(participants)
     request.pasajeros.append(b.adulto())
-    error = rpc_error(lambda: crear(participants, request), grpc.StatusCode.ABORTED)
+    error = rpc_error(lambda: crear(participants, request), grpc.StatusCode.ALREADY_EXISTS)
     assert reason(error) == "CLAVE_REUTILIZADA"
     assert snapshot(participants) == before
 
@@ -112,7 +112,7 @@ def test_cancel_before_create_leaves_a_tombstone_that_refuses_the_late_create(
         id_reserva=request.id_reserva, motivo="saga", idempotency_key=b.new_id()
     )
     assert not participants.reservas.CancelarReserva(cancelar, timeout=10).HasField("reserva")
-    error = rpc_error(lambda: crear(participants, request), grpc.StatusCode.ABORTED)
+    error = rpc_error(lambda: crear(participants, request), grpc.StatusCode.ALREADY_EXISTS)
     assert reason(error) == "RESERVA_ANULADA"
     rpc_error(
         lambda: participants.reservas.ObtenerReserva(

@@ -15,9 +15,11 @@ from tests.support import builders as b
 from tests.support.components import stop_process, wait_until
 from tests.support.mariadb import start_mariadb
 from tests.support.orchestrator import (
+    STEP,
     assert_consistent,
     booking,
     new_customer,
+    paso,
     saga_events,
     start_orchestrator,
     stub,
@@ -52,11 +54,11 @@ def test_participant_back_within_the_step_timeout_lets_the_saga_complete(
     cliente = new_customer(p)
     stop_process(p.services["pagos"].process)
     saga = sagas.ReservarVuelo(booking(cliente, esperar=False), timeout=30).saga
-    wait_event(p, saga.id, "PASO_REINTENTO", 2)
+    wait_event(p, saga.id, "PASO_REINTENTO", STEP["pagar_reserva"])
     restart(stack, p, "pagos")
     final = wait_terminal(sagas, saga.id)
     assert final.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA, final.motivo
-    assert final.pasos[2].intentos > 1
+    assert paso(final, "pagar_reserva").intentos > 1
     assert_consistent(p, final)
 
 
@@ -70,8 +72,8 @@ def test_participant_that_stays_down_makes_the_saga_compensate(
     saga = sagas.ReservarVuelo(booking(cliente), timeout=30).saga
     assert saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA
     assert (
-        saga.pasos[2].estado == sagas_pb2.ESTADO_PASO_FALLIDO
-        and "UNAVAILABLE" in saga.pasos[2].error
+        paso(saga, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_FALLIDO
+        and "UNAVAILABLE" in paso(saga, "pagar_reserva").error
     )
     assert_consistent(p, saga)
 
@@ -83,7 +85,7 @@ def _gds_refusal_with_pagos_down(stack: ExitStack, tmp_path: Path, attempts: str
     saga = sagas.ReservarVuelo(
         booking(new_customer(p), "BOG", "ZZZ", esperar=False), timeout=30
     ).saga
-    wait_event(p, saga.id, "PASO_INICIADO", 3)
+    wait_event(p, saga.id, "PASO_INICIADO", STEP["confirmar_gds"])
     stop_process(p.services["pagos"].process)
     return p, sagas, saga
 
@@ -92,11 +94,13 @@ def test_compensation_is_retried_until_the_participant_returns(
     stack: ExitStack, tmp_path: Path
 ) -> None:
     p, sagas, saga = _gds_refusal_with_pagos_down(stack, tmp_path, attempts="100")
-    wait_event(p, saga.id, "COMPENSACION_REINTENTO", 2)
+    wait_event(p, saga.id, "COMPENSACION_REINTENTO", STEP["pagar_reserva"])
     restart(stack, p, "pagos")
     final = wait_terminal(sagas, saga.id)
     assert final.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA
-    assert final.pasos[2].intentos > 2  # the payment, then more than one refund attempt
+    assert (
+        paso(final, "pagar_reserva").intentos > 2
+    )  # the payment, then more than one refund attempt
     assert_consistent(p, final)
 
 
@@ -108,7 +112,7 @@ def test_compensation_past_its_cap_is_fallida_until_resumed(
     assert failed.estado == sagas_pb2.ESTADO_SAGA_FALLIDA
     assert (
         "pagar_reserva" in failed.motivo
-        and failed.pasos[2].estado == sagas_pb2.ESTADO_PASO_COMPENSANDO
+        and paso(failed, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_COMPENSANDO
     )
     assert p.count("sagas", "outbox", sujeto=saga.id, tipo="SagaFallida") == 1
     restart(stack, p, "pagos")

@@ -21,6 +21,9 @@ FAST = {
     "AEROALPES_SAGAS_RECUPERACION_MS": "200",
     "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS": "300",
 }
+# The current booking saga's steps (definition version 2); tests address steps by name.
+STEPS = ("crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva")
+STEP = {name: i for i, name in enumerate(STEPS)}
 TERMINAL = {
     sagas_pb2.ESTADO_SAGA_COMPLETADA,
     sagas_pb2.ESTADO_SAGA_COMPENSADA,
@@ -124,3 +127,7 @@ def _one(participants: Participants, context: str, query: str, id_reserva: str) 
         rows = conn.execute(sa.text(query), {"id": id_reserva}).scalars().all()
     assert len(rows) <= 1, (context, rows)
     return rows[0] if rows else None
+
+
+def paso(saga: sagas_pb2.Saga, nombre: str) -> sagas_pb2.Paso:
+    return next(p for p in saga.pasos if p.nombre == nombre)

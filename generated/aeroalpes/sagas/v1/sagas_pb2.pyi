@@ -60,7 +60,7 @@ class Paso(_message.Message):
     def __init__(self, indice: _Optional[int] = ..., nombre: _Optional[str] = ..., estado: _Optional[_Union[EstadoPaso, str]] = ..., intentos: _Optional[int] = ..., error: _Optional[str] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Saga(_message.Message):
-    __slots__ = ("id", "tipo", "estado", "pasos", "id_cliente", "id_reserva", "id_pago", "codigo_localizador", "motivo", "fecha_creacion", "fecha_actualizacion")
+    __slots__ = ("id", "tipo", "estado", "pasos", "id_cliente", "id_reserva", "id_pago", "codigo_localizador", "motivo", "fecha_creacion", "fecha_actualizacion", "proximo_intento", "version_definicion")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIPO_FIELD_NUMBER: _ClassVar[int]
     ESTADO_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,8 @@ class Saga(_message.Message):
     MOTIVO_FIELD_NUMBER: _ClassVar[int]
     FECHA_CREACION_FIELD_NUMBER: _ClassVar[int]
     FECHA_ACTUALIZACION_FIELD_NUMBER: _ClassVar[int]
+    PROXIMO_INTENTO_FIELD_NUMBER: _ClassVar[int]
+    VERSION_DEFINICION_FIELD_NUMBER: _ClassVar[int]
     id: str
     tipo: str
     estado: EstadoSaga
@@ -83,7 +85,9 @@ class Saga(_message.Message):
     motivo: str
     fecha_creacion: _timestamp_pb2.Timestamp
     fecha_actualizacion: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., tipo: _Optional[str] = ..., estado: _Optional[_Union[EstadoSaga, str]] = ..., pasos: _Optional[_Iterable[_Union[Paso, _Mapping]]] = ..., id_cliente: _Optional[str] = ..., id_reserva: _Optional[str] = ..., id_pago: _Optional[str] = ..., codigo_localizador: _Optional[str] = ..., motivo: _Optional[str] = ..., fecha_creacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    proximo_intento: _timestamp_pb2.Timestamp
+    version_definicion: int
+    def __init__(self, id: _Optional[str] = ..., tipo: _Optional[str] = ..., estado: _Optional[_Union[EstadoSaga, str]] = ..., pasos: _Optional[_Iterable[_Union[Paso, _Mapping]]] = ..., id_cliente: _Optional[str] = ..., id_reserva: _Optional[str] = ..., id_pago: _Optional[str] = ..., codigo_localizador: _Optional[str] = ..., motivo: _Optional[str] = ..., fecha_creacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proximo_intento: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version_definicion: _Optional[int] = ...) -> None: ...
 
 class ReservarVueloRequest(_message.Message):
     __slots__ = ("id_cliente", "itinerarios", "pasajeros", "medio_pago", "idempotency_key", "esperar")
