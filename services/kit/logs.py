@@ -1,16 +1,38 @@
-"""Structured (JSON) logging that carries the current request id on every line."""
+"""Structured (JSON) logging that carries the current request id on every line.
+
+No personal data by default, at any level: code logs ids, never e-mails or cédulas; as a safety
+net for what slips through (an exception's text, a library's message) every line is redacted:
+e-mail addresses are masked (``a***@example.com``) and extras named like personal or secret
+fields are replaced whole."""
 
 from __future__ import annotations
 
 import contextvars
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{0,63}@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
+# Extras whose value is personal or secret by name: never written, not even masked.
+PERSONAL_FIELDS = frozenset(
+    {"email", "cedula", "rut", "nombres", "apellidos", "password", "token", "password_hash"}
+)
+
+
+def mask_email(text: str) -> str:
+    """``juana.perez@example.com`` -> ``j***@example.com``: the domain still helps debugging."""
+    return _EMAIL.sub(r"\1***@\2", text)
+
+
+def _redacted(key: str, value: object) -> object:
+    if key.lower() in PERSONAL_FIELDS:
+        return "***"
+    return mask_email(value) if isinstance(value, str) else value
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,13 +48,15 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "service": self.service,
             "logger": record.name,
-            "msg": record.getMessage(),
+            "msg": mask_email(record.getMessage()),
         }
         if rid := request_id.get():
             line["request_id"] = rid
-        line.update({k: v for k, v in vars(record).items() if k not in _STANDARD_ATTRS})
+        line.update(
+            {k: _redacted(k, v) for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
+        )
         if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
+            line["exc"] = mask_email(self.formatException(record.exc_info))
         return json.dumps(line, default=str, ensure_ascii=False)
 
 

@@ -79,7 +79,12 @@ class Consumer:
         try:
             received = evento(message)
         except ValueError:
-            log.error("dropping a message that is not JSON: %r", message.data()[:200])
+            # Its size, not its bytes: an event's payload carries names and e-mails.
+            log.error(
+                "dropping a message that is not JSON on %s (%d bytes)",
+                message.topic_name(),
+                len(message.data() or b""),
+            )
             consumer.acknowledge(message)
             return
         if not received.id:

@@ -44,8 +44,12 @@ class Handlers:
                 uow.commit()
             except sa.exc.IntegrityError:
                 return False  # a concurrent delivery of the same event won
+        # The customer's id, not the address: logs carry no personal data.
         log.info(
-            "e-mail to %s: %s", email or "(sin cliente)", asunto, extra={"id_evento": evento.id}
+            "e-mail to customer %s: %s",
+            evento.id_cliente or "(sin cliente)",
+            asunto,
+            extra={"id_evento": evento.id, "enviado": bool(email)},
         )
         return True
 

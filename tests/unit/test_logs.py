@@ -1,9 +1,10 @@
-"""Log lines are JSON objects that carry the request id and extra fields."""
+"""Log lines are JSON objects that carry the request id and extra fields, and no personal data."""
 
 import json
 import logging
+import sys
 
-from services.kit.logs import JsonFormatter, request_id
+from services.kit.logs import JsonFormatter, mask_email, request_id
 
 
 def format_line(message: str, **extra: object) -> dict[str, object]:
@@ -23,3 +24,35 @@ def test_line_carries_service_message_request_id_and_extras() -> None:
 
 def test_no_request_id_outside_a_call() -> None:
     assert "request_id" not in format_line("arranque")
+
+
+def test_emails_are_masked_in_messages_extras_and_tracebacks() -> None:
+    try:
+        raise ValueError("duplicate entry 'juana.perez@example.com' for key 'email'")
+    except ValueError:
+        record = logging.makeLogRecord(
+            {
+                "name": "t",
+                "levelname": "ERROR",
+                "msg": "e-mail to %s",
+                "args": ("Juana.Perez+viajes@correo.example.co",),
+                "exc_info": sys.exc_info(),
+                "destino": "otra@example.org",
+            }
+        )
+    text = JsonFormatter("notificaciones").format(record)
+    line = json.loads(text)
+    assert line["msg"] == "e-mail to J***@correo.example.co"
+    assert line["destino"] == "o***@example.org"
+    assert "j***@example.com" in line["exc"]
+    assert "perez" not in text.lower() and "otra@" not in text
+
+
+def test_extras_named_like_personal_fields_are_never_written() -> None:
+    line = format_line("registro", email="a@b.co", cedula="1020304050", id_usuario="u1")
+    assert (line["email"], line["cedula"], line["id_usuario"]) == ("***", "***", "u1")
+
+
+def test_mask_email_keeps_ordinary_text() -> None:
+    text = "listening on 127.0.0.1:50061, grpc@1.85 ready; user@localhost"
+    assert mask_email(text) == text
