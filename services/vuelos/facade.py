@@ -14,6 +14,8 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
+from services.kit.errors import NotFound
+
 M = TypeVar("M", bound=Message)
 ESPERA_S = 60.0  # the tutorial's clients expect an answer, not a saga to poll
 RESERVAR = "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"
@@ -91,6 +93,10 @@ class VuelosServicer(vuelos_pb2_grpc.VuelosServicer):
         saga = self._call(
             context, self._obtener_saga, sagas_pb2.ObtenerSagaRequest(id_saga=request.id), 10
         ).saga
+        if saga.id_cliente != self.id_cliente:
+            # Inside the mesh every saga is visible; this API shows only its own customer's,
+            # and another's answers exactly like a missing one.
+            raise NotFound("saga", request.id)
         return self._respuesta(context, saga)
 
     def _respuesta(self, context: Any, saga: sagas_pb2.Saga) -> vuelos_pb2.RespuestaReserva:
