@@ -1,0 +1,110 @@
+"""A whole mesh run through the edge leaves no e-mail or cédula in any log, and no credential
+on disk; malformed page tokens are refused at the edge with the field they name."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.mesh import runner
+from services.vuelos.cliente import FILE as TUTORIAL_CUSTOMER_FILE
+from tests.support.components import wait_until
+from tests.support.edge import Customer, book, grpcurl, ok
+from tests.support.mesh import Mesh, run_mesh
+
+REGISTRAR = "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario"
+AUTENTICAR = "aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"
+LISTAR_NOTIFICACIONES = "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones"
+# An address as written, not masked (a masked one reads ``a***@example.com``).
+UNMASKED_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with run_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
+        yield mesh
+
+
+def registration(cedula: str) -> dict[str, str]:
+    return {
+        "nombres": "Valentina",
+        "apellidos": "Quintero Lozano",
+        "email": f"valentina.q.{uuid.uuid4().hex[:8]}@correo.example.com",
+        "password": secrets.token_urlsafe(16),
+        "tipo": "TIPO_USUARIO_NATURAL",
+        "cedula": cedula,
+        "idempotency_key": str(uuid.uuid4()),
+    }
+
+
+def customer(mesh: Mesh, body: dict[str, str]) -> Customer:
+    user = ok(grpcurl(mesh.edge, REGISTRAR, body=body))["usuario"]
+    login = {"email": body["email"], "password": body["password"]}
+    token = ok(grpcurl(mesh.edge, AUTENTICAR, body=login))["token"]
+    return Customer(str(user["id"]), body["email"], body["password"], str(token))
+
+
+def notified(mesh: Mesh, who: Customer) -> bool:
+    listed = ok(grpcurl(mesh.edge, LISTAR_NOTIFICACIONES, body={}, token=who.token))
+    return bool(listed.get("notificaciones"))
+
+
+def log_files(mesh: Mesh) -> list[Path]:
+    return [p for p in (mesh.var_dir / "logs").rglob("*") if p.is_file()]
+
+
+def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(mesh: Mesh) -> None:
+    cedulas = [f"97{secrets.randbelow(10**8):08d}" for _ in range(2)]
+    bodies = [registration(c) for c in cedulas]
+    customers = [customer(mesh, body) for body in bodies]
+    # The paths that tend to log what they were given: refusals, a replay, wrong logins.
+    taken = {**bodies[0], "idempotency_key": str(uuid.uuid4())}
+    assert grpcurl(mesh.edge, REGISTRAR, body=taken).returncode != 0  # e-mail already used
+    assert grpcurl(mesh.edge, REGISTRAR, body=bodies[1]).returncode == 0  # replay
+    wrong = {"email": bodies[0]["email"], "password": "no-es-la-clave"}
+    assert grpcurl(mesh.edge, AUTENTICAR, body=wrong).returncode != 0
+    for who in customers:
+        assert book(mesh, who)["estado"] == "ESTADO_SAGA_COMPLETADA"
+        book(mesh, who, "tarjeta-rechazada")
+    for who in customers:  # notificaciones looked the address up and "sent" the e-mail
+        wait_until(lambda w=who: notified(mesh, w), 60, f"notifications for {who.id}")
+
+    files = log_files(mesh)
+    assert {p.stem for p in files} >= {"clientes", "notificaciones", "sagas"}, files
+    personal = [b["email"] for b in bodies] + [b["email"].split("@")[0] for b in bodies] + cedulas
+    for path in [*files, mesh.output]:
+        text = path.read_text(errors="replace")
+        found = [value for value in personal if value.lower() in text.lower()]
+        assert not found, f"{path.name} logs {found}"
+    for path in files:  # no unmasked address of anyone, ours or the tutorial customer's
+        found = UNMASKED_EMAIL.findall(path.read_text(errors="replace"))
+        assert not found, f"{path.name} logs {found[:3]}"
+
+
+@pytest.mark.skipif(
+    "services.vuelos.cliente" not in inspect.getsource(runner),
+    reason="waits for the runner to create the tutorial customer with services.vuelos.cliente",
+)
+def test_no_credential_of_the_tutorial_customer_is_kept_on_disk(mesh: Mesh) -> None:
+    kept = json.loads((mesh.var_dir / TUTORIAL_CUSTOMER_FILE).read_text())
+    assert set(kept) == {"id"}
+
+
+@pytest.mark.parametrize("token", ["x", "9" * 300, "c2VxOi0x", "ñandú"])
+def test_forged_page_tokens_are_refused_at_the_edge(mesh: Mesh, token: str) -> None:
+    who = customer(mesh, registration(f"97{secrets.randbelow(10**8):08d}"))
+    for method in (
+        "aeroalpes.reservas.v1.ReservasService/ListarReservas",
+        "aeroalpes.sagas.v1.SagasService/ListarSagas",
+        LISTAR_NOTIFICACIONES,
+    ):
+        result = grpcurl(mesh.edge, method, body={"page_token": token}, token=who.token)
+        assert result.returncode != 0 and "InvalidArgument" in result.stderr, result.stderr
+        assert "page_token" in result.stderr, result.stderr
