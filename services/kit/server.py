@@ -1,4 +1,4 @@
-"""gRPC server bootstrap: health, reflection, the error interceptor, graceful SIGTERM."""
+"""gRPC server bootstrap: health (on its own threads), reflection, errors, graceful SIGTERM."""
 
 from __future__ import annotations
 
@@ -19,6 +19,34 @@ from services.kit.interceptor import ErrorInterceptor
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_BYTES = 1 * 1024 * 1024  # requests are small; a bigger one is hostile or a bug
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
+HEALTH_WORKERS = 2  # Envoy's checks and the runner's probes; each answer takes microseconds
+
+
+class HealthOnItsOwnThreads(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Runs health checks on a small pool of their own, never on the server's worker pool.
+
+    grpcio serves every call on one thread pool, and long calls (ReservarVuelo with esperar,
+    ObservarSaga, Suscribir) hold a worker for as long as they last. Were health checks queued
+    behind them, a busy but sound service would look dead to Envoy. grpcio runs a method on the
+    pool named by its behaviour's ``experimental_thread_pool``; this sets it for Check, last,
+    after the other interceptors have wrapped the behaviour.
+    """
+
+    def __init__(self, pool: futures.ThreadPoolExecutor) -> None:
+        self.pool = pool
+
+    def intercept_service(self, continuation: Any, details: Any) -> Any:
+        handler = continuation(details)
+        if handler is None or details.method != HEALTH_CHECK or handler.unary_unary is None:
+            return handler
+        check = handler.unary_unary
+
+        def on_own_threads(request: Any, context: grpc.ServicerContext) -> Any:
+            return check(request, context)
+
+        on_own_threads.experimental_thread_pool = self.pool  # type: ignore[attr-defined]
+        return handler._replace(unary_unary=on_own_threads)
 
 
 @dataclass(frozen=True)
@@ -38,9 +66,11 @@ def create_server(
     reflection_names: Sequence[str] = (),
 ) -> tuple[grpc.Server, int]:
     """Builds and starts a server; ``port=0`` picks a free port, which is returned."""
+    health_pool = futures.ThreadPoolExecutor(HEALTH_WORKERS, thread_name_prefix="health")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        interceptors=[ErrorInterceptor()],
+        # The first interceptor sees the handler the others built: it must be the health one.
+        interceptors=[HealthOnItsOwnThreads(health_pool), ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared

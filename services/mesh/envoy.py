@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
+
+from google.protobuf import descriptor_pb2
+
+from services.mesh import edge_policy
+from services.mesh.edge_policy import RateLimits, http_filter, typed
 
 # The design's public RPCs per service (routed on the edge); every other RPC stays internal.
 PUBLIC: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -45,20 +52,16 @@ class Topology:
     cors_origins: str = r"https?://(localhost|127\.0\.0\.1)(:[0-9]+)?"
     stream_idle_timeout: str = "300s"  # streams idle longer are cut; the UI's heartbeats beat it
     jwks_path: str | None = None  # clientes' public keys: with it, the edge requires a JWT
-    rate_per_s: int = 200  # edge local rate limit: tokens added per second…
-    rate_burst: int = 400  # …up to this many (a burst above answers RESOURCE_EXHAUSTED)
-    max_request_bytes: int = 1024 * 1024
+    rate_limits: RateLimits = field(default_factory=RateLimits)  # per client, RESOURCE_EXHAUSTED
+    max_request_bytes: int = 1024 * 1024  # the edge refuses bigger bodies (RESOURCE_EXHAUSTED)
     compat_port: int | None = None  # the tutorial's vuelos.Vuelos listener (50051), when enabled
     compat_only: bool = False  # render only that listener (docker-compose's adaptador profile)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _typed(type_name: str, **config: Any) -> dict[str, Any]:
-    return {"@type": f"type.googleapis.com/{type_name}", **config}
-
-
-def _filter(name: str, type_name: str, **config: Any) -> dict[str, Any]:
-    return {"name": name, "typed_config": _typed(type_name, **config)}
+_typed, _filter = typed, http_filter
+PROTOSET = Path(__file__).resolve().parents[2] / "generated" / "aeroalpes.protoset"
+WEB_FILES = ("/", "/index.html", "/app.js", "/app.js.map", "/styles.css")  # web/build.mjs output
 
 
 ROUTER = _filter("envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router")
@@ -87,6 +90,7 @@ ACCESS_LOG = [
                 "status": "%RESPONSE_CODE%",
                 "grpc_status": "%GRPC_STATUS(NUMBER)%",
                 "flags": "%RESPONSE_FLAGS%",
+                "details": "%RESPONSE_CODE_DETAILS%",
                 "duration_ms": "%DURATION%",
                 "upstream": "%UPSTREAM_CLUSTER%",
                 "request_id": "%REQ(X-REQUEST-ID)%",
@@ -96,62 +100,46 @@ ACCESS_LOG = [
 ]
 
 
-# RPCs anyone may call without a token (besides health, reflection and the web app's files).
-ANONYMOUS = (
-    "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario",
-    "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
-)
-SUBJECT_HEADER = "x-aeroalpes-sub"  # the verified token's subject, set by Envoy for the services
-
-
-def _jwt(t: Topology) -> dict[str, Any]:
-    provider = {
-        "issuer": "aeroalpes-clientes",
-        "audiences": ["aeroalpes"],
-        "local_jwks": {"filename": t.jwks_path},
-        # Overwrites whatever a client sent under that name: services trust only Envoy's copy.
-        "claim_to_headers": [{"header_name": SUBJECT_HEADER, "claim_name": "sub"}],
-    }
-    rules = [{"match": {"path": path}} for path in ANONYMOUS]
-    rules.append({"match": {"prefix": "/aeroalpes."}, "requires": {"provider_name": "clientes"}})
-    return _filter(
-        "envoy.filters.http.jwt_authn",
-        "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
-        providers={"clientes": provider},
-        rules=rules,
-    )
-
-
-def _rate_limit(t: Topology) -> dict[str, Any]:
-    everyone = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
-    return _filter(
-        "envoy.filters.http.local_ratelimit",
-        "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
-        stat_prefix="edge_rate_limit",
-        token_bucket={
-            "max_tokens": t.rate_burst,
-            "tokens_per_fill": t.rate_per_s,
-            "fill_interval": "1s",
-        },
-        filter_enabled={"runtime_key": "edge_rate_limit_enabled", **everyone},
-        filter_enforced={"runtime_key": "edge_rate_limit_enforced", **everyone},
-        rate_limited_as_resource_exhausted=True,
-    )
-
-
 def _retry() -> dict[str, Any]:
-    # Only failures where nothing reached the service; every mutating RPC carries a key anyway.
-    return {"retry_on": "unavailable,reset,connect-failure", "num_retries": 2}
+    # One owner of retries per hop: the caller (the orchestrator, for its steps) retries with the
+    # step's idempotency key. Envoy retries once, and only what cannot have reached the service:
+    # a failed connection, or a stream the server refused unread (HTTP/2 REFUSED_STREAM).
+    return {"retry_on": "connect-failure,refused-stream", "num_retries": 1}
+
+
+# The caller's deadline travels: Envoy ends the call when the grpc-timeout the caller sent runs
+# out (DEADLINE_EXCEEDED) and forwards that header, so the service works to the same deadline.
+# "0s" = the header as sent, uncapped; without a header the route's own timeout applies.
+HONOUR_DEADLINE = {"grpc_timeout_header_max": "0s"}
+
+
+def _grpc_route(match: dict[str, Any], cluster: str, timeout: str) -> dict[str, Any]:
+    route: dict[str, Any] = {
+        "cluster": cluster,
+        "timeout": timeout,
+        "max_stream_duration": HONOUR_DEADLINE,
+    }
+    if timeout != "0s":  # streams are never retried: a response may already be on its way
+        route["retry_policy"] = _retry()
+    return {"match": match, "route": route}
 
 
 def _route(path: str, cluster: str, timeout: str) -> dict[str, Any]:
-    route: dict[str, Any] = {"cluster": cluster, "timeout": timeout}
-    if timeout != "0s":
-        route["retry_policy"] = _retry()
-    return {"match": {"path": path}, "route": route}
+    return _grpc_route({"path": path}, cluster, timeout)
 
 
-def _grpc_status(code: int, message: str, prefix: str) -> dict[str, Any]:
+def _reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
+    # A bidirectional stream: grpcurl waits for each answer before its next request, so the
+    # edge's buffer (which waits for the end of the request) must stay out of its way.
+    route = _grpc_route(
+        {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"}, cluster, timeout="0s"
+    )
+    if edge:
+        route["typed_per_filter_config"] = edge_policy.NO_BUFFER
+    return route
+
+
+def _grpc_status(code: int, message: str, match: dict[str, Any]) -> dict[str, Any]:
     """A trailers-only gRPC answer from Envoy itself (e.g. refusing an internal RPC at the edge)."""
     headers = {
         "content-type": "application/grpc",
@@ -159,10 +147,49 @@ def _grpc_status(code: int, message: str, prefix: str) -> dict[str, Any]:
         "grpc-message": message,
     }
     return {
-        "match": {"prefix": prefix},
+        "match": match,
         "direct_response": {"status": 200},
         "response_headers_to_add": [{"header": {"key": k, "value": v}} for k, v in headers.items()],
     }
+
+
+# Anything else: HTTP 404, which Envoy turns into grpc-status UNIMPLEMENTED for gRPC callers.
+NOT_FOUND = {
+    "match": {"prefix": "/"},
+    "direct_response": {"status": 404, "body": {"inline_string": "not found"}},
+}
+
+
+@cache
+def _methods(service: str) -> tuple[str, ...]:
+    """Every RPC of a service, read from the contract (generated/aeroalpes.protoset)."""
+    if not PROTOSET.exists():
+        return ()
+    files = descriptor_pb2.FileDescriptorSet.FromString(PROTOSET.read_bytes())
+    return tuple(
+        method.name
+        for file in files.file
+        for svc in file.service
+        if f"{file.package}.{svc.name}" == service
+        for method in svc.method
+    )
+
+
+# On the edge a gRPC route matches only gRPC (and gRPC-Web) requests: anything else sent to an
+# RPC's path is refused by Envoy (415) instead of reaching a service, whose gRPC server would
+# reset the stream (UNAVAILABLE to the caller, for a request that was simply wrong).
+GRPC_ONLY = [{"name": "content-type", "string_match": {"prefix": "application/grpc"}}]
+NOT_GRPC = {
+    "match": {
+        "safe_regex": {"regex": r"/[A-Za-z0-9_.]+/[A-Za-z0-9_]+"},
+        "headers": [{**GRPC_ONLY[0], "invert_match": True}],
+    },
+    "direct_response": {"status": 415, "body": {"inline_string": "content-type: application/grpc"}},
+}
+
+
+def _grpc_only(route: dict[str, Any]) -> dict[str, Any]:
+    return {**route, "match": {**route["match"], "headers": GRPC_ONLY}}
 
 
 def _edge_routes(t: Topology) -> list[dict[str, Any]]:
@@ -172,45 +199,35 @@ def _edge_routes(t: Topology) -> list[dict[str, Any]]:
             continue
         for method in methods:
             timeout = "0s" if method in STREAMS else LONG.get(method, DEFAULT_TIMEOUT)
-            routes.append(_route(f"/{service}/{method}", name, timeout))
+            routes.append(_grpc_only(_route(f"/{service}/{method}", name, timeout)))
     # Reflection and health answer for the whole system from the orchestrator, which registers
     # reflection for every public service so `grpcurl list` on the edge shows them all.
+    routes.append(_grpc_only(_reflection("sagas", edge=True)))
+    routes.append(_grpc_only(_route("/grpc.health.v1.Health/Check", "sagas", "5s")))
+    for service, methods in PUBLIC.values():
+        for method in sorted(set(_methods(service)) - set(methods)):
+            internal = {"path": f"/{service}/{method}"}
+            routes.append(_grpc_status(7, "RPC interna: no se expone en el borde", internal))
+    vuelos = {"prefix": "/vuelos.Vuelos/"}
     routes.append(
-        {
-            "match": {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"},
-            "route": {"cluster": "sagas", "timeout": "0s"},
-        }
+        _grpc_status(7, "vuelos.Vuelos solo responde en el puerto de compatibilidad", vuelos)
     )
-    routes.append(_route("/grpc.health.v1.Health/Check", "sagas", "5s"))
-    routes.append(_grpc_status(7, "RPC interna: no se expone en el borde", "/aeroalpes."))
-    routes.append(
-        _grpc_status(7, "vuelos.Vuelos solo responde en el puerto de compatibilidad", "/vuelos.")
-    )
-    if "ui" in t.services:
-        routes.append({"match": {"prefix": "/"}, "route": {"cluster": "ui_web", "timeout": "15s"}})
+    if "ui" in t.services:  # the web app's own files only, not a catch-all
+        for path in WEB_FILES:
+            routes.append(
+                {"match": {"path": path}, "route": {"cluster": "ui_web", "timeout": "15s"}}
+            )
+    routes.extend([NOT_GRPC, NOT_FOUND])
     return routes
 
 
 def _internal_routes(t: Topology) -> list[dict[str, Any]]:
-    routes = [
-        {
-            "match": {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"},
-            "route": {"cluster": "sagas", "timeout": "0s"},
-        },
-        _route("/grpc.health.v1.Health/Check", "sagas", "5s"),
-    ]
+    routes = [_reflection("sagas"), _route("/grpc.health.v1.Health/Check", "sagas", "5s")]
     for name, (service, _methods) in PUBLIC.items():
         if name in t.services:
-            routes.append(
-                {
-                    "match": {"prefix": f"/{service}/"},
-                    "route": {
-                        "cluster": name,
-                        "timeout": "0s" if name == "ui" else "130s",
-                        "retry_policy": _retry(),
-                    },
-                }
-            )
+            timeout = "0s" if name == "ui" else "130s"
+            routes.append(_grpc_route({"prefix": f"/{service}/"}, name, timeout))
+    routes.append(NOT_FOUND)
     return routes
 
 
@@ -220,10 +237,11 @@ def _listener(
     t: Topology,
     filters: list[dict[str, Any]],
     routes: list[dict[str, Any]],
-    cors: bool,
+    edge: bool,
 ) -> dict[str, Any]:
     virtual_host: dict[str, Any] = {"name": name, "domains": ["*"], "routes": routes}
-    if cors:
+    extra: dict[str, Any] = {}
+    if edge:
         virtual_host["typed_per_filter_config"] = {
             "envoy.filters.http.cors": _typed(
                 "envoy.extensions.filters.http.cors.v3.CorsPolicy",
@@ -235,6 +253,9 @@ def _listener(
                 forward_not_matching_preflights=False,
             )
         }
+        # The edge is the first proxy: the client is the TCP peer, never a forgeable
+        # X-Forwarded-For (per-address rate limits depend on it).
+        extra = {"use_remote_address": True, "local_reply_config": edge_policy.LOCAL_REPLIES}
     hcm = _typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix=name,
@@ -244,6 +265,7 @@ def _listener(
         stream_idle_timeout=t.stream_idle_timeout,
         route_config={"name": name, "virtual_hosts": [virtual_host]},
         http_filters=[*filters, ROUTER],
+        **extra,
     )
     return {
         "name": name,
@@ -256,6 +278,37 @@ def _listener(
             }
         ],
     }
+
+
+def _health_check(t: Topology) -> dict[str, Any]:
+    # Services answer health on threads of their own (services/kit/server.py), so a failed
+    # check means the process is gone or wedged; still, one miss is not enough to mark it down.
+    return {
+        "timeout": "2s",
+        "interval": t.health_interval,
+        "no_traffic_interval": t.health_interval,
+        "unhealthy_threshold": 3,
+        "healthy_threshold": 1,
+        "grpc_health_check": {},
+    }
+
+
+# Passive health: a client can make a service answer any gRPC status (UNIMPLEMENTED maps to
+# HTTP 501, a too-short deadline to 504…), so statuses never eject a host. Only failures of the
+# host itself do: refused or reset connections and timeouts, counted apart ("local origin").
+OUTLIER_DETECTION = {
+    "split_external_local_origin_errors": True,
+    "consecutive_local_origin_failure": 5,
+    "enforcing_consecutive_local_origin_failure": 100,
+    "enforcing_local_origin_success_rate": 0,
+    "enforcing_consecutive_5xx": 0,
+    "enforcing_consecutive_gateway_failure": 0,
+    "enforcing_success_rate": 0,
+    "enforcing_failure_percentage": 0,
+    "interval": "5s",
+    "base_ejection_time": "10s",
+    "max_ejection_percent": 50,
+}
 
 
 def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) -> dict[str, Any]:
@@ -287,8 +340,12 @@ def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) ->
                 }
             ]
         },
-        # No panic routing: with no healthy host callers get UNAVAILABLE at once.
-        "common_lb_config": {"healthy_panic_threshold": {"value": 0}},
+        # Below half the hosts healthy, Envoy routes to all of them (panic). With one host (the
+        # local runner, compose unscaled) that host always gets the call: refusing it locally
+        # ("no healthy upstream") could only turn a call that might work into one that cannot,
+        # and a dead host still fails fast (connection refused → UNAVAILABLE). With several
+        # replicas the healthy ones take the traffic while at least half are up.
+        "common_lb_config": {"healthy_panic_threshold": {"value": 50}},
     }
     if grpc:
         cluster["typed_extension_protocol_options"] = {
@@ -297,30 +354,17 @@ def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) ->
                 explicit_http_config={"http2_protocol_options": {}},
             )
         }
-        cluster["health_checks"] = [
-            {
-                "timeout": "1s",
-                "interval": t.health_interval,
-                "no_traffic_interval": t.health_interval,
-                "unhealthy_threshold": 1,
-                "healthy_threshold": 1,
-                "grpc_health_check": {},
-            }
-        ]
-        cluster["outlier_detection"] = {
-            "consecutive_5xx": 5,
-            "consecutive_gateway_failure": 3,
-            "interval": "5s",
-            "base_ejection_time": "10s",
-            "max_ejection_percent": 100,
-        }
+        cluster["health_checks"] = [_health_check(t)]
+        cluster["outlier_detection"] = OUTLIER_DETECTION
     return cluster
 
 
 def _edge_filters(t: Topology) -> list[dict[str, Any]]:
-    filters = [GRPC_WEB, CORS, _rate_limit(t)]
+    filters = [GRPC_WEB, CORS, edge_policy.HYGIENE]
     if t.jwks_path:
-        filters.append(_jwt(t))
+        filters.append(edge_policy.jwt(t.jwks_path))
+    filters.append(edge_policy.rate_limit(t.rate_limits))
+    filters.append(edge_policy.size_limit(t.max_request_bytes))
     return filters
 
 
@@ -329,37 +373,29 @@ def _compat_routes() -> list[dict[str, Any]]:
     return [
         _route("/vuelos.Vuelos/CrearReserva", "vuelos", "70s"),
         _route("/vuelos.Vuelos/ConsultarReserva", "vuelos", "15s"),
-        {
-            "match": {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"},
-            "route": {"cluster": "vuelos", "timeout": "0s"},
-        },
+        _reflection("vuelos"),
         _route("/grpc.health.v1.Health/Check", "vuelos", "5s"),
+        NOT_FOUND,
     ]
+
+
+def _admin(t: Topology) -> dict[str, Any]:
+    return {"address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}}
 
 
 def render(t: Topology) -> dict[str, Any]:
     clusters = [_cluster(name, host, port, t) for name, (host, port) in t.services.items()]
     compat = []
     if t.compat_port and "vuelos" in t.services:
-        compat = [_listener("vuelos", t.compat_port, t, [], _compat_routes(), cors=False)]
+        compat = [_listener("vuelos", t.compat_port, t, [], _compat_routes(), edge=False)]
     if t.compat_only:
-        admin = {
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}
-        }
-        return {"admin": admin, "static_resources": {"listeners": compat, "clusters": clusters}}
+        return {"admin": _admin(t), "static_resources": {"listeners": compat, "clusters": clusters}}
     if "ui" in t.services:
         host, _ = t.services["ui"]
         clusters.append(_cluster("ui_web", host, t.extra["ui_web_port"], t, grpc=False))
+    edge = _listener("edge", t.edge_port, t, _edge_filters(t), _edge_routes(t), edge=True)
+    internal = _listener("internal", t.internal_port, t, [FAULT], _internal_routes(t), edge=False)
     return {
-        "admin": {
-            "address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}
-        },
-        "static_resources": {
-            "listeners": [
-                _listener("edge", t.edge_port, t, _edge_filters(t), _edge_routes(t), cors=True),
-                _listener("internal", t.internal_port, t, [FAULT], _internal_routes(t), cors=False),
-                *compat,
-            ],
-            "clusters": clusters,
-        },
+        "admin": _admin(t),
+        "static_resources": {"listeners": [edge, internal, *compat], "clusters": clusters},
     }

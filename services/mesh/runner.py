@@ -21,6 +21,7 @@ import grpc
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
 from services.mesh.children import Child, Supervisor
+from services.mesh.edge_policy import RateLimits
 from services.mesh.envoy import PUBLIC, Topology, render
 
 log = logging.getLogger("runner")
@@ -62,8 +63,8 @@ class RunnerConfig:
     pulsar_port: int
     web_port: int
     stream_idle_ms: int
-    rate_per_s: int
-    rate_burst: int
+    rate_limits: RateLimits
+    max_request_bytes: int
     compat_port: int | None  # None: the tutorial's vuelos listener is off
     ports: dict[str, int]
 
@@ -78,8 +79,13 @@ class RunnerConfig:
             pulsar_port=env_port(env, "AEROALPES_PULSAR_PORT", 6650),
             web_port=env_port(env, "AEROALPES_UI_WEB_PORT", 50167),
             stream_idle_ms=env_int(env, "AEROALPES_ENVOY_STREAM_IDLE_MS", 300_000),
-            rate_per_s=env_int(env, "AEROALPES_EDGE_RPS", 200),
-            rate_burst=env_int(env, "AEROALPES_EDGE_BURST", 400),
+            rate_limits=RateLimits(
+                per_subject_rps=env_int(env, "AEROALPES_EDGE_RPS", 50),
+                per_subject_burst=env_int(env, "AEROALPES_EDGE_BURST", 100),
+                anonymous_rps=env_int(env, "AEROALPES_EDGE_ANON_RPS", 20),
+                anonymous_burst=env_int(env, "AEROALPES_EDGE_ANON_BURST", 40),
+            ),
+            max_request_bytes=env_int(env, "AEROALPES_EDGE_MAX_REQUEST_BYTES", 1024 * 1024),
             # On by default (the tutorial's clients expect it); AEROALPES_VUELOS_COMPAT=0: off.
             compat_port=env_port(env, "AEROALPES_VUELOS_COMPAT_PORT", 50051)
             if env_str(env, "AEROALPES_VUELOS_COMPAT", "1") == "1"
@@ -245,8 +251,8 @@ class Runner:
             stream_idle_timeout=f"{c.stream_idle_ms / 1000:g}s",
             # clientes writes its public keys here on start; it starts before Envoy.
             jwks_path=str(c.var_dir / "clientes" / "jwks.json"),
-            rate_per_s=c.rate_per_s,
-            rate_burst=c.rate_burst,
+            rate_limits=c.rate_limits,
+            max_request_bytes=c.max_request_bytes,
             compat_port=c.compat_port,
             extra={"ui_web_port": c.web_port},
         )

@@ -1,12 +1,19 @@
-"""Envoy in front of a kit-built server started as a subprocess: health checks pass through."""
+"""Envoy in front of kit-built servers: health checks pass through, and busy servers still
+answer them (health runs on threads of its own)."""
 
+import json
+import threading
+from collections.abc import Iterator
+from concurrent import futures
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 from grpc_health.v1 import health_pb2
 
-from tests.support.components import free_port
+from services.kit.server import Registration, create_server
+from tests.support.components import free_port, wait_until
 from tests.support.envoy import run_envoy, validate
 from tests.support.grpc_process import grpc_service, health_status
 
@@ -119,3 +126,81 @@ def test_envoy_validate_rejects_a_broken_config(tmp_path: Path) -> None:
     broken.write_text('{"static_resources": {"clusters": [{"name": "x", "type": "NOPE"}]}}')
     result = validate(broken)
     assert result.returncode != 0
+
+
+# --- health checks cannot be starved by long calls
+
+WAIT = "/test.Slow/Wait"
+
+
+def slow_registration(release: threading.Event, started: threading.Semaphore) -> Registration:
+    """A service whose one RPC holds its worker until ``release`` (like esperar or a stream)."""
+
+    def wait(request: bytes, context: grpc.ServicerContext) -> bytes:
+        started.release()
+        release.wait(60)
+        return b""
+
+    handler = grpc.method_handlers_generic_handler(
+        "test.Slow", {"Wait": grpc.unary_unary_rpc_method_handler(wait)}
+    )
+    return Registration(
+        lambda _servicer, server: server.add_generic_rpc_handlers((handler,)), None, "test.Slow"
+    )
+
+
+@pytest.fixture
+def saturated(tmp_path: Path) -> Iterator[tuple[int, threading.Event]]:
+    """A kit server with 2 workers, both held by long calls (and 2 more queued behind them)."""
+    release, started = threading.Event(), threading.Semaphore(0)
+    server, port = create_server([slow_registration(release, started)], max_workers=2)
+    channel = grpc.insecure_channel(f"127.0.0.1:{port}")
+    wait = channel.unary_unary(WAIT)
+    pool = futures.ThreadPoolExecutor(4)
+    calls = [pool.submit(wait, b"", timeout=60) for _ in range(4)]
+    try:
+        for _ in range(2):
+            assert started.acquire(timeout=30), "the long calls did not start"
+        yield port, release
+    finally:
+        release.set()
+        for call in calls:
+            call.result(timeout=30)
+        pool.shutdown()
+        channel.close()
+        server.stop(0).wait()
+
+
+def test_a_server_whose_workers_are_all_busy_still_answers_health(
+    saturated: tuple[int, threading.Event],
+) -> None:
+    port, release = saturated
+    assert not release.is_set()
+    for _ in range(20):
+        assert (
+            health_status(f"127.0.0.1:{port}", timeout=5) == health_pb2.HealthCheckResponse.SERVING
+        )
+
+
+def test_envoy_keeps_a_saturated_host_healthy(
+    saturated: tuple[int, threading.Event], tmp_path: Path
+) -> None:
+    port, release = saturated
+    config = grpc_proxy_config(free_port(), port)
+    config["static_resources"]["clusters"][0]["health_checks"][0]["no_traffic_interval"] = "1s"
+    with run_envoy(config, tmp_path) as envoy:
+
+        def checks() -> tuple[int, int]:
+            stats = dict(
+                line.split(": ", 1)
+                for line in envoy.admin("/stats?filter=health_check").splitlines()
+            )
+            return int(stats["cluster.tiny.health_check.success"]), int(
+                stats["cluster.tiny.health_check.failure"]
+            )
+
+        wait_until(lambda: checks()[0] >= 4, 30, "four health checks to pass")
+        assert checks()[1] == 0 and not release.is_set()
+        statuses = json.loads(envoy.admin("/clusters?format=json"))["cluster_statuses"]
+        [host] = next(c for c in statuses if c["name"] == "tiny")["host_statuses"]
+        assert not host["health_status"].get("failed_active_health_check")

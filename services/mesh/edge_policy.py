@@ -1,0 +1,196 @@
+"""The edge's defences as Envoy filter config: header hygiene, JWT, per-client rate limits, size.
+
+Edge filter order: grpc_web → cors → hygiene (Lua) → jwt_authn → local_ratelimit → buffer →
+router. The rate limit runs after jwt_authn so it can key authenticated calls by the verified
+subject; the buffer (size limit) runs after the rate limit so a flood of big bodies is refused
+before Envoy buffers it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SUBJECT_HEADER = "x-aeroalpes-sub"  # the verified token's subject, set by Envoy for the services
+ROLE_HEADER = "x-aeroalpes-rol"  # the verified token's role (services/kit/identity.py)
+# RPCs anyone may call without a token (besides health, reflection and the web app's files).
+ANONYMOUS = (
+    "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario",
+    "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
+)
+RESOURCE_EXHAUSTED = 8
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Token buckets, one per client: per subject when authenticated, per address otherwise."""
+
+    per_subject_rps: int = 50
+    per_subject_burst: int = 100
+    anonymous_rps: int = 20
+    anonymous_burst: int = 40
+    tracked_clients: int = 20_000  # buckets kept (least recently used dropped beyond this)
+
+
+def typed(type_name: str, **config: Any) -> dict[str, Any]:
+    return {"@type": f"type.googleapis.com/{type_name}", **config}
+
+
+def http_filter(name: str, type_name: str, **config: Any) -> dict[str, Any]:
+    return {"name": name, "typed_config": typed(type_name, **config)}
+
+
+# jwt_authn matches the "Bearer " prefix case-sensitively, but auth schemes are case-insensitive
+# (RFC 9110 §11.1): rewrite any spelling to "Bearer ". A client's own subject and role headers
+# are dropped here, before jwt_authn, so only verified claims ever reach a service or a
+# rate-limit key (on anonymous routes jwt_authn sets nothing, so it would not overwrite them).
+HYGIENE_LUA = f"""
+function envoy_on_request(handle)
+  local headers = handle:headers()
+  headers:remove("{SUBJECT_HEADER}")
+  headers:remove("{ROLE_HEADER}")
+  local value = headers:get("authorization")
+  if value ~= nil then
+    local scheme, credentials = string.match(value, "^%s*(%S+)%s+(.-)%s*$")
+    if scheme ~= nil and string.lower(scheme) == "bearer" then
+      headers:replace("authorization", "Bearer " .. credentials)
+    end
+  end
+end
+"""
+
+HYGIENE = http_filter(
+    "envoy.filters.http.lua",
+    "envoy.extensions.filters.http.lua.v3.Lua",
+    default_source_code={"inline_string": HYGIENE_LUA},
+)
+
+
+def jwt(jwks_path: str) -> dict[str, Any]:
+    provider = {
+        "issuer": "aeroalpes-clientes",
+        "audiences": ["aeroalpes"],
+        "local_jwks": {"filename": jwks_path},
+        "claim_to_headers": [
+            {"header_name": SUBJECT_HEADER, "claim_name": "sub"},
+            {"header_name": ROLE_HEADER, "claim_name": "rol"},
+        ],
+    }
+    rules: list[dict[str, Any]] = [{"match": {"path": path}} for path in ANONYMOUS]
+    rules.append({"match": {"prefix": "/aeroalpes."}, "requires": {"provider_name": "clientes"}})
+    return http_filter(
+        "envoy.filters.http.jwt_authn",
+        "envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication",
+        providers={"clientes": provider},
+        rules=rules,
+    )
+
+
+def _bucket(rps: int, burst: int) -> dict[str, Any]:
+    return {"max_tokens": burst, "tokens_per_fill": rps, "fill_interval": "1s"}
+
+
+# Descriptors the route generates: ("subject", <sub>) when jwt_authn verified a token, else
+# ("anonymous", "true"), ("remote_address", <client address>). An entry without a value is a
+# wildcard: Envoy keeps a bucket per distinct value (its "dynamic descriptors").
+RATE_LIMIT_ACTIONS = [
+    {
+        "actions": [
+            {"request_headers": {"header_name": SUBJECT_HEADER, "descriptor_key": "subject"}}
+        ]
+    },
+    {
+        "actions": [
+            {
+                "header_value_match": {
+                    "descriptor_key": "anonymous",
+                    "descriptor_value": "true",
+                    "expect_match": False,
+                    "headers": [{"name": SUBJECT_HEADER, "present_match": True}],
+                }
+            },
+            {"remote_address": {}},
+        ]
+    },
+]
+
+
+def rate_limit(limits: RateLimits) -> dict[str, Any]:
+    everyone = {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+    descriptors = [
+        {
+            "entries": [{"key": "subject"}],
+            "token_bucket": _bucket(limits.per_subject_rps, limits.per_subject_burst),
+        },
+        {
+            "entries": [{"key": "anonymous", "value": "true"}, {"key": "remote_address"}],
+            "token_bucket": _bucket(limits.anonymous_rps, limits.anonymous_burst),
+        },
+    ]
+    return http_filter(
+        "envoy.filters.http.local_ratelimit",
+        "envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        stat_prefix="edge_rate_limit",
+        # Only for what has no descriptor (answers Envoy gives itself, e.g. 404s): a flood of
+        # those shares one bucket and cannot spend any customer's tokens.
+        token_bucket=_bucket(limits.anonymous_rps * 10, limits.anonymous_burst * 10),
+        always_consume_default_token_bucket=False,
+        descriptors=descriptors,
+        max_dynamic_descriptors=limits.tracked_clients,
+        rate_limits=RATE_LIMIT_ACTIONS,
+        filter_enabled={"runtime_key": "edge_rate_limit_enabled", **everyone},
+        filter_enforced={"runtime_key": "edge_rate_limit_enforced", **everyone},
+        rate_limited_as_resource_exhausted=True,
+    )
+
+
+def size_limit(max_request_bytes: int) -> dict[str, Any]:
+    return http_filter(
+        "envoy.filters.http.buffer",
+        "envoy.extensions.filters.http.buffer.v3.Buffer",
+        max_request_bytes=max_request_bytes,
+    )
+
+
+NO_BUFFER = {
+    "envoy.filters.http.buffer": typed(
+        "envoy.extensions.filters.http.buffer.v3.BufferPerRoute", disabled=True
+    )
+}
+
+# Envoy answers a too-large body with HTTP 413, which gRPC callers would read as UNKNOWN (and
+# gRPC-Web ones as an HTTP error): for them, a trailers-only RESOURCE_EXHAUSTED instead.
+LOCAL_REPLIES = {
+    "mappers": [
+        {
+            "filter": {
+                "and_filter": {
+                    "filters": [
+                        {
+                            "status_code_filter": {
+                                "comparison": {
+                                    "op": "EQ",
+                                    "value": {"default_value": 413, "runtime_key": "edge_413"},
+                                }
+                            }
+                        },
+                        {
+                            "header_filter": {
+                                "header": {
+                                    "name": "content-type",
+                                    "string_match": {"prefix": "application/grpc"},
+                                }
+                            }
+                        },
+                    ]
+                }
+            },
+            "status_code": 200,
+            "body": {"inline_string": ""},
+            "headers_to_add": [
+                {"header": {"key": "grpc-status", "value": str(RESOURCE_EXHAUSTED)}},
+                {"header": {"key": "grpc-message", "value": "request too large"}},
+            ],
+        }
+    ]
+}
