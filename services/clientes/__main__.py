@@ -1,7 +1,11 @@
-"""``python -m services.clientes``: the clientes gRPC server (accounts, passwords, JWTs)."""
+"""``python -m services.clientes``: the clientes gRPC server (accounts, passwords, JWTs).
+
+``python -m services.clientes operador crear --email E`` (password on stdin) creates an operator
+account: its e-mail must be listed in AEROALPES_OPERADORES, which public registration refuses."""
 
 import json
 import os
+import sys
 from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -12,13 +16,16 @@ from sqlalchemy.engine import Engine
 from services.clientes.handlers import Handlers
 from services.clientes.security import Passwords, Tokens, load_or_create_key
 from services.clientes.servicer import ClientesServicer
+from services.clientes.throttle import Policy, Throttle
 from services.kit import bootstrap
 from services.kit.config import ServiceConfig, env_int, env_str
 from services.kit.db import UnitOfWork, session_factory
 from services.kit.server import Registration
+from services.kit.slots import Slots
 
 DEFAULT_PORT = 50061
 SERVICE = clientes_pb2.DESCRIPTOR.services_by_name["ClientesService"].full_name
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def tokens(config: ServiceConfig) -> Tokens:
@@ -35,14 +42,35 @@ def tokens(config: ServiceConfig) -> Tokens:
     return issued
 
 
+def operadores() -> list[str]:
+    """AEROALPES_OPERADORES: comma-separated e-mails of the operator accounts."""
+    return [e for e in os.environ.get("AEROALPES_OPERADORES", "").split(",") if e.strip()]
+
+
+def handlers(config: ServiceConfig) -> Handlers:
+    return Handlers(Passwords(), tokens(config), operadores=operadores())
+
+
 def build(config: ServiceConfig, engine: Engine) -> Sequence[Registration]:
     sessions = session_factory(engine)
-    handlers = Handlers(Passwords(), tokens(config))
-    servicer = ClientesServicer(lambda: UnitOfWork(sessions), handlers)
+    paralelo = env_int(os.environ, "AEROALPES_CLIENTES_ARGON2_PARALELO", os.cpu_count() or 2)
+    servicer = ClientesServicer(
+        lambda: UnitOfWork(sessions),
+        handlers(config),
+        Slots(per_key=paralelo, total=paralelo, what="verificaciones de contraseña"),
+        Throttle(
+            account=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_CUENTA", 3)),
+            address=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_ORIGEN", 10)),
+        ),
+    )
     return [
         Registration(clientes_pb2_grpc.add_ClientesServiceServicer_to_server, servicer, SERVICE)
     ]
 
 
 if __name__ == "__main__":
-    bootstrap.run("clientes", DEFAULT_PORT, Path(__file__).parent / "migrations", build)
+    if sys.argv[1:3] == ["operador", "crear"]:
+        from services.clientes.operador import crear
+
+        sys.exit(crear(sys.argv[3:], MIGRATIONS, handlers))
+    bootstrap.run("clientes", DEFAULT_PORT, MIGRATIONS, build)

@@ -16,6 +16,11 @@ RUT = re.compile(r"^[0-9]{6,10}-[0-9Kk]$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 
 
+def normalizar_email(email: str) -> str:
+    """One spelling per mailbox for uniqueness and login: no surrounding space, lower case."""
+    return email.strip().lower()
+
+
 class TipoUsuario(StrEnum):
     NATURAL = "NATURAL"
     EMPRESA = "EMPRESA"

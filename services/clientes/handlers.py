@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 
 from aeroalpes.clientes.v1 import eventos_pb2
 from sqlalchemy.orm import Session
 
 from services.clientes import tables
-from services.clientes.domain import EstadoUsuario, Registro, TipoUsuario, Usuario
+from services.clientes.domain import (
+    EstadoUsuario,
+    Registro,
+    TipoUsuario,
+    Usuario,
+    normalizar_email,
+)
 from services.clientes.security import Passwords, Tokens
 from services.kit.db import utcnow
-from services.kit.errors import AlreadyExists, NotFound, Unauthenticated
+from services.kit.errors import AlreadyExists, NotFound, PermissionDenied, Unauthenticated
+from services.kit.identity import CUSTOMER, OPERATOR
 from services.kit.outbox import Outbox
 from services.kit.timestamps import to_timestamp
 
@@ -22,16 +29,26 @@ TOPICO = "eventos-usuario"
 
 class Handlers:
     def __init__(
-        self, passwords: Passwords, tokens: Tokens, clock: Callable[[], datetime] = utcnow
+        self,
+        passwords: Passwords,
+        tokens: Tokens,
+        clock: Callable[[], datetime] = utcnow,
+        operadores: Collection[str] = (),
     ) -> None:
         self.passwords = passwords
         self.tokens = tokens
         self.clock = clock
+        self.operadores = frozenset(normalizar_email(e) for e in operadores)
         self.outbox = Outbox(tables.outbox, source="aeroalpes/clientes")
 
-    def registrar(self, session: Session, registro: Registro, password_hash: str) -> Usuario:
+    def registrar(
+        self, session: Session, registro: Registro, password_hash: str, operador: bool = False
+    ) -> Usuario:
+        """A new account; an operator's e-mail only through the operator command."""
         repo = tables.Repositorio(session)
-        email = registro.email.lower()
+        email = normalizar_email(registro.email)
+        if email in self.operadores and not operador:
+            raise PermissionDenied("ese e-mail está reservado", "EMAIL_RESERVADO")
         if repo.por_email(email) is not None:
             raise AlreadyExists(f"ya existe una cuenta con el e-mail {email}", "EMAIL_REGISTRADO")
         assert registro.tipo is not None  # validated
@@ -57,13 +74,14 @@ class Handlers:
 
     def autenticar(self, session: Session, email: str, password: str) -> tuple[str, datetime, str]:
         """(token, expiry, user id); the same refusal whatever was wrong, so nothing leaks."""
-        found = tables.Repositorio(session).por_email(email.lower())
+        found = tables.Repositorio(session).por_email(normalizar_email(email))
         usuario, hashed = found if found else (None, None)
         if not self.passwords.verify(hashed, password) or usuario is None:
             raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
         if usuario.estado is not EstadoUsuario.ACTIVO:
             raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
-        token, expira = self.tokens.issue(usuario.id, self.clock())
+        rol = OPERATOR if usuario.email in self.operadores else CUSTOMER
+        token, expira = self.tokens.issue(usuario.id, self.clock(), rol)
         return token, expira, usuario.id
 
     def obtener(self, session: Session, id_usuario: str) -> Usuario:

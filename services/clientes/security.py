@@ -15,6 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.kit.identity import CUSTOMER
+
 log = logging.getLogger(__name__)
 ISSUER, AUDIENCE = "aeroalpes-clientes", "aeroalpes"
 
@@ -67,9 +69,17 @@ class Tokens:
         )
         return cls(key, ttl, uuid.uuid5(uuid.NAMESPACE_OID, public.hex()).hex[:16])
 
-    def issue(self, subject: str, now: datetime) -> tuple[str, datetime]:
+    def issue(self, subject: str, now: datetime, rol: str = CUSTOMER) -> tuple[str, datetime]:
+        """Every token names its role, so Envoy always overwrites the role header it forwards."""
         expires = now + self.ttl
-        claims = {"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": expires}
+        claims = {
+            "sub": subject,
+            "rol": rol,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": expires,
+        }
         return jwt.encode(claims, self.key, algorithm="ES256", headers={"kid": self.kid}), expires
 
     def jwks(self) -> dict[str, object]:

@@ -8,14 +8,18 @@ from typing import Any
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 
 from services.clientes import tables
-from services.clientes.domain import Registro, TipoUsuario, Usuario
+from services.clientes.domain import Registro, TipoUsuario, Usuario, normalizar_email
 from services.clientes.handlers import Handlers
+from services.clientes.throttle import Throttle
 from services.kit import identity
 from services.kit.db import UnitOfWork
+from services.kit.errors import Unauthenticated
 from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 
+ARGON2 = "argon2"  # the one key of the argon2 gate: its limit is for the whole process
 _TIPOS = {clientes_pb2.TipoUsuario.Value(f"TIPO_USUARIO_{t.value}"): t for t in TipoUsuario}
 
 
@@ -37,7 +41,7 @@ def registro(request: clientes_pb2.RegistrarUsuarioRequest) -> Registro:
     cmd = Registro(
         request.nombres,
         request.apellidos,
-        request.email,
+        normalizar_email(request.email),
         request.password,
         _TIPOS.get(request.tipo),
         request.cedula,
@@ -58,15 +62,35 @@ def _require_id(id_usuario: str, key: str | None = None) -> None:
     v.raise_if_any()
 
 
+def client_address(context: Any) -> str:
+    """The caller's address as the edge saw it: Envoy's trusted external address, else the
+    entry Envoy appended last to x-forwarded-for (earlier entries are whatever a client sent).
+    "" without either (a direct call): then only the account is throttled."""
+    metadata = dict(context.invocation_metadata() or ()) if context is not None else {}
+    external = str(metadata.get("x-envoy-external-address", "")).strip()
+    forwarded = str(metadata.get("x-forwarded-for", "")).rsplit(",", 1)[-1].strip()
+    return external or forwarded
+
+
 class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
-    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        handlers: Handlers,
+        argon2: Slots | None = None,
+        throttle: Throttle | None = None,
+    ) -> None:
         self.uow = uow
         self.handlers = handlers
         self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+        # argon2id is slow and takes 64 MiB on purpose: a bounded number at once, excess refused.
+        self.argon2 = argon2 or Slots(per_key=2, total=2, what="verificaciones de contraseña")
+        self.throttle = throttle or Throttle()
 
     def RegistrarUsuario(self, request: Any, context: Any) -> clientes_pb2.RegistrarUsuarioResponse:
         cmd = registro(request)
-        hashed = self.handlers.passwords.hash(cmd.password)  # slow on purpose: outside the lock
+        with self.argon2.acquire(ARGON2):
+            hashed = self.handlers.passwords.hash(cmd.password)  # slow on purpose: outside the lock
         return self.idempotent.once(
             request,
             clientes_pb2.RegistrarUsuarioResponse,
@@ -82,17 +106,25 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
         v.require_text(request.email, "email", max_len=254)
         v.require_text(request.password, "password", max_len=128)
         v.raise_if_any()
-        with self.uow() as uow:
-            token, expira, id_usuario = self.handlers.autenticar(
-                uow.session, request.email, request.password
-            )
+        email, address = normalizar_email(request.email), client_address(context)
+        self.throttle.check(email, address)  # before argon2: a throttled guess costs nothing
+        with self.argon2.acquire(ARGON2):
+            try:
+                with self.uow() as uow:
+                    token, expira, id_usuario = self.handlers.autenticar(
+                        uow.session, email, request.password
+                    )
+            except Unauthenticated:
+                self.throttle.failed(email, address)
+                raise
+        self.throttle.succeeded(email)
         return clientes_pb2.AutenticarUsuarioResponse(
             token=token, expira=to_timestamp(expira), id_usuario=id_usuario
         )
 
     def ObtenerUsuario(self, request: Any, context: Any) -> clientes_pb2.ObtenerUsuarioResponse:
         _require_id(request.id_usuario)
-        identity.require_owner(context, request.id_usuario, "la cuenta")
+        identity.require_visible(context, request.id_usuario, "usuario", request.id_usuario)
         with self.uow() as uow:
             usuario = self.handlers.obtener(uow.session, request.id_usuario)
         return clientes_pb2.ObtenerUsuarioResponse(usuario=usuario_pb(usuario))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +11,10 @@ from aeroalpes.gds.v1 import gds_pb2, gds_pb2_grpc
 from services.gds import tables
 from services.gds.domain import Confirmacion
 from services.gds.handlers import Handlers
+from services.kit import identity
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.owners import ReservaOwner, reserva_owner
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.reservas import proto
@@ -38,10 +41,18 @@ def _require_id(id_reserva: str, key: str | None = None) -> None:
 
 
 class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
-    def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
+    def __init__(
+        self,
+        uow: Callable[[], UnitOfWork],
+        handlers: Handlers,
+        owner_of: ReservaOwner | None = None,
+    ) -> None:
         self.uow = uow
         self.handlers = handlers
         self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
+        self.owner_of = owner_of or reserva_owner(
+            os.environ.get("AEROALPES_RESERVAS_ADDR", "127.0.0.1:50062")
+        )
 
     def ConfirmarReserva(self, request: Any, context: Any) -> gds_pb2.ConfirmarReservaResponse:
         v = Violations()
@@ -80,4 +91,7 @@ class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
         _require_id(request.id_reserva)
         with self.uow() as uow:
             c = self.handlers.obtener(uow.session, request.id_reserva)
+        if not identity.who(context).sees_all:
+            owner = self.owner_of(request.id_reserva)
+            identity.require_visible(context, owner, "confirmacion", request.id_reserva)
         return gds_pb2.ObtenerConfirmacionResponse(confirmacion=confirmacion_pb(c))

@@ -85,5 +85,5 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         _require(request, "id_pago", key=False)
         with self.uow() as uow:
             pago = self.handlers.obtener(uow.session, request.id_pago)
-        identity.require_owner(context, pago.id_cliente, "el pago")
+        identity.require_visible(context, pago.id_cliente, "pago", request.id_pago)
         return pagos_pb2.ObtenerPagoResponse(pago=pago_pb(pago))

@@ -102,7 +102,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         _require_id(request.id_reserva)
         with self.uow() as uow:
             reserva = self.handlers.obtener(uow.session, request.id_reserva)
-        identity.require_owner(context, reserva.id_cliente, "la reserva")
+        identity.require_visible(context, reserva.id_cliente, "reserva", request.id_reserva)
         return reservas_pb2.ObtenerReservaResponse(reserva=reserva_pb(reserva))
 
     def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:

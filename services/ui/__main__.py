@@ -10,9 +10,12 @@ from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
 from services.kit.config import ConfigError, ServiceConfig, env_int, env_port, env_str
 from services.kit.logs import configure_logging
+from services.kit.owners import reserva_owner
 from services.kit.pulsar import pulsar_url
 from services.kit.server import Registration, create_server, serve
+from services.kit.slots import Slots
 from services.ui.feed import Feed
+from services.ui.owners import Owners
 from services.ui.servicer import EventosServicer
 from services.ui.source import PulsarSource
 from services.ui.web import serve_static
@@ -29,6 +32,13 @@ def main() -> int:
         web_port = env_port(os.environ, "AEROALPES_UI_WEB_PORT", 50167)
         web_root = Path(env_str(os.environ, "AEROALPES_UI_WEB_DIR", str(REPO / "web" / "dist")))
         heartbeat_s = env_int(os.environ, "AEROALPES_UI_LATIDO_MS", 15_000) / 1000
+        # Each stream holds a server thread: the total stays below the pool's 64 so health
+        # checks always find one free.
+        streams = Slots(
+            per_key=env_int(os.environ, "AEROALPES_UI_SUSCRIPCIONES_POR_CLIENTE", 4),
+            total=env_int(os.environ, "AEROALPES_UI_SUSCRIPCIONES_MAX", 48),
+            what="suscripciones",
+        )
     except ConfigError as error:
         print(f"ui: configuration error: {error}", file=sys.stderr)
         return 2
@@ -36,11 +46,14 @@ def main() -> int:
     if not (web_root / "index.html").exists():
         print(f"ui: cannot start: no web build at {web_root} (run `make web`)", file=sys.stderr)
         return 1
-    feed = Feed()
+    # gds events name only the booking: reservas (through the mesh) says whose it is.
+    reservas = env_str(os.environ, "AEROALPES_RESERVAS_ADDR", "127.0.0.1:50062")
+    feed = Feed(owners=Owners(reserva_owner(reservas)))
     source = PulsarSource(pulsar_url(), feed)
-    threading.Thread(target=source.run_forever, name="events", daemon=True).start()
+    events = threading.Thread(target=source.run_forever, name="events", daemon=True)
+    events.start()
     try:
-        servicer = EventosServicer(feed, heartbeat_s)
+        servicer = EventosServicer(feed, heartbeat_s, streams)
         registration = Registration(
             eventos_pb2_grpc.add_EventosServiceServicer_to_server, servicer, SERVICE
         )
@@ -53,6 +66,7 @@ def main() -> int:
     serve(server, "ui", port, config.grace_seconds)
     source.stopping.set()
     web.shutdown()
+    events.join(timeout=5)  # lets the consumer remove its subscription from the broker
     return 0
 
 

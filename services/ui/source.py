@@ -76,6 +76,7 @@ class PulsarSource:
 
     def _consume(self) -> None:
         pulsar_client = client(self.url)
+        consumer = None
         try:
             consumer = pulsar_client.subscribe(
                 [topic_url(t) for t in TOPICS],
@@ -102,4 +103,14 @@ class PulsarSource:
                     log.error("skipping an unreadable message on %s", topic)
                 consumer.acknowledge(message)
         finally:
+            if consumer is not None and self.stopping.is_set():
+                self._forget(consumer)
             pulsar_client.close()
+
+    def _forget(self, consumer: pulsar.Consumer) -> None:
+        """Removes this process's subscription: the python client cannot make a NonDurable one,
+        and a durable one left behind would keep every later message on the broker forever."""
+        try:
+            consumer.unsubscribe()
+        except pulsar.PulsarException as error:
+            log.warning("could not remove subscription %s: %s", self.subscription, error)
