@@ -65,7 +65,7 @@ def test_pagos_servicer_pays(tmp_path: Path) -> None:
 
 
 def test_gds_servicer_confirms(tmp_path: Path) -> None:
-    servicer = GdsServicer(uow_for("gds", tmp_path), GdsHandlers(sin_cupo={"ZZZ"}))
+    servicer = GdsServicer(uow_for("gds", tmp_path), GdsHandlers(sin_cupo={b.SIN_CUPO}))
     response, code = invoke(
         servicer, gds_pb2, "GdsService", "ConfirmarReserva", b.confirmar_reserva()
     )
