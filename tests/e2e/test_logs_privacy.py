@@ -97,6 +97,13 @@ def test_no_credential_of_the_tutorial_customer_is_kept_on_disk(mesh: Mesh) -> N
     assert set(kept) == {"id"}
 
 
+def test_unsafe_names_are_refused_at_the_edge_with_their_field(mesh: Mesh) -> None:
+    body = {**registration("9712345678"), "nombres": "Valentina\u202e", "apellidos": "Q\u0000"}
+    result = grpcurl(mesh.edge, REGISTRAR, body=body)
+    assert result.returncode != 0 and "InvalidArgument" in result.stderr, result.stderr
+    assert "nombres" in result.stderr and "apellidos" in result.stderr, result.stderr
+
+
 @pytest.mark.parametrize("token", ["x", "9" * 300, "c2VxOi0x", "ñandú"])
 def test_forged_page_tokens_are_refused_at_the_edge(mesh: Mesh, token: str) -> None:
     who = customer(mesh, registration(f"97{secrets.randbelow(10**8):08d}"))
