@@ -79,6 +79,7 @@ def test_login_returns_a_verifiable_es256_token(participants: Participants) -> N
     assert jwt.get_unverified_header(login.token)["kid"] == key["kid"]
     claims = jwt.decode(login.token, jwt.PyJWK(key).key, algorithms=["ES256"], audience="aeroalpes")
     assert claims["sub"] == usuario.id == login.id_usuario
+    assert claims["rol"] == "cliente"  # Envoy forwards it; only listed operators get "operador"
     assert timedelta(seconds=claims["exp"] - claims["iat"]) == timedelta(hours=1)
 
 
@@ -95,6 +96,45 @@ def test_wrong_email_or_password_get_the_same_answer(
         grpc.StatusCode.UNAUTHENTICATED,
     )
     assert error.details() == "e-mail o contraseña incorrectos"
+
+
+def test_emails_are_normalised_before_the_uniqueness_check(participants: Participants) -> None:
+    first = b.registrar_usuario()
+    first.email = f"  {first.email.upper()} "
+    assert registrar(participants, first).email == first.email.strip().lower()
+    second = b.registrar_usuario()
+    second.email = first.email.strip()
+    error = rpc_error(lambda: registrar(participants, second), grpc.StatusCode.ALREADY_EXISTS)
+    assert reason(error) == "EMAIL_REGISTRADO"
+
+
+def login_from(
+    participants: Participants, address: str, email: str, password: str = "no-es-la-clave"
+) -> grpc.RpcError:
+    # As Envoy's edge forwards it: whatever the client sent, then the address Envoy saw.
+    metadata = (("x-forwarded-for", f"198.51.100.1, {address}"),)
+    request = clientes_pb2.AutenticarUsuarioRequest(email=email, password=password)
+    return rpc_error(
+        lambda: participants.clientes.AutenticarUsuario(request, timeout=10, metadata=metadata),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
+
+
+def test_one_address_trying_many_accounts_is_throttled(participants: Participants) -> None:
+    spraying, honest = f"203.0.113.{b.new_id()[:4]}", f"192.0.2.{b.new_id()[:4]}"
+    for _ in range(10):  # AEROALPES_LOGIN_FALLOS_ORIGEN
+        login_from(participants, spraying, f"{b.new_id()}@example.com")
+    request = clientes_pb2.AutenticarUsuarioRequest(
+        email=f"{b.new_id()}@example.com", password="no-es-la-clave"
+    )
+    metadata = (("x-forwarded-for", f"198.51.100.1, {spraying}"),)
+    error = rpc_error(
+        lambda: participants.clientes.AutenticarUsuario(request, timeout=10, metadata=metadata),
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+    )
+    assert reason(error) == "DEMASIADOS_INTENTOS"
+    # The throttle keys on the address Envoy appended, not on what the client put first.
+    login_from(participants, honest, f"{b.new_id()}@example.com")
 
 
 def test_validar_and_desactivar(participants: Participants) -> None:
