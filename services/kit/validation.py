@@ -106,12 +106,14 @@ def is_id_field(name: str) -> bool:
     return name == "id" or name.startswith("id_")
 
 
-def canonicalize(request: Message) -> None:
+def canonicalize(request: object) -> None:
     """Makes every identifier canonical and refuses unsafe text, in ``request`` and its nested
     messages: UUIDs compare as strings everywhere (SQL, owner checks, keys), so an upper-case
     spelling must become the one lower-case spelling before anything reads it; and no string
     field a client sends may carry control or bidi characters. INVALID_ARGUMENT names each
     offending field by its path (e.g. ``itinerarios[0].odos[0]...origen.nombre``)."""
+    if not isinstance(request, Message):
+        return  # a raw-bytes handler: nothing typed to walk
     v = Violations()
     _walk(request, v)
     v.raise_if_any()

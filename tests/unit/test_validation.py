@@ -109,3 +109,7 @@ def test_canonicalize_leaves_non_uuid_ids_alone() -> None:
     request = sagas_pb2.ObtenerSagaRequest(id_saga="NO-ES-UUID")
     canonicalize(request)
     assert request.id_saga == "NO-ES-UUID"  # the servicer's own rule refuses it, with its path
+
+
+def test_canonicalize_ignores_what_is_not_a_message() -> None:
+    canonicalize(b"\x00raw")  # a generic handler's bytes: nothing to walk, nothing to refuse
