@@ -19,20 +19,21 @@ log = logging.getLogger(__name__)
 FILE = "vuelos-cliente.json"
 
 
-def ensure_tutorial_customer(var_dir: Path, clientes_port: int) -> str:
+def ensure(var_dir: Path, clientes_address: str) -> str:
     """The tutorial customer's id, registering it with clientes on first use."""
     path = var_dir / FILE
     if path.exists():
         id_cliente = str(json.loads(path.read_text())["id"])
         _write(path, id_cliente)  # a file from an older version also held the password
         return id_cliente
-    id_cliente = _register(clientes_port)
+    id_cliente = _register(clientes_address)
+    path.parent.mkdir(parents=True, exist_ok=True)
     _write(path, id_cliente)
     log.info("created the tutorial API's customer %s", id_cliente)
     return id_cliente
 
 
-def _register(clientes_port: int) -> str:
+def _register(clientes_address: str) -> str:
     from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 
     email = f"tutorial.{secrets.token_hex(4)}@aeroalpes.example"
@@ -40,9 +41,9 @@ def _register(clientes_port: int) -> str:
         nombres="Cliente", apellidos="Tutorial", email=email, password=secrets.token_urlsafe(24),
         tipo="TIPO_USUARIO_NATURAL", cedula="10000000", idempotency_key=email,
     )  # fmt: skip
-    with grpc.insecure_channel(f"127.0.0.1:{clientes_port}") as channel:
+    with grpc.insecure_channel(clientes_address) as channel:
         stub = clientes_pb2_grpc.ClientesServiceStub(channel)  # type: ignore[no-untyped-call]
-        return str(stub.RegistrarUsuario(request, timeout=30).usuario.id)
+        return str(stub.RegistrarUsuario(request, timeout=30, wait_for_ready=True).usuario.id)
 
 
 def _write(path: Path, id_cliente: str) -> None:

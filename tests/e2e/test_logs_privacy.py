@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from services.mesh import runner
+from services.mesh import tutorial_customer
 from services.vuelos.cliente import FILE as TUTORIAL_CUSTOMER_FILE
 from tests.support.components import wait_until
 from tests.support.edge import Customer, book, grpcurl, ok
@@ -89,8 +89,8 @@ def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(mesh: Mesh) ->
 
 
 @pytest.mark.skipif(
-    "services.vuelos.cliente" not in inspect.getsource(runner),
-    reason="waits for the runner to create the tutorial customer with services.vuelos.cliente",
+    "services.vuelos.cliente" not in inspect.getsource(tutorial_customer),
+    reason="waits for services.mesh.tutorial_customer to use services.vuelos.cliente",
 )
 def test_no_credential_of_the_tutorial_customer_is_kept_on_disk(mesh: Mesh) -> None:
     kept = json.loads((mesh.var_dir / TUTORIAL_CUSTOMER_FILE).read_text())

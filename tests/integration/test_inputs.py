@@ -33,7 +33,7 @@ from services.kit import interceptor
 from services.kit.errors import Conflict
 from services.kit.idempotency import IdempotencyStore, idempotency_table
 from services.sagas.servicer import reservar_command
-from services.vuelos.cliente import ensure_tutorial_customer
+from services.vuelos import cliente as tutorial_customer
 from tests.support import builders as b
 from tests.support.grpc_assert import reason, rpc_error, violated_fields
 from tests.support.grpc_process import ServiceProcess, grpc_service
@@ -428,12 +428,12 @@ def test_the_legacy_api_does_not_show_other_customers_sagas(
 def test_the_tutorial_customer_is_kept_by_id_only(
     participants: Participants, tmp_path: Path
 ) -> None:
-    clientes_port = participants.services["clientes"].port
-    id_cliente = ensure_tutorial_customer(tmp_path, clientes_port)
+    clientes = participants.address("clientes")
+    id_cliente = tutorial_customer.ensure(tmp_path, clientes)
     kept = tmp_path / "vuelos-cliente.json"
     assert json.loads(kept.read_text()) == {"id": id_cliente}
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
     # A file written by an older version, with the login in it, loses everything but the id.
     kept.write_text(json.dumps({"id": id_cliente, "email": "t@x.example", "password": "secreto"}))
-    assert ensure_tutorial_customer(tmp_path, clientes_port) == id_cliente
+    assert tutorial_customer.ensure(tmp_path, clientes) == id_cliente
     assert json.loads(kept.read_text()) == {"id": id_cliente}
