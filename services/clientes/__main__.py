@@ -6,18 +6,21 @@ account: its e-mail must be listed in AEROALPES_OPERADORES, which public registr
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
+from services.clientes import tables
+from services.clientes.domain import EstadoUsuario
 from services.clientes.handlers import Handlers
 from services.clientes.security import Passwords, Tokens, load_or_create_key
 from services.clientes.servicer import ClientesServicer
 from services.clientes.throttle import Policy, Throttle
-from services.kit import bootstrap
+from services.kit import activity, bootstrap
 from services.kit.config import ServiceConfig, env_int, env_str
 from services.kit.db import UnitOfWork, session_factory
 from services.kit.server import Registration
@@ -47,12 +50,23 @@ def operadores() -> list[str]:
     return [e for e in os.environ.get("AEROALPES_OPERADORES", "").split(",") if e.strip()]
 
 
+def cuenta_activa(sessions: Callable[[], Session]) -> Callable[[str], bool | None]:
+    def active(subject: str) -> bool | None:
+        with UnitOfWork(sessions) as uow:
+            usuario = tables.Repositorio(uow.session).por_id(subject)
+        return usuario is not None and usuario.estado is EstadoUsuario.ACTIVO
+
+    return active
+
+
 def handlers(config: ServiceConfig) -> Handlers:
     return Handlers(Passwords(), tokens(config), operadores=operadores())
 
 
 def build(config: ServiceConfig, engine: Engine) -> Sequence[Registration]:
     sessions = session_factory(engine)
+    # clientes answers the revocation check from its own table instead of calling itself.
+    activity.configure(activity.ActiveAccounts(cuenta_activa(sessions), activity.ttl_s()))
     paralelo = env_int(os.environ, "AEROALPES_CLIENTES_ARGON2_PARALELO", os.cpu_count() or 2)
     servicer = ClientesServicer(
         lambda: UnitOfWork(sessions),

@@ -81,14 +81,17 @@ def configure(accounts: ActiveAccounts | None) -> None:
         _accounts, _configured = accounts, True
 
 
+def ttl_s() -> float:
+    return float(env_int(os.environ, "AEROALPES_IDENTIDAD_TTL_S", 30))
+
+
 def _from_env() -> ActiveAccounts | None:
     """From AEROALPES_CLIENTES_ADDR (the mesh sets it for every service); unset: no check."""
     global _accounts, _configured
     with _setup:
         if not _configured:
             address = os.environ.get("AEROALPES_CLIENTES_ADDR")
-            ttl = env_int(os.environ, "AEROALPES_IDENTIDAD_TTL_S", 30)
-            _accounts = ActiveAccounts(clientes_lookup(address), ttl) if address else None
+            _accounts = ActiveAccounts(clientes_lookup(address), ttl_s()) if address else None
             _configured = True
         return _accounts
 
