@@ -63,13 +63,12 @@ def _require_id(id_usuario: str, key: str | None = None) -> None:
 
 
 def client_address(context: Any) -> str:
-    """The caller's address as the edge saw it: Envoy's trusted external address, else the
-    entry Envoy appended last to x-forwarded-for (earlier entries are whatever a client sent).
-    "" without either (a direct call): then only the account is throttled."""
+    """The caller's address as the edge saw it: the entry Envoy (use_remote_address) appended
+    last to x-forwarded-for; earlier entries are whatever a client sent. Not
+    x-envoy-external-address: Envoy lets clients on private networks send that one themselves.
+    "" without the header (a direct call): then only the account is throttled."""
     metadata = dict(context.invocation_metadata() or ()) if context is not None else {}
-    external = str(metadata.get("x-envoy-external-address", "")).strip()
-    forwarded = str(metadata.get("x-forwarded-for", "")).rsplit(",", 1)[-1].strip()
-    return external or forwarded
+    return str(metadata.get("x-forwarded-for", "")).rsplit(",", 1)[-1].strip()
 
 
 class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):

@@ -450,3 +450,28 @@ def test_password_checks_run_with_bounded_concurrency_and_the_service_stays_heal
             timeout=10,
         )
     assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_one_address_trying_many_accounts_is_throttled_at_the_edge(
+    mesh: Mesh, channel: grpc.Channel
+) -> None:
+    """Last in this module: every test here logs in from the same loopback address."""
+    stub = clientes_pb2_grpc.ClientesServiceStub(channel)
+    codes = []
+    for n in range(12):  # AEROALPES_LOGIN_FALLOS_ORIGEN (10) + earlier failures of this module
+        # A forwarded-for header of the client's own making does not change its address.
+        metadata = (("x-forwarded-for", f"198.51.100.{n}"),)
+        request = clientes_pb2.AutenticarUsuarioRequest(
+            email=f"nadie.{uuid.uuid4().hex}@example.com", password="una-clave-equivocada"
+        )
+        try:
+            stub.AutenticarUsuario(request, timeout=30, metadata=metadata)
+        except grpc.RpcError as error:
+            codes.append(error.code())
+            if error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:
+                assert reason(error) == "DEMASIADOS_INTENTOS"
+                break
+    assert codes[-1] == grpc.StatusCode.RESOURCE_EXHAUSTED, codes
+    assert set(codes[:-1]) == {grpc.StatusCode.UNAUTHENTICATED}
+    # Once the delay has passed the address may log in again (register() logs in).
+    wait_until(lambda: register(mesh), 30, "the address to be let in again")
