@@ -21,6 +21,8 @@ ENV PYTHONPATH=/app:/app/generated \
     AEROALPES_HOST=0.0.0.0 \
     AEROALPES_VAR_DIR=/var/lib/aeroalpes
 RUN useradd --uid 10001 --no-create-home aeroalpes \
-    && mkdir -p /var/lib/aeroalpes && chown aeroalpes /var/lib/aeroalpes
+    && mkdir -p /var/lib/aeroalpes /var/lib/aeroalpes-key \
+    && chown aeroalpes /var/lib/aeroalpes /var/lib/aeroalpes-key \
+    && chmod 700 /var/lib/aeroalpes-key
 USER aeroalpes
 CMD ["python", "-m", "services.sagas"]

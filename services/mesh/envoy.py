@@ -188,6 +188,21 @@ NOT_GRPC = {
 }
 
 
+# A browser's CORS preflight carries no content-type: it needs a route of its own (the CORS
+# filter answers it from the virtual host's policy and never forwards it).
+PREFLIGHT = {
+    "match": {
+        "prefix": "/",
+        "headers": [
+            {"name": ":method", "string_match": {"exact": "OPTIONS"}},
+            {"name": "origin", "present_match": True},
+            {"name": "access-control-request-method", "present_match": True},
+        ],
+    },
+    "route": {"cluster": "sagas", "timeout": "5s"},
+}
+
+
 def _grpc_only(route: dict[str, Any]) -> dict[str, Any]:
     return {**route, "match": {**route["match"], "headers": GRPC_ONLY}}
 
@@ -217,7 +232,7 @@ def _edge_routes(t: Topology) -> list[dict[str, Any]]:
             routes.append(
                 {"match": {"path": path}, "route": {"cluster": "ui_web", "timeout": "15s"}}
             )
-    routes.extend([NOT_GRPC, NOT_FOUND])
+    routes.extend([PREFLIGHT, NOT_GRPC, NOT_FOUND])
     return routes
 
 

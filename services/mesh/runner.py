@@ -6,7 +6,6 @@ import importlib.util
 import json
 import logging
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -16,13 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import grpc
-
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
 from services.mesh.children import Child, Supervisor
 from services.mesh.edge_policy import RateLimits
 from services.mesh.envoy import PUBLIC, Topology, render
+from services.vuelos.cliente import ensure as tutorial_customer
 
 log = logging.getLogger("runner")
 REPO = Path(__file__).resolve().parents[2]
@@ -115,29 +113,6 @@ def tcp_open(port: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def ensure_tutorial_customer(var_dir: Path, clientes_port: int) -> str:
-    """The customer the tutorial's vuelos API books for, created on first start; its login is
-    kept in var/vuelos-cliente.json (mode 0600) so a person can see its sagas on the edge."""
-    path = var_dir / "vuelos-cliente.json"
-    if path.exists():
-        return str(json.loads(path.read_text())["id"])
-    from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
-
-    password = secrets.token_urlsafe(16)
-    email = f"tutorial.{secrets.token_hex(4)}@aeroalpes.example"
-    request = clientes_pb2.RegistrarUsuarioRequest(
-        nombres="Cliente", apellidos="Tutorial", email=email, password=password,
-        tipo="TIPO_USUARIO_NATURAL", cedula="10000000", idempotency_key=email,
-    )  # fmt: skip
-    with grpc.insecure_channel(f"127.0.0.1:{clientes_port}") as channel:
-        stub = clientes_pb2_grpc.ClientesServiceStub(channel)  # type: ignore[no-untyped-call]
-        usuario = stub.RegistrarUsuario(request, timeout=30).usuario
-    path.touch(mode=0o600)
-    path.write_text(json.dumps({"id": usuario.id, "email": email, "password": password}))
-    log.info("created the tutorial API's customer %s (login in %s)", email, path)
-    return str(usuario.id)
 
 
 class Runner:
@@ -276,8 +251,8 @@ class Runner:
             starting = [child for child in self.children if child.name in wave]
             for child in starting:
                 if child.name == "vuelos":
-                    child.env["AEROALPES_VUELOS_CLIENTE"] = ensure_tutorial_customer(
-                        self.config.var_dir, self.config.ports["clientes"]
+                    child.env["AEROALPES_VUELOS_CLIENTE"] = tutorial_customer(
+                        self.config.var_dir, f"127.0.0.1:{self.config.ports['clientes']}"
                     )
                 log.info("starting %s", child.name)
                 child.start()

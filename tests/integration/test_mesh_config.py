@@ -11,8 +11,9 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.clientes.security import Tokens
-from services.mesh import render
+from services.mesh import envoy, render
 from services.mesh.envoy import PUBLIC, Topology
+from services.mesh.envoy import render as render_topology
 from tests.support.components import REPO
 from tests.support.envoy import validate
 
@@ -24,6 +25,17 @@ OPTIONAL_ENV = {
     "AEROALPES_GRACE_SECONDS",  # 5 s drain on SIGTERM
     "AEROALPES_JWT_PRIVATE_KEY",  # generated into the (persistent) var dir on first start
     "AEROALPES_SAGAS_FALLA",  # test-only fault injection: must never be set in production
+    "AEROALPES_FALLA_TRAS_COMMIT",  # test-only: commit, then die before answering
+    # Tunables whose documented defaults are the production values.
+    "AEROALPES_IDENTIDAD_TTL_S",
+    "AEROALPES_LOGIN_FALLOS_CUENTA",
+    "AEROALPES_LOGIN_FALLOS_ORIGEN",
+    "AEROALPES_OPERADORES",  # none unless an operator sets them
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MS",
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS",
+    "AEROALPES_SAGAS_VERSION_RESERVA",
+    "AEROALPES_UI_SUSCRIPCIONES_MAX",
+    "AEROALPES_UI_SUSCRIPCIONES_POR_CLIENTE",
 }
 
 
@@ -73,19 +85,24 @@ def test_edge_routes_only_public_rpcs() -> None:
     assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
 
 
+def module_file(module: str) -> Path:
+    path = REPO / Path(*module.split("."))
+    return path / "__main__.py" if path.is_dir() else path.with_suffix(".py")
+
+
 def test_compose_commands_name_modules_that_exist() -> None:
     for name, service in PYTHON_SERVICES.items():
         command = service["command"]
         assert command[:2] == ["python", "-m"], name
-        module = Path(*command[2].split("."))
-        assert (REPO / module / "__main__.py").exists(), f"{name}: {command[2]} has no __main__"
+        for module in command[2:]:  # a launcher names the module it becomes
+            assert module_file(module).exists(), f"{name}: {module} is not a runnable module"
 
 
 def test_compose_publishes_only_the_edge_and_ports_do_not_clash() -> None:
     published = {n: s["ports"] for n, s in SERVICES.items() if s.get("ports")}
-    # The edge, and the tutorial's port only with its own Envoy in the adaptador profile.
-    assert published == {"envoy": ["8080:8080"], "envoy-vuelos": ["50051:50051"]}
-    assert SERVICES["envoy-vuelos"]["profiles"] == ["adaptador"]
+    # The edge, and the tutorial's port only on request (adaptador) and on the host's loopback.
+    assert published == {"envoy": ["8080:8080"], "envoy-vuelos": ["127.0.0.1:50051:50051"]}
+    assert SERVICES["envoy-vuelos"]["profiles"] == SERVICES["vuelos"]["profiles"] == ["adaptador"]
     grpc_ports = [
         s["environment"][f"AEROALPES_{n.upper()}_PORT"] for n, s in PYTHON_SERVICES.items()
     ]
@@ -119,8 +136,14 @@ def env_vars_read(package: str) -> set[str]:
 
 @pytest.mark.parametrize("name", sorted(PYTHON_SERVICES))
 def test_compose_sets_every_variable_a_service_reads(name: str) -> None:
-    package = PYTHON_SERVICES[name]["command"][2].removeprefix("services.")
-    missing = env_vars_read(package) - set(PYTHON_SERVICES[name]["environment"]) - OPTIONAL_ENV
+    launched = PYTHON_SERVICES[name]["command"][2:]
+    found = env_vars_read(name)  # each service is named after its package
+    for module in launched:
+        found |= set(re.findall(r'"(AEROALPES_[A-Z_]+)"', module_file(module).read_text()))
+    found -= (
+        {"AEROALPES_VUELOS_CLIENTE"} if "services.mesh.tutorial_customer" in launched else set()
+    )
+    missing = found - set(PYTHON_SERVICES[name]["environment"]) - OPTIONAL_ENV
     assert not missing, f"{name} reads {sorted(missing)} but docker-compose does not set them"
 
 
@@ -146,3 +169,121 @@ def test_every_service_has_a_healthcheck_and_a_profile() -> None:
                 "-m",
                 "services.kit.healthcheck",
             ]
+
+
+# --- docker-compose: profiles, Envoy's mounts, the tutorial's API
+
+
+def enabled(profile: str) -> set[str]:
+    return {name for name, service in SERVICES.items() if profile in service.get("profiles", [])}
+
+
+@pytest.mark.parametrize(
+    "profile", sorted({p for s in SERVICES.values() for p in s.get("profiles", [])})
+)
+def test_a_profile_alone_starts_everything_its_services_need(profile: str) -> None:
+    """`docker compose --profile X up` never leaves a dependency disabled (compose refuses to
+    start a service whose depends_on names a service outside the active profiles)."""
+    services = enabled(profile)
+    for name in services:
+        needs = set(SERVICES[name].get("depends_on", {}))
+        assert needs <= services, f"--profile {profile}: {name} needs {sorted(needs - services)}"
+
+
+def test_every_peer_a_service_calls_is_one_it_depends_on() -> None:
+    """Addresses point at Envoy's internal listener, so every caller depends on Envoy."""
+    for name, service in PYTHON_SERVICES.items():
+        peers = {
+            value.split(":")[0]
+            for key, value in service["environment"].items()
+            if key.endswith("_ADDR") and not value.startswith("127.0.0.1:")  # itself
+        }
+        assert peers <= set(service.get("depends_on", {})), name
+
+
+def test_envoy_restarts_and_mounts_no_private_key() -> None:
+    envoy, clientes = SERVICES["envoy"], SERVICES["clientes"]
+    assert envoy["restart"] in ("unless-stopped", "always")
+    key_dir = str(Path(clientes["environment"]["AEROALPES_JWT_PRIVATE_KEY"]).parent)
+    [key_volume] = [v.split(":")[0] for v in clientes["volumes"] if v.split(":")[1] == key_dir]
+    mounted = [v.split(":")[0] for v in envoy["volumes"]]
+    assert key_volume not in mounted
+    assert all(v.endswith(":ro") for v in envoy["volumes"])
+    # What Envoy does mount from clientes is where clientes writes its JWKS.
+    [jwks_volume] = [v for v in envoy["volumes"] if v.split(":")[1] == "/jwt"]
+    var_dir = clientes["environment"].get("AEROALPES_VAR_DIR", "/var/lib/aeroalpes")
+    assert f"{jwks_volume.split(':')[0]}:{var_dir}" in clientes["volumes"]
+    config = json.loads((REPO / "envoy" / "envoy-compose.json").read_text())
+    assert '"/jwt/clientes/jwks.json"' in json.dumps(config)
+
+
+def test_the_tutorial_api_runs_only_on_request_and_compose_creates_its_customer() -> None:
+    vuelos = SERVICES["vuelos"]
+    assert vuelos["profiles"] == ["adaptador"] and "vuelos" not in enabled("aeroalpes")
+    assert vuelos["command"][2:] == ["services.mesh.tutorial_customer", "services.vuelos"]
+    assert "AEROALPES_VUELOS_CLIENTE" not in vuelos["environment"]  # nobody types an id
+    assert vuelos["environment"]["AEROALPES_CLIENTES_ADDR"].startswith("envoy:")
+
+
+def test_make_run_binds_the_tutorial_listener_and_everything_else_to_loopback() -> None:
+    from services.mesh.runner import Runner, RunnerConfig
+
+    config = render_topology(Runner(RunnerConfig.from_env({})).topology())
+    listeners = config["static_resources"]["listeners"]
+    assert "vuelos" in [listener["name"] for listener in listeners]
+    for listener in listeners:
+        assert listener["address"]["socket_address"]["address"] == "127.0.0.1", listener["name"]
+    assert config["admin"]["address"]["socket_address"]["address"] == "127.0.0.1"
+
+
+# --- Envoy's policies, as rendered
+
+
+def clusters(name: str = "envoy-compose.json") -> list[dict]:  # type: ignore[type-arg]
+    config = json.loads((REPO / "envoy" / name).read_text())
+    return list(config["static_resources"]["clusters"])
+
+
+def test_only_host_faults_eject_and_a_lone_host_keeps_its_traffic() -> None:
+    for cluster in clusters():
+        assert cluster["common_lb_config"]["healthy_panic_threshold"]["value"] > 0
+        if cluster["name"] == "ui_web":
+            continue
+        [check] = cluster["health_checks"]
+        assert check["unhealthy_threshold"] > 1
+        outlier = cluster["outlier_detection"]
+        assert outlier["split_external_local_origin_errors"]
+        for status_based in ("consecutive_5xx", "consecutive_gateway_failure", "success_rate"):
+            assert outlier[f"enforcing_{status_based}"] == 0
+
+
+def routes(listener: str) -> list[dict]:  # type: ignore[type-arg]
+    config = json.loads((REPO / "envoy" / "envoy-compose.json").read_text())
+    [found] = [x for x in config["static_resources"]["listeners"] if x["name"] == listener]
+    hcm = found["filter_chains"][0]["filters"][0]["typed_config"]
+    return list(hcm["route_config"]["virtual_hosts"][0]["routes"])
+
+
+@pytest.mark.parametrize("listener", ["internal", "edge"])
+def test_envoy_never_retries_what_may_have_reached_a_service_and_honours_deadlines(
+    listener: str,
+) -> None:
+    grpc_routes = [
+        r for r in routes(listener) if "route" in r and r["route"]["cluster"] != "ui_web"
+    ]
+    assert grpc_routes
+    for route in grpc_routes:
+        action = route["route"]
+        assert action["max_stream_duration"] == {"grpc_timeout_header_max": "0s"}
+        policy = action.get("retry_policy")
+        if policy is not None:
+            assert set(policy["retry_on"].split(",")) <= {"connect-failure", "refused-stream"}
+            assert policy["num_retries"] <= 1
+
+
+def test_the_edge_routes_the_web_app_files_only_and_answers_everything_else_404() -> None:
+    edge = routes("edge")
+    web = {r["match"]["path"] for r in edge if r.get("route", {}).get("cluster") == "ui_web"}
+    assert web == set(envoy.WEB_FILES)
+    assert edge[-1] == envoy.NOT_FOUND
+    assert not [r for r in edge if r["match"].get("prefix") == "/" and "route" in r]
