@@ -3,8 +3,8 @@
 Tokens live an hour; asking clientes (``ValidarUsuario`` on the internal listener) at most once
 per TTL per subject makes a deactivation bite within ``AEROALPES_IDENTIDAD_TTL_S`` (30 s by
 default) on every service. A deactivation is final, so a refusal is cached for good. If clientes
-cannot be reached the last answer stands (or the call goes through, when there is none): an
-outage of clientes must not take every read down with it."""
+cannot be reached the last answer stands (or the call goes through, when there is none) until
+the next TTL: an outage of clientes must not take every read down with it, nor slow every call."""
 
 from __future__ import annotations
 
@@ -41,8 +41,8 @@ class ActiveAccounts:
         if cached is not None and (not cached[0] or now - cached[1] < self.ttl_s):
             return cached[0]
         answer = self.lookup(subject)
-        if answer is None:  # clientes unreachable: keep what we knew
-            return True if cached is None else cached[0]
+        if answer is None:  # clientes unreachable: keep what we knew, and ask again after a TTL
+            answer = True if cached is None else cached[0]
         with self._lock:
             if len(self._known) >= self.max_entries:
                 self._known.clear()  # rare; costs one lookup per active customer

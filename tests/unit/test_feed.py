@@ -92,6 +92,8 @@ def test_when_clientes_cannot_answer_the_last_answer_stands() -> None:
     answer[0] = None
     assert accounts.is_active(ANA)
     assert accounts.is_active(BETO)  # never known: let through rather than fail every read
+    answer[0] = False
+    assert not accounts.is_active(BETO)  # asked again once clientes answers
 
 
 def test_the_customer_of_a_booking_never_seen_is_asked_of_reservas_once() -> None:
