@@ -48,7 +48,7 @@ def main() -> int:
         return 1
     # gds events name only the booking: reservas (through the mesh) says whose it is.
     reservas = env_str(os.environ, "AEROALPES_RESERVAS_ADDR", "127.0.0.1:50062")
-    feed = Feed(owners=Owners(reserva_owner(reservas)))
+    feed = Feed(owners=Owners(reserva_owner(reservas, timeout_s=2.0)))  # on the consumer thread
     source = PulsarSource(pulsar_url(), feed)
     events = threading.Thread(target=source.run_forever, name="events", daemon=True)
     events.start()
