@@ -1,5 +1,6 @@
-"""A whole mesh run through the edge leaves no e-mail or cédula in any log, and no credential
-on disk; malformed page tokens are refused at the edge with the field they name."""
+"""A whole mesh run through the edge leaves no e-mail or cédula in any log, no password or plain
+hash of one in any file, and no credential of the tutorial customer; forged page tokens and
+unsafe names are refused at the edge with the field they name."""
 
 from __future__ import annotations
 
@@ -9,15 +10,20 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aeroalpes.clientes.v1 import clientes_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from services.mesh import tutorial_customer
 from services.vuelos.cliente import FILE as TUTORIAL_CUSTOMER_FILE
 from tests.support.components import wait_until
 from tests.support.edge import Customer, book, grpcurl, ok
 from tests.support.mesh import Mesh, run_mesh
+from tests.support.secret_hashes import digests_of, hashes_of
 
 REGISTRAR = "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario"
 AUTENTICAR = "aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"
@@ -60,11 +66,19 @@ def log_files(mesh: Mesh) -> list[Path]:
     return [p for p in (mesh.var_dir / "logs").rglob("*") if p.is_file()]
 
 
-def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(mesh: Mesh) -> None:
+@dataclass(frozen=True)
+class Served:
+    bodies: list[dict[str, str]]  # the registrations, as sent
+    cedulas: list[str]
+
+
+@pytest.fixture(scope="module")
+def served(mesh: Mesh) -> Served:
+    """Two customers registered, logged in, booked and notified through the edge, plus the
+    paths that tend to log or store what they were given: refusals, a replay, a wrong login."""
     cedulas = [f"97{secrets.randbelow(10**8):08d}" for _ in range(2)]
     bodies = [registration(c) for c in cedulas]
     customers = [customer(mesh, body) for body in bodies]
-    # The paths that tend to log what they were given: refusals, a replay, wrong logins.
     taken = {**bodies[0], "idempotency_key": str(uuid.uuid4())}
     assert grpcurl(mesh.edge, REGISTRAR, body=taken).returncode != 0  # e-mail already used
     assert grpcurl(mesh.edge, REGISTRAR, body=bodies[1]).returncode == 0  # replay
@@ -75,10 +89,16 @@ def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(mesh: Mesh) ->
         book(mesh, who, "tarjeta-rechazada")
     for who in customers:  # notificaciones looked the address up and "sent" the e-mail
         wait_until(lambda w=who: notified(mesh, w), 60, f"notifications for {who.id}")
+    return Served(bodies, cedulas)
 
+
+def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(
+    mesh: Mesh, served: Served
+) -> None:
     files = log_files(mesh)
     assert {p.stem for p in files} >= {"clientes", "notificaciones", "sagas"}, files
-    personal = [b["email"] for b in bodies] + [b["email"].split("@")[0] for b in bodies] + cedulas
+    emails = [b["email"] for b in served.bodies]
+    personal = emails + [e.split("@")[0] for e in emails] + served.cedulas
     for path in [*files, mesh.output]:
         text = path.read_text(errors="replace")
         found = [value for value in personal if value.lower() in text.lower()]
@@ -86,6 +106,25 @@ def test_a_run_logs_no_email_or_cedula_of_the_customers_it_served(mesh: Mesh) ->
     for path in files:  # no unmasked address of anyone, ours or the tutorial customer's
         found = UNMASKED_EMAIL.findall(path.read_text(errors="replace"))
         assert not found, f"{path.name} logs {found[:3]}"
+
+
+def test_no_file_of_the_run_holds_a_password_or_a_plain_hash_of_one(
+    mesh: Mesh, served: Served
+) -> None:
+    """Databases (WAL included), the broker's store, logs, state: byte for byte."""
+    requests: list[Message] = []
+    for body in served.bodies:
+        requests.append(json_format.ParseDict(body, clientes_pb2.RegistrarUsuarioRequest()))
+        login = {"email": body["email"], "password": body["password"]}
+        requests.append(json_format.ParseDict(login, clientes_pb2.AutenticarUsuarioRequest()))
+    needles = {p["password"].encode() for p in served.bodies}
+    for request in requests:
+        needles |= digests_of(request) | {h.encode() for h in hashes_of(request)}
+    files = [p for p in mesh.var_dir.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files), files
+    for path in files:
+        data = path.read_bytes()
+        assert not any(needle in data for needle in needles), path.relative_to(mesh.var_dir)
 
 
 @pytest.mark.skipif(
