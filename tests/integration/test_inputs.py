@@ -30,6 +30,7 @@ from sqlalchemy.engine import Engine
 from services.kit import interceptor
 from services.kit.errors import Conflict
 from services.kit.idempotency import IdempotencyStore, idempotency_table
+from services.pagos import servicer as pagos_servicer
 from services.sagas.servicer import reservar_command
 from services.vuelos import cliente as tutorial_customer
 from tests.support import builders as b
@@ -181,6 +182,30 @@ def test_another_customers_identical_key_is_just_another_key(
     assert run("ana", 100) == ana  # Ana's own retry replays her answer
     with pytest.raises(Conflict):
         run("ana", 101)  # ...and her other body under it is refused
+
+
+SCOPED_BY_CALLER = "work, context)" in inspect.getsource(pagos_servicer)
+
+
+@pytest.mark.skipif(
+    not SCOPED_BY_CALLER, reason="waits for the servicers to pass their context to once()"
+)
+def test_through_a_real_service_keys_are_scoped_by_the_calling_customer(
+    participants: Participants,
+) -> None:
+    ana, luis = b.new_id(), b.new_id()
+    pago_ana, pago_luis = b.pagar_reserva(), b.pagar_reserva()
+    pago_luis.idempotency_key = pago_ana.idempotency_key
+
+    def pagar(request: Any, subject: str) -> Any:
+        return participants.pagos.PagarReserva(request, timeout=30, metadata=[(SUBJECT, subject)])
+
+    first = pagar(pago_ana, ana).pago
+    # Luis's identical key is his own: his payment happens, nothing of Ana's comes back.
+    assert pagar(pago_luis, luis).pago.id_reserva == pago_luis.id_reserva != first.id_reserva
+    assert pagar(pago_ana, ana).pago.id == first.id  # Ana's retry replays her answer
+    error = rpc_error(lambda: pagar(pago_luis, ana), grpc.StatusCode.ALREADY_EXISTS)
+    assert reason(error) == "CLAVE_REUTILIZADA"  # ...and her key with another body is refused
 
 
 # --- paging
