@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from services.clientes import tables
 from services.clientes.domain import EstadoUsuario
 from services.clientes.handlers import Handlers
+from services.clientes.login import Login
 from services.clientes.security import Passwords, Tokens, load_or_create_key
 from services.clientes.servicer import ClientesServicer
 from services.clientes.throttle import Policy, Throttle
@@ -68,15 +69,21 @@ def build(config: ServiceConfig, engine: Engine) -> Sequence[Registration]:
     # clientes answers the revocation check from its own table instead of calling itself.
     activity.configure(activity.ActiveAccounts(cuenta_activa(sessions), activity.ttl_s()))
     paralelo = env_int(os.environ, "AEROALPES_CLIENTES_ARGON2_PARALELO", os.cpu_count() or 2)
-    servicer = ClientesServicer(
-        lambda: UnitOfWork(sessions),
-        handlers(config),
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(sessions)
+
+    built = handlers(config)
+    login = Login(
+        uow,
+        built,
         Slots(per_key=paralelo, total=paralelo, what="verificaciones de contraseña"),
         Throttle(
             account=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_CUENTA", 3)),
             address=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_ORIGEN", 10)),
         ),
     )
+    servicer = ClientesServicer(uow, built, login)
     return [
         Registration(clientes_pb2_grpc.add_ClientesServiceServicer_to_server, servicer, SERVICE)
     ]

@@ -10,16 +10,13 @@ from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 from services.clientes import tables
 from services.clientes.domain import Registro, TipoUsuario, Usuario, normalizar_email
 from services.clientes.handlers import Handlers
-from services.clientes.throttle import Throttle
+from services.clientes.login import Login
 from services.kit import identity
 from services.kit.db import UnitOfWork
-from services.kit.errors import Unauthenticated
 from services.kit.idempotency import IdempotencyStore, Idempotent
-from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 
-ARGON2 = "argon2"  # the one key of the argon2 gate: its limit is for the whole process
 _TIPOS = {clientes_pb2.TipoUsuario.Value(f"TIPO_USUARIO_{t.value}"): t for t in TipoUsuario}
 
 
@@ -73,23 +70,16 @@ def client_address(context: Any) -> str:
 
 class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
     def __init__(
-        self,
-        uow: Callable[[], UnitOfWork],
-        handlers: Handlers,
-        argon2: Slots | None = None,
-        throttle: Throttle | None = None,
+        self, uow: Callable[[], UnitOfWork], handlers: Handlers, login: Login | None = None
     ) -> None:
         self.uow = uow
         self.handlers = handlers
         self.idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), uow)
-        # argon2id is slow and takes 64 MiB on purpose: a bounded number at once, excess refused.
-        self.argon2 = argon2 or Slots(per_key=2, total=2, what="verificaciones de contraseña")
-        self.throttle = throttle or Throttle()
+        self.login = login or Login(uow, handlers)
 
     def RegistrarUsuario(self, request: Any, context: Any) -> clientes_pb2.RegistrarUsuarioResponse:
         cmd = registro(request)
-        with self.argon2.acquire(ARGON2):
-            hashed = self.handlers.passwords.hash(cmd.password)  # slow on purpose: outside the lock
+        hashed = self.login.hash(cmd.password)  # slow on purpose: outside the transaction
         return self.idempotent.once(
             request,
             clientes_pb2.RegistrarUsuarioResponse,
@@ -105,18 +95,9 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
         v.require_text(request.email, "email", max_len=254)
         v.require_text(request.password, "password", max_len=128)
         v.raise_if_any()
-        email, address = normalizar_email(request.email), client_address(context)
-        self.throttle.check(email, address)  # before argon2: a throttled guess costs nothing
-        with self.argon2.acquire(ARGON2):
-            try:
-                with self.uow() as uow:
-                    token, expira, id_usuario = self.handlers.autenticar(
-                        uow.session, email, request.password
-                    )
-            except Unauthenticated:
-                self.throttle.failed(email, address)
-                raise
-        self.throttle.succeeded(email)
+        token, expira, id_usuario = self.login(
+            request.email, request.password, client_address(context)
+        )
         return clientes_pb2.AutenticarUsuarioResponse(
             token=token, expira=to_timestamp(expira), id_usuario=id_usuario
         )
