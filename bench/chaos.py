@@ -36,6 +36,7 @@ from aeroalpes.reservas.v1 import reserva_pb2
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from bench.sagas import customer, itinerario
+from tests.support.builders import SIN_CUPO
 from tests.support.components import wait_until
 from tests.support.mesh import Mesh, run_mesh
 from tests.support.topics import TopicReader
@@ -52,7 +53,7 @@ SAGA_EVENTS = ("SagaIniciada", "SagaCompletada", "SagaCompensada", "SagaFallida"
 def booking(id_cliente: str, n: int) -> sagas_pb2.ReservarVueloRequest:
     trip = itinerario()
     if n % 6 == 1:  # a sixth refused by the GDS
-        trip.odos[0].segmentos[0].legs[0].destino.codigo = "ZZZ"
+        trip.odos[0].segmentos[0].legs[0].destino.codigo = SIN_CUPO
     return sagas_pb2.ReservarVueloRequest(
         id_cliente=id_cliente,
         itinerarios=[trip],

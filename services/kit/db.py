@@ -13,7 +13,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.kit import deadline
+from services.kit import deadline, errors
 
 DEFAULT_LOCK_WAIT_S = 30  # without a caller's deadline: how long a transaction waits for a lock
 
@@ -153,6 +153,10 @@ class UnitOfWork:
             self.session.close()
 
     def commit(self) -> None:
+        left = deadline.remaining()
+        if left is not None and left <= 0:
+            # The caller stopped waiting: it will retry or compensate; don't add an effect now.
+            raise errors.DeadlineTooShort("el plazo de la llamada venció antes de confirmar")
         self.session.commit()
 
 

@@ -12,7 +12,7 @@ import grpc
 import sqlalchemy.exc
 from grpc_status import rpc_status
 
-from services.kit import deadline, errors
+from services.kit import deadline, errors, faults
 from services.kit.logs import request_id
 from services.kit.status import to_status
 
@@ -103,15 +103,19 @@ def _check_time(context: grpc.ServicerContext) -> contextvars.Token[float | None
 
 
 def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+    die_after_commit = faults.after_commit(method)
+
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
         token = request_id.set(_request_id(context))
         try:
             _check_parsed(request)
             time_token = _check_time(context)
             try:
-                return behavior(request, context)
+                response = behavior(request, context)
             finally:
                 deadline.reset(time_token)
+            die_after_commit()
+            return response
         except Exception as exc:
             _abort(exc, context, method)
         finally:

@@ -60,6 +60,7 @@ def engine_config() -> EngineConfig:
             env, "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS", 5_000
         )
         / 1000,
+        parked_backoff_s=env_int(env, "AEROALPES_SAGAS_APARCADA_BACKOFF_MS", 5_000) / 1000,
         parked_backoff_cap_s=env_int(env, "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS", 300_000)
         / 1000,
         crash_at=env.get("AEROALPES_SAGAS_FALLA", ""),
@@ -94,7 +95,7 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
     engine.start()
     bootstrap.on_stop(engine.stop)
     bootstrap.on_stop(caller.close)
-    handlers = Handlers(store, engine, caller, notifier, definitions.current[RESERVA.tipo])
+    handlers = Handlers(store, engine, caller, notifier, definitions)
     idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), lambda: UnitOfWork(sessions))
     servicer = SagasServicer(handlers, idempotent)
     return [Registration(sagas_pb2_grpc.add_SagasServiceServicer_to_server, servicer, SERVICE)]

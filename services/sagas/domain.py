@@ -19,6 +19,7 @@ class EstadoSaga(StrEnum):
 # FALLIDA ends a client's wait (a person must know) but not the orchestrator's work: a parked
 # saga is retried with a long backoff until it converges to COMPENSADA.
 TERMINALES = frozenset({EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA, EstadoSaga.FALLIDA})
+FINALES = frozenset({EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA})  # nothing changes after
 ACTIVOS = (EstadoSaga.EN_CURSO, EstadoSaga.COMPENSANDO)
 
 
@@ -92,7 +93,13 @@ class Saga:
 
     @property
     def terminal(self) -> bool:
+        """Where a client's wait ends (FALLIDA included: a person must know)."""
         return self.estado in TERMINALES
+
+    @property
+    def final(self) -> bool:
+        """Nothing will change any more (a parked FALLIDA saga still will)."""
+        return self.estado in FINALES
 
     def siguiente(self) -> Accion | None:
         if self.estado is EstadoSaga.EN_CURSO:

@@ -30,14 +30,15 @@ class EngineConfig:
     recovery_interval_s: float = 2.0
     compensation_attempts: int = 8  # per (re)start of compensation; then parked (FALLIDA)
     compensation_backoff_cap_s: float = 5.0
-    parked_backoff_cap_s: float = 300.0  # a parked saga is retried at most this far apart
+    parked_backoff_s: float = 5.0  # first wait of a parked saga; doubles per parking…
+    parked_backoff_cap_s: float = 300.0  # …up to this
     workers: int = 32
     crash_at: str = ""  # test fault injection: "<antes_rpc|despues_rpc|compensando>:<step name>"
 
     def parked_wait(self, aparcamientos: int) -> timedelta:
-        """Doubles per parking, from the compensation backoff cap up to the parked cap."""
+        """Doubles per parking, up to the cap, with some jitter."""
         exponent = min(aparcamientos, 16)
-        wait = min(self.parked_backoff_cap_s, self.compensation_backoff_cap_s * 2**exponent)
+        wait = min(self.parked_backoff_cap_s, self.parked_backoff_s * 2**exponent)
         return timedelta(seconds=wait * (0.75 + random.random() / 4))
 
 

@@ -17,7 +17,7 @@ from services.kit.db import utcnow
 from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
 from services.sagas.booking import RESERVA, VALIDAR_CLIENTE
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
-from services.sagas.definition import SagaDefinition
+from services.sagas.definition import Definitions, UnknownDefinition
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.engine import Engine
 from services.sagas.notifier import Notifier
@@ -44,14 +44,15 @@ class Handlers:
         engine: Engine,
         caller: GrpcCaller,
         notifier: Notifier,
-        definition: SagaDefinition = RESERVA,
+        definitions: Definitions,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.store = store
         self.engine = engine
         self.caller = caller
         self.notifier = notifier
-        self.definition = definition
+        self.definitions = definitions
+        self.definition = definitions.current[RESERVA.tipo]  # new bookings start on it
         self.clock = clock
 
     def reservar(self, cmd: ReservarVuelo) -> Saga:
@@ -116,10 +117,11 @@ class Handlers:
         return saga
 
     def observar(self, id_saga: str, active: Callable[[], bool]) -> Iterator[Saga]:
-        """The saga now, then once per transition, until terminal (at once if it already is)."""
+        """The saga now, then once per transition, until final (at once if it already is); a
+        parked saga is watched on, through its automatic retries."""
         saga = self.obtener(id_saga)
         yield saga
-        while not saga.terminal and active():
+        while not saga.final and active():
             self.notifier.wait(id_saga, POLL_S)
             current = self.obtener(id_saga)
             if current.version != saga.version:
@@ -133,7 +135,18 @@ class Handlers:
 
     def reanudar(self, session: Session, id_saga: str) -> Saga:
         """FALLIDA -> COMPENSANDO in the caller's transaction; then ``impulsar`` drives it."""
-        return self.store.reanudar(session, id_saga)
+        return self.store.reanudar(session, id_saga, self._conocida)
+
+    def _conocida(self, saga: Saga) -> None:
+        """Refuses a saga started on a definition this orchestrator does not have."""
+        try:
+            self.definitions.of(saga.tipo, saga.version_definicion, [p.nombre for p in saga.pasos])
+        except UnknownDefinition as unknown:
+            raise BusinessRefusal(
+                "DEFINICION_DESCONOCIDA",
+                f"este orquestador no tiene la definición {unknown} con la que empezó la saga",
+                {"tipo": saga.tipo, "version": str(saga.version_definicion)},
+            ) from unknown
 
     def impulsar(self, id_saga: str) -> None:
         """Wakes the saga's waiters and drives it (nothing happens if it has nothing to do)."""

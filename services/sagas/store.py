@@ -267,7 +267,9 @@ class SagaStore:
             rows, siguiente = keyset_page(uow.session, query, sagas, antes_de, limite)
         return [_saga(r) for r in rows], siguiente
 
-    def reanudar(self, session: Session, id_saga: str) -> Saga:
+    def reanudar(
+        self, session: Session, id_saga: str, check: Callable[[Saga], None] = lambda _: None
+    ) -> Saga:
         """An operator forces a parked saga's next attempt now (ReanudarSaga): FALLIDA ->
         COMPENSANDO with a fresh budget, taking the lease, in the caller's transaction."""
         ahora = self.clock()
@@ -277,6 +279,7 @@ class SagaStore:
         if row is None:
             raise NotFound("saga", id_saga)
         saga = _saga(row)
+        check(saga)
         if saga.estado is not EstadoSaga.FALLIDA:
             raise BusinessRefusal(
                 "SAGA_NO_FALLIDA", f"solo se reanuda una saga FALLIDA; esta está {saga.estado}"
@@ -303,6 +306,9 @@ def _pendiente(
     """Work for an orchestrator: an active saga (and ``active_too``), or a parked one whose
     next attempt is due."""
     return sa.or_(
-        sa.and_(sagas.c.estado.in_([e.value for e in ACTIVOS]), active_too or sa.true()),
+        sa.and_(
+            sagas.c.estado.in_([e.value for e in ACTIVOS]),
+            sa.true() if active_too is None else active_too,
+        ),
         sa.and_(sagas.c.estado == EstadoSaga.FALLIDA.value, sagas.c.proximo_intento < now),
     )

@@ -61,7 +61,7 @@ def test_card_refused_compensates_and_cancels_the_booking(
 
 
 def test_gds_refusal_refunds_the_payment(participants: Participants, sagas, cliente: str) -> None:  # type: ignore[no-untyped-def]
-    saga = reservar(sagas, booking(cliente, "BOG", "ZZZ"))
+    saga = reservar(sagas, booking(cliente, "BOG", b.SIN_CUPO))
     assert saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA and "SIN_DISPONIBILIDAD" in saga.motivo
     assert participants.count("pagos", "pagos", id_reserva=saga.id_reserva, estado="REVERTIDO") == 1
     assert participants.count("reservas", "reservas", id=saga.id_reserva, estado="CANCELADA") == 1
@@ -120,7 +120,7 @@ def test_fifty_concurrent_bookings_all_end_terminal_and_consistent(
     requests = [
         booking(
             cliente,
-            *(("BOG", "ZZZ") if n % 5 == 3 else ()),
+            *(("BOG", b.SIN_CUPO) if n % 5 == 3 else ()),
             medio="tarjeta-rechazada" if n % 5 == 4 else "tarjeta-visa",
         )
         for n in range(50)

@@ -20,6 +20,8 @@ FAST = {
     "AEROALPES_SAGAS_LEASE_MS": "2000",
     "AEROALPES_SAGAS_RECUPERACION_MS": "200",
     "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS": "300",
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MS": "500",
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS": "2000",
 }
 # The current booking saga's steps (definition version 2); tests address steps by name.
 STEPS = ("crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva")

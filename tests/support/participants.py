@@ -17,6 +17,7 @@ from aeroalpes.reservas.v1 import reservas_pb2_grpc
 from sqlalchemy.engine import Engine
 
 from services.kit.db import create_engine, database_url
+from tests.support.builders import SIN_CUPO
 from tests.support.components import stop_process
 from tests.support.grpc_process import ServiceProcess, grpc_service
 
@@ -100,7 +101,7 @@ def start_participants(
     env: dict[str, str] | None = None,
 ) -> Participants:
     child_env = {
-        "AEROALPES_GDS_SIN_CUPO": "ZZZ",
+        "AEROALPES_GDS_SIN_CUPO": SIN_CUPO,
         "AEROALPES_PAGOS_LIMITE": "1000000000",
         **(env or {}),
     }

@@ -88,14 +88,15 @@ class SagasServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ObservarSaga(self, request, context):
-        """ObservarSaga streams the saga once now and once per transition; it ends when the saga is terminal.
+        """ObservarSaga streams the saga once now and once per transition; it ends when the saga is
+        COMPLETADA or COMPENSADA (a parked FALLIDA saga is still retried, so it is watched on).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ReanudarSaga(self, request, context):
-        """ReanudarSaga resumes a FALLIDA saga after an operator fixed the cause (internal).
+        """ReanudarSaga tries a parked FALLIDA saga's compensation now, not at its next attempt (internal).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -1,0 +1,38 @@
+"""Test-only fault injection in participants: die after committing, before answering.
+
+``AEROALPES_FALLA_TRAS_COMMIT=PagarReserva`` (or ``PagarReserva@0.1``, a probability) makes the
+process exit right after the named RPC's transaction committed and before its answer leaves:
+the caller sees a reset and cannot know the effect happened. Never set it in production."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+VARIABLE = "AEROALPES_FALLA_TRAS_COMMIT"
+
+
+def _probabilities(spec: str) -> dict[str, float]:
+    chosen = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        name, _, probability = item.partition("@")
+        chosen[name] = float(probability or 1)
+    return chosen
+
+
+def after_commit(method: str) -> Callable[[], None]:
+    """What to run after ``method`` succeeded: nothing, unless the fault names it."""
+    probability = _probabilities(os.environ.get(VARIABLE, "")).get(method.rsplit("/", 1)[-1])
+    if probability is None:
+        return lambda: None
+
+    def maybe_die() -> None:
+        if random.random() < probability:
+            log.warning("fault injection: exiting after %s committed, before answering", method)
+            logging.shutdown()
+            os._exit(17)
+
+    return maybe_die
