@@ -17,6 +17,8 @@ from aeroalpes.ui.v1 import eventos_pb2
 
 from services.ui.owners import Owners
 
+CLOSED = eventos_pb2.Evento()  # put in an inbox to end its stream (compared by identity)
+
 
 @dataclass(eq=False)
 class Subscriber:
@@ -25,6 +27,11 @@ class Subscriber:
     inbox: queue.Queue[eventos_pb2.Evento] = field(
         default_factory=lambda: queue.Queue(maxsize=1000)
     )
+
+    def close(self) -> None:
+        """Wakes the stream's thread at once when the call ends (a cancelled browser tab)."""
+        with contextlib.suppress(queue.Full):
+            self.inbox.put_nowait(CLOSED)
 
     def wants(self, evento: eventos_pb2.Evento, owner: str | None) -> bool:
         if self.viewer is not None and owner != self.viewer:

@@ -12,7 +12,7 @@ from google.protobuf import timestamp_pb2
 from services.kit import identity
 from services.kit.slots import Slots
 from services.kit.validation import Violations
-from services.ui.feed import Feed
+from services.ui.feed import CLOSED, Feed
 from services.ui.source import TOPICS
 
 INTERNAL = "interno"  # the slot key of calls without an edge subject
@@ -35,18 +35,24 @@ class EventosServicer(eventos_pb2_grpc.EventosServiceServicer):
         with self.streams.acquire(caller.subject or INTERNAL):
             viewer = None if caller.sees_all else caller.subject
             subscriber, recent = self.feed.subscribe(request.topicos, viewer)
+            # A cancelled call frees its thread and its slot now, not at the next heartbeat.
+            context.add_callback(subscriber.close)
             try:
                 for evento in recent:
                     yield eventos_pb2.SuscribirResponse(evento=evento)
                 while context.is_active():
                     identity.who(context)  # a deactivated customer's stream ends within the TTL
-                    yield self._next(subscriber.inbox)
+                    response = self._next(subscriber.inbox)
+                    if response is None:
+                        return
+                    yield response
             finally:
                 self.feed.unsubscribe(subscriber)
 
-    def _next(self, inbox: queue.Queue[eventos_pb2.Evento]) -> eventos_pb2.SuscribirResponse:
+    def _next(self, inbox: queue.Queue[eventos_pb2.Evento]) -> eventos_pb2.SuscribirResponse | None:
         try:
-            return eventos_pb2.SuscribirResponse(evento=inbox.get(timeout=self.heartbeat_s))
+            evento = inbox.get(timeout=self.heartbeat_s)
+            return None if evento is CLOSED else eventos_pb2.SuscribirResponse(evento=evento)
         except queue.Empty:
             # Idle: a heartbeat keeps Envoy and browsers from closing the stream.
             latido = timestamp_pb2.Timestamp()
