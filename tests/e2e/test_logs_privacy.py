@@ -19,14 +19,17 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from services.mesh import tutorial_customer
+from services.sagas.servicer import reservar_command
 from services.vuelos.cliente import FILE as TUTORIAL_CUSTOMER_FILE
+from tests.support import builders as b
 from tests.support.components import wait_until
-from tests.support.edge import Customer, book, grpcurl, ok
+from tests.support.edge import Customer, book, booking_body, grpcurl, ok
 from tests.support.mesh import Mesh, run_mesh
 from tests.support.secret_hashes import digests_of, hashes_of
 
 REGISTRAR = "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario"
 AUTENTICAR = "aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"
+RESERVAR = "aeroalpes.sagas.v1.SagasService/ReservarVuelo"
 LISTAR_NOTIFICACIONES = "aeroalpes.notificaciones.v1.NotificacionesService/ListarNotificaciones"
 # An address as written, not masked (a masked one reads ``a***@example.com``).
 UNMASKED_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
@@ -154,3 +157,23 @@ def test_forged_page_tokens_are_refused_at_the_edge(mesh: Mesh, token: str) -> N
         result = grpcurl(mesh.edge, method, body={"page_token": token}, token=who.token)
         assert result.returncode != 0 and "InvalidArgument" in result.stderr, result.stderr
         assert "page_token" in result.stderr, result.stderr
+
+
+def test_the_legacy_listener_books_the_tutorials_unchanged_2022_sample(mesh: Mesh) -> None:
+    compat = f"127.0.0.1:{mesh.ports['VUELOS_COMPAT']}"
+    sample = json.loads(b.TUTORIAL_SAMPLE)
+    answer = ok(grpcurl(compat, "vuelos.Vuelos/CrearReserva", body=sample))
+    assert answer["mensaje"].startswith("Reserva confirmada"), answer
+
+
+@pytest.mark.skipif(
+    "ahora" not in inspect.signature(reservar_command).parameters,
+    reason="waits for the sagas servicer to pass the clock for edge callers",
+)
+def test_the_edge_refuses_departures_that_already_left(mesh: Mesh) -> None:
+    who = customer(mesh, registration(f"97{secrets.randbelow(10**8):08d}"))
+    body = booking_body(who.id, "tarjeta-visa")
+    body["itinerarios"] = json.loads(b.TUTORIAL_SAMPLE)["itinerarios"]  # left in 2022
+    result = grpcurl(mesh.edge, RESERVAR, body=body, token=who.token)
+    assert result.returncode != 0 and "InvalidArgument" in result.stderr, result.stderr
+    assert "legs[0].fecha_salida" in result.stderr, result.stderr

@@ -43,37 +43,6 @@ from tests.support.secret_hashes import hashes_of, leaks
 
 SUBJECT = "x-aeroalpes-sub"
 LEG0 = "itinerarios[0].odos[0].segmentos[0].legs[0]"
-# The tutorial's own sample for vuelos.Vuelos/CrearReserva, byte for byte (it leaves in 2022).
-TUTORIAL_SAMPLE = """{
-    "itinerarios": [
-        {
-            "odos": [
-                {
-                    "segmentos": [
-                        {
-                            "legs": [
-                                {
-                                    "fecha_salida": "2022-11-22T13:10:00Z",
-                                    "fecha_llegada": "2022-11-22T15:10:00Z",
-                                    "destino": {
-                                        "codigo": "JFK",
-                                        "nombre": "John F. Kennedy International Airport"
-                                    },
-                                    "origen": {
-                                        "codigo": "BOG",
-                                        "nombre": "El Dorado - Bogotá International Airport (BOG)"
-                                    }
-
-                                }
-                            ]
-                        }
-                    ]
-                }
-
-            ]
-        }
-        ]
-    }"""
 
 
 # --- secrets never reach a stored value
@@ -401,7 +370,7 @@ def vuelos(
 def test_the_legacy_api_books_the_tutorials_unchanged_2022_sample(
     vuelos: vuelos_pb2_grpc.VuelosStub,
 ) -> None:
-    sample = json_format.Parse(TUTORIAL_SAMPLE, vuelos_pb2.Reserva())
+    sample = json_format.Parse(b.TUTORIAL_SAMPLE, vuelos_pb2.Reserva())
     creada = vuelos.CrearReserva(sample, timeout=90)
     assert creada.mensaje.startswith("Reserva confirmada"), creada.mensaje
     consultada = vuelos.ConsultarReserva(vuelos_pb2.QueryReserva(id=creada.reserva.id), timeout=30)

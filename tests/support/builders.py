@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aeroalpes.clientes.v1 import clientes_pb2
 from aeroalpes.comun.v1 import dinero_pb2
@@ -12,6 +13,10 @@ from aeroalpes.gds.v1 import gds_pb2
 from aeroalpes.pagos.v1 import pagos_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
 from google.protobuf import timestamp_pb2
+
+# The tutorial's own sample for vuelos.Vuelos/CrearReserva, byte for byte (it leaves in 2022):
+# the legacy API must keep accepting it unchanged.
+TUTORIAL_SAMPLE = (Path(__file__).parent / "tutorial_crear_reserva.json").read_text()
 
 # A real airport the test and demo GDS has no seats to (AEROALPES_GDS_SIN_CUPO): airports are
 # checked against a real catalogue, so the knob cannot use a made-up code.
