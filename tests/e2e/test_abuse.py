@@ -20,6 +20,7 @@ from aeroalpes.clientes.v1 import clientes_pb2
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 from google.protobuf import json_format
 
+from services.mesh.edge_policy import RateLimits
 from tests.support.components import REPO
 from tests.support.edge import Customer, register
 from tests.support.mesh import Mesh, run_mesh
@@ -34,7 +35,10 @@ SERVER_FAULTS = {"UNKNOWN", "INTERNAL", "UNAVAILABLE", "DEADLINE_EXCEEDED", "DAT
 
 LIMITS = {
     # As shipped: Envoy throttles the flooder's address long before the services see much.
-    "default-limits": {},
+    "default-limits": {
+        "AEROALPES_EDGE_ANON_RPS": str(RateLimits().anonymous_rps),
+        "AEROALPES_EDGE_ANON_BURST": str(RateLimits().anonymous_burst),
+    },
     # The anonymous limit raised far above the flood's pace, so its requests reach the services
     # (unknown methods, bad bodies, wrong passwords): they must still refuse without faltering.
     "flood-reaches-services": {
