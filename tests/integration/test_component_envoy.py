@@ -13,6 +13,7 @@ import pytest
 from grpc_health.v1 import health_pb2
 
 from services.kit.server import Registration, create_server
+from services.mesh.envoy import Topology, render
 from tests.support.components import free_port, wait_until
 from tests.support.envoy import run_envoy, validate
 from tests.support.grpc_process import grpc_service, health_status
@@ -204,3 +205,35 @@ def test_envoy_keeps_a_saturated_host_healthy(
         statuses = json.loads(envoy.admin("/clusters?format=json"))["cluster_statuses"]
         [host] = next(c for c in statuses if c["name"] == "tiny")["host_statuses"]
         assert not host["health_status"].get("failed_active_health_check")
+
+
+# --- the caller's deadline reaches the service behind the internal listener
+
+
+def test_a_deadline_sent_through_the_internal_listener_reaches_the_service(tmp_path: Path) -> None:
+    def remaining(request: bytes, context: grpc.ServicerContext) -> bytes:
+        left = context.time_remaining()
+        return f"{left if left is not None else float('inf'):.3f}".encode()
+
+    service = "aeroalpes.reservas.v1.ReservasService"  # a path the internal listener routes
+    handler = grpc.method_handlers_generic_handler(
+        service, {"Remaining": grpc.unary_unary_rpc_method_handler(remaining)}
+    )
+    registration = Registration(
+        lambda _servicer, server: server.add_generic_rpc_handlers((handler,)), None, service
+    )
+    server, port = create_server([registration])
+    try:
+        internal = free_port()
+        services = {"reservas": ("127.0.0.1", port), "sagas": ("127.0.0.1", port)}
+        topology = Topology(services, free_port(), internal, 0)
+        config = render(topology)
+        del config["admin"]
+        with run_envoy(config, tmp_path), grpc.insecure_channel(f"127.0.0.1:{internal}") as channel:
+            call = channel.unary_unary(f"/{service}/Remaining")
+            seen = float(call(b"", timeout=7, wait_for_ready=True))
+            assert 0 < seen <= 7  # the participant works to the caller's deadline …
+            # … and without one, to none (grpcio reports a far-off time rather than None).
+            assert float(call(b"", wait_for_ready=True)) > 86_400
+    finally:
+        server.stop(0).wait()
