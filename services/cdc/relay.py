@@ -91,7 +91,7 @@ class Relay:
 
     def _run_sqlite(self, publisher: Publisher) -> None:
         checkpoint = Checkpoint(self.config.checkpoint_dir / "sqlite.json")
-        positions: dict[str, int] = {k: int(v) for k, v in (checkpoint.load() or {}).items()}
+        positions = SqlitePositions(checkpoint.load() or {})
         connections: dict[str, Any] = {}
         installed: dict[str, set[str]] = {}
         dates: dict[str, dict[str, set[str]]] = {}
@@ -99,24 +99,24 @@ class Relay:
             while not self.stopping.is_set():
                 busy = False
                 for db in sorted(self.config.databases):
-                    conn = self._sqlite_connection(db, connections, installed, dates)
+                    conn = self._sqlite_connection(db, connections, installed, dates, positions)
                     if conn is None:
                         continue
-                    rows = sqlite_changes.read(conn, db, positions.get(db, 0), BATCH, dates[db])  # type: ignore[arg-type]
+                    rows = sqlite_changes.read(conn, db, positions.seq(db), BATCH, dates[db])  # type: ignore[arg-type]
                     if not rows:
                         continue
                     messages = self.messages([change for _, change in rows])
                     publisher.send_all(messages)
                     self.published += len(messages)
-                    positions[db] = rows[-1][0]
-                    checkpoint.save(positions)
-                    sqlite_changes.forget(conn, positions[db])  # type: ignore[arg-type]
+                    positions.advance(db, rows[-1][0])
+                    checkpoint.save(positions.saved())
+                    sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
                     busy = busy or len(rows) == BATCH
                 if not busy:
                     self.stopping.wait(self.config.poll_ms / 1000)
         finally:
-            for conn in connections.values():
-                conn.close()  # type: ignore[attr-defined]
+            for conn, _inode in connections.values():
+                conn.close()
 
     def _sqlite_connection(
         self,
@@ -124,15 +124,22 @@ class Relay:
         connections: dict[str, Any],
         installed: dict[str, set[str]],
         dates: dict[str, dict[str, set[str]]],
+        positions: SqlitePositions,
     ) -> Any:
-        """The database's connection, with triggers on every table that exists so far."""
+        """The database's connection, with triggers on every table that exists so far; a file
+        replaced under us is opened again and, being another database, read from its start."""
         path = self.config.var_dir / f"{db}.db"
         if not path.exists():
             return None
+        inode = path.stat().st_ino
+        if db in connections and connections[db][1] != inode:
+            connections.pop(db)[0].close()
         if db not in connections:
-            connections[db] = sqlite_changes.connect(path)
+            conn = sqlite_changes.connect(path)
+            connections[db] = (conn, inode)
             installed[db] = set()
-        conn = connections[db]
+            positions.bind(db, sqlite_changes.identity(conn))
+        conn = connections[db][0]
         wanted = {t for d, t in self.config.watched if d == db}
         if db in self.config.outbox_dbs:
             wanted.add("outbox")
@@ -142,3 +149,29 @@ class Relay:
             if installed[db]:
                 log.info("capturing %s: %s", db, ", ".join(sorted(installed[db])))
         return conn if installed[db] else None
+
+
+class SqlitePositions:
+    """The last change relayed per database, valid only for the database identity it was read
+    from (saved as ``{db: {"id": identity, "seq": n}}``)."""
+
+    def __init__(self, saved: dict[str, Any]) -> None:
+        self._saved = {db: p for db, p in saved.items() if isinstance(p, dict)}
+
+    def bind(self, db: str, identity: str) -> None:
+        previous = self._saved.get(db)
+        if previous is not None and previous.get("id") != identity:
+            log.warning(
+                "%s is another database than the checkpoint's: reading it from the start", db
+            )
+            previous = None
+        self._saved[db] = {"id": identity, "seq": int(previous["seq"]) if previous else 0}
+
+    def seq(self, db: str) -> int:
+        return int(self._saved[db]["seq"])
+
+    def advance(self, db: str, seq: int) -> None:
+        self._saved[db]["seq"] = seq
+
+    def saved(self) -> dict[str, Any]:
+        return self._saved

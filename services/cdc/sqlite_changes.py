@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +16,31 @@ from services.cdc.envelope import ALWAYS_EXCLUDED, Change
 
 log = logging.getLogger(__name__)
 CHANGE_TABLE = "cdc_cambios"
+IDENTITY_TABLE = "cdc_identidad"  # one random id per database file: a recreated file has another
+OUTBOX = "outbox"
 
 
 def connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, timeout=30, isolation_level=None)  # autocommit; BEGIN by hand
     conn.execute("PRAGMA busy_timeout=30000")
     return conn
+
+
+def identity(conn: sqlite3.Connection) -> str:
+    """The database's identity, created on first use. Change sequence numbers restart in a
+    recreated file, so a checkpoint is only valid for the identity it was taken on."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {IDENTITY_TABLE} (id TEXT NOT NULL)")
+        row = conn.execute(f"SELECT id FROM {IDENTITY_TABLE}").fetchone()
+        if row is None:
+            row = (uuid.uuid4().hex,)
+            conn.execute(f"INSERT INTO {IDENTITY_TABLE} (id) VALUES (?)", row)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return str(row[0])
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]]:
@@ -32,6 +52,13 @@ def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]
 
 def _json_row(ref: str, columns: list[tuple[str, str, bool]]) -> str:
     return "json_object(" + ", ".join(f"'{c[0]}', {ref}.\"{c[0]}\"" for c in columns) + ")"
+
+
+def _operations(table: str) -> tuple[tuple[str, str, str], ...]:
+    """Which changes to capture: only inserts of the outbox (its pruning is no news)."""
+    if table == OUTBOX:
+        return (("c", "INSERT", "NEW"),)
+    return (("c", "INSERT", "NEW"), ("u", "UPDATE", "NEW"), ("d", "DELETE", "OLD"))
 
 
 def install(conn: sqlite3.Connection, tables: Iterable[str], excluded: frozenset[str]) -> set[str]:
@@ -55,15 +82,12 @@ def install(conn: sqlite3.Connection, tables: Iterable[str], excluded: frozenset
             if not columns:
                 continue
             pk = next((c[0] for c in columns if c[2]), columns[0][0])
-            for op, when, image in (
-                ("c", "INSERT", "NEW"),
-                ("u", "UPDATE", "NEW"),
-                ("d", "DELETE", "OLD"),
-            ):
+            for op in ("c", "u", "d"):
+                conn.execute(f'DROP TRIGGER IF EXISTS "cdc_{table}_{op}"')
+            for op, when, image in _operations(table):
                 before = _json_row("OLD", columns) if op in ("u", "d") else "NULL"
                 after = _json_row("NEW", columns) if op in ("c", "u") else "NULL"
                 name = f"cdc_{table}_{op}"
-                conn.execute(f'DROP TRIGGER IF EXISTS "{name}"')
                 conn.execute(
                     f'CREATE TRIGGER "{name}" AFTER {when} ON "{table}" BEGIN '
                     f"INSERT INTO {CHANGE_TABLE} (tabla, op, clave, antes, despues, ts_ms) VALUES "

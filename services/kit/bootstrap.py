@@ -10,6 +10,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
+from services.kit import retention
 from services.kit.config import ConfigError, ServiceConfig
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.logs import configure_logging
@@ -53,6 +54,7 @@ def run(
     configure_logging(name, config.log_level)
     try:
         engine = open_database(config, migrations)
+        pruner = retention.Pruner(engine, retention.rules_for(engine), retention.interval_s())
         server, port = create_server(
             build(config, engine),
             config.port,
@@ -66,6 +68,8 @@ def run(
         sys.exit(f"{name}: cannot start: {error}")
     except sqlalchemy.exc.OperationalError as error:
         sys.exit(f"{name}: database unavailable: {error.orig}")
+    pruner.start()
+    on_stop(pruner.stop)
     serve(server, name, port, config.grace_seconds)
     for callback in _on_stop:
         callback()
