@@ -10,6 +10,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2
 
 from services.mesh import edge_policy
+from services.mesh.clusters import cluster
 from services.mesh.edge_policy import RateLimits, http_filter, typed
 
 # The design's public RPCs per service (routed on the edge); every other RPC stays internal.
@@ -295,83 +296,8 @@ def _listener(
     }
 
 
-def _health_check(t: Topology) -> dict[str, Any]:
-    # Services answer health on threads of their own (services/kit/server.py), so a failed
-    # check means the process is gone or wedged; still, one miss is not enough to mark it down.
-    return {
-        "timeout": "2s",
-        "interval": t.health_interval,
-        "no_traffic_interval": t.health_interval,
-        "unhealthy_threshold": 3,
-        "healthy_threshold": 1,
-        "grpc_health_check": {},
-    }
-
-
-# Passive health: a client can make a service answer any gRPC status (UNIMPLEMENTED maps to
-# HTTP 501, a too-short deadline to 504…), so statuses never eject a host. Only failures of the
-# host itself do: refused or reset connections and timeouts, counted apart ("local origin").
-OUTLIER_DETECTION = {
-    "split_external_local_origin_errors": True,
-    "consecutive_local_origin_failure": 5,
-    "enforcing_consecutive_local_origin_failure": 100,
-    "enforcing_local_origin_success_rate": 0,
-    "enforcing_consecutive_5xx": 0,
-    "enforcing_consecutive_gateway_failure": 0,
-    "enforcing_success_rate": 0,
-    "enforcing_failure_percentage": 0,
-    "interval": "5s",
-    "base_ejection_time": "10s",
-    "max_ejection_percent": 50,
-}
-
-
 def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) -> dict[str, Any]:
-    cluster: dict[str, Any] = {
-        "name": name,
-        "type": "STRICT_DNS" if t.dns else "STATIC",
-        "connect_timeout": "1s",
-        "load_assignment": {
-            "cluster_name": name,
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {"socket_address": {"address": host, "port_value": port}}
-                            }
-                        }
-                    ]
-                }
-            ],
-        },
-        "circuit_breakers": {
-            "thresholds": [
-                {
-                    "max_connections": 1024,
-                    "max_pending_requests": 1024,
-                    "max_requests": 1024,
-                    "max_retries": 16,
-                }
-            ]
-        },
-        # Below half the hosts healthy, Envoy routes to all of them (panic). With one host (the
-        # local runner, compose unscaled) that host always gets the call: refusing it locally
-        # ("no healthy upstream") could only turn a call that might work into one that cannot,
-        # and a dead host still fails fast (connection refused → UNAVAILABLE). With several
-        # replicas the healthy ones take the traffic while at least half are up.
-        "common_lb_config": {"healthy_panic_threshold": {"value": 50}},
-    }
-    if grpc:
-        cluster["typed_extension_protocol_options"] = {
-            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": _typed(
-                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
-                explicit_http_config={"http2_protocol_options": {}},
-            )
-        }
-        cluster["health_checks"] = [_health_check(t)]
-        cluster["outlier_detection"] = OUTLIER_DETECTION
-    return cluster
+    return cluster(name, host, port, t.dns, t.health_interval, grpc)
 
 
 def _edge_filters(t: Topology) -> list[dict[str, Any]]:

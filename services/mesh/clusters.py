@@ -1,0 +1,90 @@
+"""Envoy clusters: one per service, with how Envoy decides a host is sick (and when not)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.mesh.edge_policy import typed
+
+
+def health_check(interval: str) -> dict[str, Any]:
+    # Services answer health on threads of their own (services/kit/server.py), so a failed
+    # check means the process is gone or wedged; still, one miss is not enough to mark it down.
+    return {
+        "timeout": "2s",
+        "interval": interval,
+        "no_traffic_interval": interval,
+        "unhealthy_threshold": 3,
+        "healthy_threshold": 1,
+        "grpc_health_check": {},
+    }
+
+
+# Passive health: a client can make a service answer any gRPC status (Envoy counts UNIMPLEMENTED
+# as HTTP 501, a stream the server resets over a bad content type as 503, a service's
+# DEADLINE_EXCEEDED as 504), so no answer from the host ejects it. Only what Envoy sees go wrong
+# on its own side does ("local origin", counted apart): connections refused or timing out, and
+# the route's own timeout. A caller's grpc-timeout running out counts for nothing (measured).
+OUTLIER_DETECTION = {
+    "split_external_local_origin_errors": True,
+    "consecutive_local_origin_failure": 5,
+    "enforcing_consecutive_local_origin_failure": 100,
+    "enforcing_local_origin_success_rate": 0,
+    "enforcing_consecutive_5xx": 0,
+    "enforcing_consecutive_gateway_failure": 0,
+    "enforcing_success_rate": 0,
+    "enforcing_failure_percentage": 0,
+    "interval": "5s",
+    "base_ejection_time": "10s",
+    "max_ejection_percent": 50,
+}
+
+
+def cluster(
+    name: str, host: str, port: int, dns: bool, health_interval: str, grpc: bool = True
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "name": name,
+        "type": "STRICT_DNS" if dns else "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [
+                {
+                    "lb_endpoints": [
+                        {
+                            "endpoint": {
+                                "address": {"socket_address": {"address": host, "port_value": port}}
+                            }
+                        }
+                    ]
+                }
+            ],
+        },
+        "circuit_breakers": {
+            "thresholds": [
+                {
+                    "max_connections": 1024,
+                    "max_pending_requests": 1024,
+                    "max_requests": 1024,
+                    "max_retries": 16,
+                }
+            ]
+        },
+        # Below half the hosts healthy, Envoy routes to all of them (panic). With one host (the
+        # local runner, compose unscaled) that host always gets the call: refusing it locally
+        # ("no healthy upstream") could only turn a call that might work into one that cannot,
+        # and a dead host still fails fast (connection refused → UNAVAILABLE). With several
+        # replicas the healthy ones take the traffic while at least half are up.
+        "common_lb_config": {"healthy_panic_threshold": {"value": 50}},
+    }
+    if grpc:
+        config["typed_extension_protocol_options"] = {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": typed(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                explicit_http_config={"http2_protocol_options": {}},
+            )
+        }
+        config["health_checks"] = [health_check(health_interval)]
+        config["outlier_detection"] = OUTLIER_DETECTION
+    return config
