@@ -10,7 +10,7 @@ from typing import Any
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.kit.server import Registration, create_server
 from services.mesh.envoy import Topology, render
@@ -235,5 +235,42 @@ def test_a_deadline_sent_through_the_internal_listener_reaches_the_service(tmp_p
             assert 0 < seen <= 7  # the participant works to the caller's deadline …
             # … and without one, to none (grpcio reports a far-off time rather than None).
             assert float(call(b"", wait_for_ready=True)) > 86_400
+    finally:
+        server.stop(0).wait()
+
+
+# --- a lone host that fails its health checks still gets the calls
+
+
+def test_the_only_host_keeps_its_traffic_while_marked_unhealthy(tmp_path: Path) -> None:
+    """Health says NOT_SERVING, the service itself answers: Envoy marks the host unhealthy but,
+    with nowhere else to send the call, still sends it (panic routing) instead of refusing
+    every caller with "no healthy upstream"."""
+    service = "aeroalpes.reservas.v1.ReservasService"
+    handler = grpc.method_handlers_generic_handler(
+        service, {"Ping": grpc.unary_unary_rpc_method_handler(lambda request, context: b"pong")}
+    )
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    health_servicer = health.HealthServicer()
+    health_servicer.set("", health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    try:
+        internal = free_port()
+        services = {"reservas": ("127.0.0.1", port), "sagas": ("127.0.0.1", port)}
+        config = render(Topology(services, free_port(), internal, 0))
+        del config["admin"]
+        with run_envoy(config, tmp_path) as envoy:
+
+            def unhealthy() -> bool:
+                clusters = json.loads(envoy.admin("/clusters?format=json"))["cluster_statuses"]
+                [hosts] = [c["host_statuses"] for c in clusters if c["name"] == "reservas"]
+                return bool(hosts[0]["health_status"].get("failed_active_health_check"))
+
+            wait_until(unhealthy, 30, "Envoy to mark reservas unhealthy")
+            with grpc.insecure_channel(f"127.0.0.1:{internal}") as channel:
+                assert channel.unary_unary(f"/{service}/Ping")(b"", timeout=10) == b"pong"
     finally:
         server.stop(0).wait()
