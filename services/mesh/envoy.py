@@ -271,7 +271,12 @@ def _listener(
         }
         # The edge is the first proxy: the client is the TCP peer, never a forgeable
         # X-Forwarded-For (per-address rate limits depend on it).
-        extra = {"use_remote_address": True, "local_reply_config": edge_policy.LOCAL_REPLIES}
+        extra = {
+            "use_remote_address": True,
+            "local_reply_config": edge_policy.LOCAL_REPLIES,
+            # One connection cannot hold more than this many calls open at once (HTTP/2).
+            "http2_protocol_options": {"max_concurrent_streams": 100},
+        }
     hcm = _typed(
         "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         stat_prefix=name,
