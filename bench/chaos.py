@@ -1,11 +1,14 @@
 """``make chaos``: bookings while processes are SIGKILLed, then every invariant is checked.
 
 ``python -m bench.chaos [--sagas 300] [--orchestrator-kills 5] [--participant-kills 5]
-[--relay-kills 3] [--broker-restarts 1]``
+[--relay-kills 3] [--broker-restarts 1] [--outages 2] [--outage-s 20] [--commit-then-die 0.01]``
 
 Starts the system with the local runner (which restarts what dies, with backoff), books through
 the edge (a third of the bookings are refused by payment or by the GDS) while it kills processes
-with SIGKILL, waits for every saga to be terminal, and checks across every database and topic:
+with SIGKILL, freezes participants (SIGSTOP) for longer than a step's and a compensation's whole
+budget, and lets participants die right after committing a mutation, before answering (each such
+call with the given probability). Then it waits for every saga to be final (a parked FALLIDA saga
+must converge by itself) and checks across every database and topic:
 COMPLETADA sagas have their reservation APROBADA, one approved payment and one confirmation;
 COMPENSADA ones have their reservation cancelled and no approved payment or confirmation left;
 no reservation was charged twice; every saga event reached notificaciones exactly once; every
@@ -36,17 +39,18 @@ from aeroalpes.reservas.v1 import reserva_pb2
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from bench.sagas import customer, itinerario
+from services.kit.faults import VARIABLE
 from tests.support.builders import SIN_CUPO
 from tests.support.components import wait_until
 from tests.support.mesh import Mesh, run_mesh
 from tests.support.topics import TopicReader
 
 PARTICIPANTS = ("clientes", "reservas", "pagos", "gds")
-TERMINAL = {
-    sagas_pb2.ESTADO_SAGA_COMPLETADA,
-    sagas_pb2.ESTADO_SAGA_COMPENSADA,
-    sagas_pb2.ESTADO_SAGA_FALLIDA,
-}
+FINAL = {sagas_pb2.ESTADO_SAGA_COMPLETADA, sagas_pb2.ESTADO_SAGA_COMPENSADA}
+MUTATIONS = (  # the participants' mutating RPCs: each may die after committing
+    "CrearReserva", "AprobarReserva", "CancelarReserva", "PagarReserva", "RevertirPago",
+    "ConfirmarReserva", "RevertirConfirmacion",
+)  # fmt: skip
 SAGA_EVENTS = ("SagaIniciada", "SagaCompletada", "SagaCompensada", "SagaFallida")
 
 
@@ -89,19 +93,29 @@ def book_all(mesh: Mesh, id_cliente: str, token: str, count: int) -> list[str]:
         return list(pool.map(start, range(count)))
 
 
-def chaos(mesh: Mesh, kills: dict[str, int], stop: threading.Event, log: list[str]) -> None:
-    """Kills processes by pid at random moments while bookings run; the runner restarts them."""
+def chaos(
+    mesh: Mesh, kills: dict[str, int], outage_s: float, stop: threading.Event, log: list[str]
+) -> None:
+    """Kills processes by pid at random moments while bookings run (the runner restarts them),
+    and freezes participants for ``outage_s``: calls to them hang, health checks fail."""
     plan = ["sagas"] * kills["orchestrator"] + ["participant"] * kills["participant"]
     plan += ["cdc"] * kills["relay"] + ["pulsar"] * kills["broker"]
+    plan += ["outage"] * kills["outage"]
     random.shuffle(plan)
     for target in plan:
         if stop.wait(random.uniform(1.0, 3.0)):
             return
-        name = random.choice(PARTICIPANTS) if target == "participant" else target
+        name = target if target in ("sagas", "cdc", "pulsar") else random.choice(PARTICIPANTS)
         # A process the runner is still restarting is waited for: every planned kill happens.
         pid = wait_until(lambda n=name: live_pid(mesh, n), 60, f"{name} to be running again")  # type: ignore[misc]
-        os.kill(pid, signal.SIGKILL)
-        log.append(f"SIGKILL {name} (pid {pid})")
+        if target == "outage":
+            os.kill(pid, signal.SIGSTOP)
+            log.append(f"SIGSTOP {name} (pid {pid}) for {outage_s:.0f} s")
+            threading.Event().wait(outage_s)  # the outage's length, not a synchronisation
+            os.kill(pid, signal.SIGCONT)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            log.append(f"SIGKILL {name} (pid {pid})")
 
 
 def live_pid(mesh: Mesh, name: str) -> int | None:
@@ -133,12 +147,22 @@ def wait_all_terminal(
                 ).saga
             except grpc.RpcError:
                 return False
-            if saga.estado in TERMINAL:
+            if saga.estado in FINAL:
                 final[id_saga] = saga
         return len(final) == len(ids)
 
-    wait_until(all_done, timeout, "every saga to be terminal", interval=1.0)
+    wait_until(all_done, timeout, "every saga to be COMPLETADA or COMPENSADA", interval=1.0)
     return final
+
+
+def died_after_commit(mesh: Mesh) -> dict[str, int]:
+    """How often each participant exited after a commit (its log says so each time)."""
+    logs = mesh.var_dir / "logs"
+    return {
+        p: (logs / f"{p}.log").read_text(errors="replace").count("exiting after")
+        for p in PARTICIPANTS
+        if (logs / f"{p}.log").exists()
+    }
 
 
 def rows(var_dir: Path, db: str, query: str, *args: object) -> list[tuple[Any, ...]]:
@@ -257,6 +281,14 @@ def main() -> int:
     parser.add_argument("--participant-kills", type=int, default=5)
     parser.add_argument("--relay-kills", type=int, default=3)
     parser.add_argument("--broker-restarts", type=int, default=1)
+    parser.add_argument("--outages", type=int, default=2, help="participants frozen (SIGSTOP)")
+    parser.add_argument("--outage-s", type=float, default=20.0, help="how long each outage lasts")
+    parser.add_argument(
+        "--commit-then-die",
+        type=float,
+        default=0.01,
+        help="probability that a participant exits after committing a mutation, before answering",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the system's data and logs here")
     parser.add_argument("--summary", type=Path, help="also write the JSON summary to this file")
     args = parser.parse_args()
@@ -265,14 +297,23 @@ def main() -> int:
         "participant": args.participant_kills,
         "relay": args.relay_kills,
         "broker": args.broker_restarts,
+        "outage": args.outages,
     }
     env = {
         "AEROALPES_EDGE_RPS": "100000",
         "AEROALPES_EDGE_BURST": "100000",
         "AEROALPES_SAGAS_LEASE_MS": "3000",
         "AEROALPES_SAGAS_RECUPERACION_MS": "500",
-        "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "30",
+        # Budgets shorter than the outages: steps give up and are undone, compensations park
+        # (FALLIDA) and are retried until they converge.
+        "AEROALPES_SAGAS_PASO_TIMEOUT_MS": "4000",
+        "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "5",
+        "AEROALPES_SAGAS_COMPENSACION_BACKOFF_MAX_MS": "1000",
+        "AEROALPES_SAGAS_APARCADA_BACKOFF_MS": "2000",
+        "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS": "5000",
     }
+    if args.commit_then_die:
+        env[VARIABLE] = ",".join(f"{m}@{args.commit_then_die}" for m in MUTATIONS)
     log: list[str] = []
     started = time.monotonic()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="aeroalpes-chaos-"))
@@ -281,7 +322,7 @@ def main() -> int:
     with run_mesh(workdir, env=env) as mesh:
         id_cliente, token = customer(mesh)
         stop = threading.Event()
-        killer = threading.Thread(target=chaos, args=(mesh, kills, stop, log))
+        killer = threading.Thread(target=chaos, args=(mesh, kills, args.outage_s, stop, log))
         killer.start()
         try:
             ids = book_all(mesh, id_cliente, token, args.sagas)
@@ -303,11 +344,18 @@ def main() -> int:
                 violations = check(mesh, final) + check_cdc(mesh, final)
             except TimeoutError:
                 pass
+        commit_deaths = died_after_commit(mesh)
+        parked = rows(
+            mesh.var_dir, "sagas", "SELECT count(DISTINCT id_saga) FROM saga_eventos"
+            " WHERE tipo = 'SAGA_FALLIDA'",
+        )[0][0]  # fmt: skip
     states = Counter(sagas_pb2.EstadoSaga.Name(s.estado) for s in final.values())
     summary = {
         "sagas": len(final),
         "states": dict(states),
+        "parked_then_converged": parked,
         "kills": log,
+        "died_after_commit": commit_deaths,
         "violations": violations,
         "seconds": round(time.monotonic() - started, 1),
     }

@@ -88,6 +88,24 @@ class DeadlineTooShort(DomainError):
     reason = "PLAZO_INSUFICIENTE"
 
 
+class Exhausted(DomainError):
+    """Too much at once from this caller, or in all (streams, logins, password checks):
+    RESOURCE_EXHAUSTED with ErrorInfo, and RetryInfo when ``retry_after_s`` is set."""
+
+    reason = "LIMITE_EXCEDIDO"
+
+    def __init__(
+        self,
+        message: str,
+        reason: str | None = None,
+        retry_after_s: float | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason)
+        self.retry_after_s = retry_after_s
+        self.metadata = dict(metadata or {})
+
+
 class DependencyUnavailable(DomainError):
     """A dependency (database, peer service) is down: UNAVAILABLE, safe to retry."""
 

@@ -13,26 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from services.kit.errors import DomainError
-
-
-class Exhausted(DomainError):
-    """Too much at once from this caller (or in all): RESOURCE_EXHAUSTED, retry after a delay.
-
-    The error mapping adds ``RetryInfo`` from ``retry_after_s`` when it is set."""
-
-    reason = "LIMITE_EXCEDIDO"
-
-    def __init__(
-        self,
-        message: str,
-        reason: str | None = None,
-        retry_after_s: float | None = None,
-        metadata: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message, reason)
-        self.retry_after_s = retry_after_s
-        self.metadata = dict(metadata or {})
+from services.kit.errors import Exhausted as Exhausted  # re-exported
 
 
 class Slots:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from services.kit import errors
@@ -42,7 +42,12 @@ def _code_and_details(error: errors.DomainError) -> tuple[int, list[object]]:
     info = error_details_pb2.ErrorInfo(
         reason=error.reason, domain=DOMAIN, metadata=getattr(error, "metadata", {})
     )
-    return _CODES.get(type(error), code_pb2.FAILED_PRECONDITION), [info]
+    details: list[object] = [info]
+    if isinstance(error, errors.Exhausted) and error.retry_after_s is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(error.retry_after_s * 1000))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    return _CODES.get(type(error), code_pb2.FAILED_PRECONDITION), details
 
 
 _CODES: dict[type[errors.DomainError], int] = {
@@ -54,6 +59,7 @@ _CODES: dict[type[errors.DomainError], int] = {
     errors.Unauthenticated: code_pb2.UNAUTHENTICATED,
     errors.PermissionDenied: code_pb2.PERMISSION_DENIED,
     errors.DependencyUnavailable: code_pb2.UNAVAILABLE,
+    errors.Exhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 
 
@@ -70,6 +76,7 @@ def details_of(rpc_error: grpc.RpcError) -> list[object]:
             error_details_pb2.BadRequest,
             error_details_pb2.ErrorInfo,
             error_details_pb2.ResourceInfo,
+            error_details_pb2.RetryInfo,
         ):
             if detail.Is(kind.DESCRIPTOR):
                 message = kind()

@@ -22,7 +22,7 @@ from services.sagas.definition import Definitions, SagaDefinition
 from services.sagas.engine import Engine, EngineConfig
 from services.sagas.handlers import Handlers
 from services.sagas.notifier import Notifier
-from services.sagas.servicer import SagasServicer
+from services.sagas.servicer import SERVER_THREADS, SagasServicer
 from services.sagas.store import SagaStore
 
 DEFAULT_PORT = 50065
@@ -102,13 +102,14 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
 
 
 if __name__ == "__main__":
-    # Many workers: esperar calls and ObservarSaga streams each hold one while they wait.
+    # Many workers: esperar calls and ObservarSaga streams each hold one while they wait
+    # (bounded by the servicer below this number).
     bootstrap.run(
         "sagas",
         DEFAULT_PORT,
         Path(__file__).parent / "migrations",
         build,
-        max_workers=128,
+        max_workers=SERVER_THREADS,
         # Envoy sends the edge's reflection here: describe every public service from one place.
         reflection_names=public_services(),
     )

@@ -9,6 +9,7 @@ from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from services.kit import identity, paging
 from services.kit.idempotency import Idempotent, fingerprint
+from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.reservas import proto
@@ -82,6 +83,13 @@ def _wait_budget(context: Any) -> float:
     return MAX_ESPERA_S if remaining is None else max(0.0, min(MAX_ESPERA_S, remaining - 0.25))
 
 
+# Long waits hold a server thread each: bounded per caller and in all, 32 below the server's
+# SERVER_THREADS, so health checks and short calls always find a free one.
+SERVER_THREADS = 256
+STREAMS = Slots(per_key=4, total=32, what="observaciones")  # ObservarSaga
+WAITS = Slots(per_key=64, total=192, what="esperas")  # ReservarVuelo with esperar
+
+
 class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
     def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:
         self.handlers = handlers
@@ -90,15 +98,17 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
     def ReservarVuelo(self, request: Any, context: Any) -> sagas_pb2.ReservarVueloResponse:
         cmd = reservar_command(request)
         identity.require_owner(context, cmd.id_cliente, "la reserva")
-        saga = self.handlers.reservar(cmd)
-        if request.esperar:
+        if not request.esperar:
+            return sagas_pb2.ReservarVueloResponse(saga=saga_pb(self.handlers.reservar(cmd)))
+        with WAITS.acquire(identity.caller(context) or "interno"):
+            saga = self.handlers.reservar(cmd)
             saga = self.handlers.esperar(saga.id, _wait_budget(context))
         return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga))
 
     def ObtenerSaga(self, request: Any, context: Any) -> sagas_pb2.ObtenerSagaResponse:
         _require_id(request.id_saga)
         saga = self.handlers.obtener(request.id_saga)
-        identity.require_owner(context, saga.id_cliente, "la saga")
+        identity.require_visible(context, saga.id_cliente, "saga", request.id_saga)
         return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga))
 
     def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
@@ -123,13 +133,14 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
 
     def ObservarSaga(self, request: Any, context: Any) -> Iterator[sagas_pb2.ObservarSagaResponse]:
         _require_id(request.id_saga)
-        identity.require_owner(
-            context, self.handlers.obtener(request.id_saga).id_cliente, "la saga"
-        )
-        for saga in self.handlers.observar(request.id_saga, context.is_active):
-            yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga))
+        owner = self.handlers.obtener(request.id_saga).id_cliente
+        identity.require_visible(context, owner, "saga", request.id_saga)
+        with STREAMS.acquire(identity.caller(context) or "interno"):
+            for saga in self.handlers.observar(request.id_saga, context.is_active):
+                yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga))
 
     def ReanudarSaga(self, request: Any, context: Any) -> sagas_pb2.ReanudarSagaResponse:
+        identity.require_operator(context, "ReanudarSaga")  # edge callers: operators only
         v = Violations()
         v.require_uuid(request.id_saga, "id_saga")
         v.require_idempotency_key(request.idempotency_key)
