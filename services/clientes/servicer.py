@@ -86,6 +86,7 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
             lambda s: clientes_pb2.RegistrarUsuarioResponse(
                 usuario=usuario_pb(self.handlers.registrar(s, cmd, hashed))
             ),
+            context,
         )
 
     def AutenticarUsuario(
@@ -125,4 +126,5 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
             lambda s: clientes_pb2.DesactivarUsuarioResponse(
                 usuario=usuario_pb(self.handlers.desactivar(s, request.id_usuario))
             ),
+            context,
         )

@@ -20,7 +20,7 @@ SERVICE = gds_pb2.DESCRIPTOR.services_by_name["GdsService"].full_name
 
 def build(config: ServiceConfig, engine: Engine) -> Sequence[Registration]:
     sessions = session_factory(engine)
-    sin_cupo = env_str(os.environ, "AEROALPES_GDS_SIN_CUPO", "ZZZ")
+    sin_cupo = env_str(os.environ, "AEROALPES_GDS_SIN_CUPO", "LET")  # Leticia: a real airport
     handlers = Handlers(
         sin_cupo={c.strip().upper() for c in sin_cupo.split(",") if c.strip()},
         latencia_ms=env_int(os.environ, "AEROALPES_GDS_LATENCIA_MS", 0),

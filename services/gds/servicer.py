@@ -70,6 +70,7 @@ class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
                     self.handlers.confirmar(s, request.id_reserva, itinerarios)
                 )
             ),
+            context,
         )
 
     def RevertirConfirmacion(
@@ -83,7 +84,7 @@ class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
                 confirmacion=confirmacion_pb(c) if c else None
             )
 
-        return self.idempotent.once(request, gds_pb2.RevertirConfirmacionResponse, work)
+        return self.idempotent.once(request, gds_pb2.RevertirConfirmacionResponse, work, context)
 
     def ObtenerConfirmacion(
         self, request: Any, context: Any

@@ -48,10 +48,16 @@ def create_engine(url: URL | str) -> Engine:
     if url.get_backend_name() != "sqlite":
         # A pool as large as the busiest service's threads: an overflow connection is opened and
         # thrown away per use, and opening one costs a TLS context (the saga profile showed it).
-        engine = sa.create_engine(url, pool_pre_ping=True, pool_size=64, max_overflow=64)
+        engine = sa.create_engine(
+            url, pool_pre_ping=True, pool_size=64, max_overflow=64, hide_parameters=True
+        )
         sa.event.listen(engine, "begin", _mysql_on_begin)
         return engine
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    # hide_parameters: an error's text (logged with its traceback) never carries row values
+    # such as e-mails or cédulas.
+    engine = sa.create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30}, hide_parameters=True
+    )
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
     return engine

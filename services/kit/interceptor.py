@@ -12,7 +12,7 @@ import grpc
 import sqlalchemy.exc
 from grpc_status import rpc_status
 
-from services.kit import deadline, errors, faults
+from services.kit import deadline, errors, faults, validation
 from services.kit.logs import request_id
 from services.kit.status import to_status
 
@@ -109,6 +109,7 @@ def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
         token = request_id.set(_request_id(context))
         try:
             _check_parsed(request)
+            validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
             time_token = _check_time(context)
             try:
                 response = behavior(request, context)
@@ -130,6 +131,7 @@ def _wrap_stream(method: str, behavior: Callable[..., Iterator[Any]]) -> Callabl
         request_id.set(_request_id(context))
         try:
             _check_parsed(request)
+            validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
             yield from behavior(request, context)
         except Exception as exc:
             _abort(exc, context, method)

@@ -15,7 +15,7 @@ GRPCURL = str(Path(sys.executable).parent / "grpcurl")
 BOOKINGS = [
     ("completes", "tarjeta-visa", "JFK"),
     ("refused by payment", "tarjeta-rechazada", "JFK"),
-    ("refused by the GDS (no seats to ZZZ)", "tarjeta-visa", "ZZZ"),
+    ("refused by the GDS (no seats to LET)", "tarjeta-visa", "LET"),
 ]
 
 

@@ -70,6 +70,7 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
             request,
             pagos_pb2.PagarReservaResponse,
             lambda s: pagos_pb2.PagarReservaResponse(pago=pago_pb(self.handlers.pagar(s, cmd))),
+            context,
         )
 
     def RevertirPago(self, request: Any, context: Any) -> pagos_pb2.RevertirPagoResponse:
@@ -79,7 +80,7 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
             pago = self.handlers.revertir(session, request.id_reserva)
             return pagos_pb2.RevertirPagoResponse(pago=pago_pb(pago) if pago else None)
 
-        return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work)
+        return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work, context)
 
     def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
         _require(request, "id_pago", key=False)

@@ -75,6 +75,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
             lambda s: reservas_pb2.CrearReservaResponse(
                 reserva=reserva_pb(self.handlers.crear(s, cmd))
             ),
+            context,
         )
 
     def AprobarReserva(self, request: Any, context: Any) -> reservas_pb2.AprobarReservaResponse:
@@ -85,6 +86,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
             lambda s: reservas_pb2.AprobarReservaResponse(
                 reserva=reserva_pb(self.handlers.aprobar(s, request.id_reserva))
             ),
+            context,
         )
 
     def CancelarReserva(self, request: Any, context: Any) -> reservas_pb2.CancelarReservaResponse:
@@ -96,7 +98,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
                 reserva=reserva_pb(reserva) if reserva else None
             )
 
-        return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work)
+        return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work, context)
 
     def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
         _require_id(request.id_reserva)

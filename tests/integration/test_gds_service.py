@@ -51,7 +51,7 @@ def test_confirm_then_void_and_get(participants: Participants) -> None:
 def test_destination_without_seats_is_refused_and_writes_nothing(
     participants: Participants,
 ) -> None:
-    request = b.confirmar_reserva("BOG", "MIA", "ZZZ")
+    request = b.confirmar_reserva("BOG", "MIA", b.SIN_CUPO)
     before = snapshot(participants)
     error = rpc_error(lambda: confirmar(participants, request), grpc.StatusCode.FAILED_PRECONDITION)
     assert reason(error) == "SIN_DISPONIBILIDAD"

@@ -171,7 +171,10 @@ def test_reanudar_forces_an_attempt_now_and_honours_its_key(
 ) -> None:
     # A parked wait of a minute: only ReanudarSaga can bring it back within this test.
     p, sagas, saga = _refund_with_pagos_down(
-        stack, tmp_path, AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000"
+        stack,
+        tmp_path,
+        AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
+        AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
     )
     wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     restart(stack, p, "pagos")
@@ -240,7 +243,10 @@ def test_a_saga_of_an_unknown_definition_is_refused_clearly(
     stack: ExitStack, tmp_path: Path
 ) -> None:
     p, sagas, saga = _refund_with_pagos_down(
-        stack, tmp_path, AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000"
+        stack,
+        tmp_path,
+        AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
+        AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
     )
     wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     with p.db("sagas").begin() as conn:  # as if written by a newer orchestrator

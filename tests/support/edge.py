@@ -6,8 +6,10 @@ import json
 import subprocess
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from tests.support.builders import SALIDA
 from tests.support.components import REPO, VENV_BIN
 from tests.support.mesh import Mesh
 
@@ -57,11 +59,15 @@ def register(mesh: Mesh) -> Customer:
 
 
 def booking_body(id_cliente: str, medio: str) -> dict[str, Any]:
-    """The tutorial's BOG -> JFK booking (examples/crear_reserva.json) as a ReservarVuelo."""
+    """The tutorial's BOG -> JFK booking (examples/crear_reserva.json) as a ReservarVuelo, moved
+    to leave 45 days from now: the edge refuses departures that already left."""
     body = json.loads((REPO / "examples" / "reservar_vuelo.json").read_text())
     tutorial = json.loads((REPO / "examples" / "crear_reserva.json").read_text())
     body.update(id_cliente=id_cliente, medio_pago=medio, idempotency_key=str(uuid.uuid4()))
     body["itinerarios"] = tutorial["itinerarios"]
+    leg = body["itinerarios"][0]["odos"][0]["segmentos"][0]["legs"][0]
+    leg["fecha_salida"] = f"{SALIDA:%Y-%m-%dT%H:%M:%SZ}"
+    leg["fecha_llegada"] = f"{SALIDA + timedelta(hours=5, minutes=30):%Y-%m-%dT%H:%M:%SZ}"
     return dict(body)
 
 
