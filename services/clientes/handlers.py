@@ -63,7 +63,7 @@ class Handlers:
             estado=EstadoUsuario.ACTIVO,
             fecha_creacion=self.clock(),
         )
-        repo.agregar(usuario, password_hash)
+        repo.agregar(usuario, password_hash, OPERATOR if operador else CUSTOMER)
         evento = eventos_pb2.UsuarioRegistrado(
             id_usuario=usuario.id,
             email=usuario.email,
@@ -75,12 +75,15 @@ class Handlers:
     def autenticar(self, session: Session, email: str, password: str) -> tuple[str, datetime, str]:
         """(token, expiry, user id); the same refusal whatever was wrong, so nothing leaks."""
         found = tables.Repositorio(session).por_email(normalizar_email(email))
-        usuario, hashed = found if found else (None, None)
+        usuario, hashed, stored_rol = found if found else (None, None, CUSTOMER)
         if not self.passwords.verify(hashed, password) or usuario is None:
             raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
         if usuario.estado is not EstadoUsuario.ACTIVO:
             raise Unauthenticated("e-mail o contraseña incorrectos", "CREDENCIALES_INVALIDAS")
-        rol = OPERATOR if usuario.email in self.operadores else CUSTOMER
+        # Operator only if the operator command created the account AND its e-mail is still
+        # listed: an e-mail someone registered first never becomes one; delisting revokes it.
+        listed = usuario.email in self.operadores
+        rol = OPERATOR if stored_rol == OPERATOR and listed else CUSTOMER
         token, expira = self.tokens.issue(usuario.id, self.clock(), rol)
         return token, expira, usuario.id
 

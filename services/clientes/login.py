@@ -44,5 +44,5 @@ class Login:
             except Unauthenticated:
                 self.throttle.failed(email, address)
                 raise
-        self.throttle.succeeded(email)
+        self.throttle.succeeded(email, address)
         return found

@@ -24,6 +24,7 @@ usuarios = sa.Table(
     sa.Column("rut", sa.String(20), nullable=False),
     sa.Column("estado", sa.String(16), nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),  # argon2id; never published
+    sa.Column("rol", sa.String(16), nullable=False, server_default="cliente"),  # set at creation
     sa.Column("fecha_creacion", UtcDateTime, nullable=False),
     sa.Column("fecha_actualizacion", UtcDateTime, nullable=False),
 )
@@ -55,18 +56,19 @@ class Repositorio:
         row = self.session.execute(query.with_for_update() if lock else query).first()
         return None if row is None else _usuario(row)
 
-    def por_email(self, email: str) -> tuple[Usuario, str] | None:
-        """The user and their password hash, for authentication only."""
+    def por_email(self, email: str) -> tuple[Usuario, str, str] | None:
+        """The user, their password hash and their stored role, for authentication only."""
         row = self.session.execute(sa.select(usuarios).where(usuarios.c.email == email)).first()
-        return None if row is None else (_usuario(row), row.password_hash)
+        return None if row is None else (_usuario(row), row.password_hash, row.rol)
 
-    def agregar(self, usuario: Usuario, password_hash: str) -> None:
+    def agregar(self, usuario: Usuario, password_hash: str, rol: str) -> None:
         self.session.execute(
             usuarios.insert().values(
                 id=usuario.id, nombres=usuario.nombres, apellidos=usuario.apellidos,
                 email=usuario.email, tipo=usuario.tipo.value, cedula=usuario.cedula,
                 rut=usuario.rut, estado=usuario.estado.value, password_hash=password_hash,
                 fecha_creacion=usuario.fecha_creacion, fecha_actualizacion=usuario.fecha_creacion,
+                rol=rol,
             )
         )  # fmt: skip
 

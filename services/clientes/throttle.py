@@ -1,4 +1,9 @@
-"""Login throttling: repeated failures for one account or one client address wait longer and longer.
+"""Login throttling: repeated failures for one account from one client address, or from one
+address in all, wait longer and longer.
+
+The account key includes the address: a stranger guessing someone's password from elsewhere
+delays only themselves, never locks the owner out (and a guesser spread over many addresses still
+pays per address).
 
 After ``free`` failures a key must wait ``base_s * 2**(failures - free)`` (capped) since its last
 failure before it may try again; the refusal is immediate (RESOURCE_EXHAUSTED with RetryInfo), so
@@ -45,7 +50,8 @@ class Throttle:
         self._lock = threading.Lock()
 
     def _keys(self, account: str, address: str) -> list[tuple[str, str]]:
-        return [("cuenta", account), ("origen", address)] if address else [("cuenta", account)]
+        keys = [("cuenta", f"{account}\n{address}")]
+        return [*keys, ("origen", address)] if address else keys
 
     def check(self, account: str, address: str) -> None:
         """Exhausted (with the seconds to wait) while either key is still paying for failures."""
@@ -78,13 +84,17 @@ class Throttle:
                 fresh = now - last > self.policies[key[0]].window_s
                 self._failures[key] = (1 if fresh else count + 1, now)
 
-    def succeeded(self, account: str) -> None:
+    def succeeded(self, account: str, address: str) -> None:
         with self._lock:
-            self._failures.pop(("cuenta", account), None)
+            self._failures.pop(("cuenta", f"{account}\n{address}"), None)
 
     def _forget_old(self, now: float) -> None:
         for key, (_count, last) in list(self._failures.items()):
             if now - last > self.policies[key[0]].window_s:
                 del self._failures[key]
-        if len(self._failures) >= self.max_keys:  # a flood of distinct keys: start over
-            self._failures.clear()
+        if len(self._failures) >= self.max_keys:
+            # A flood of distinct keys: drop the half with the fewest failures (a spray's one-offs),
+            # so an attacker cannot wipe the counters that hold a real guesser back.
+            lightest = sorted(self._failures, key=lambda k: self._failures[k])
+            for key in lightest[: len(lightest) // 2]:
+                del self._failures[key]

@@ -58,7 +58,12 @@ def idempotency_columns() -> list[sa.Column[object]]:
 
 
 def idempotency_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table("idempotency_keys", metadata, *idempotency_columns())
+    return sa.Table(
+        "idempotency_keys",
+        metadata,
+        *idempotency_columns(),
+        sa.Index("ix_idempotency_keys_fecha", "fecha"),  # retention prunes by age
+    )
 
 
 def fingerprint(request: Message) -> str:

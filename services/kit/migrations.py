@@ -27,3 +27,19 @@ def upgrade(engine: Engine, versions_dir: Path, version_table: str) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()
+
+
+def add_retention_indexes() -> None:
+    """Indexes retention prunes by (outbox and idempotency keys, by age): one migration step
+    shared by every context that has both tables (call from its migration's upgrade)."""
+    from alembic import op
+
+    op.create_index("ix_outbox_fecha", "outbox", ["fecha"])
+    op.create_index("ix_idempotency_keys_fecha", "idempotency_keys", ["fecha"])
+
+
+def drop_retention_indexes() -> None:
+    from alembic import op
+
+    op.drop_index("ix_idempotency_keys_fecha", "idempotency_keys")
+    op.drop_index("ix_outbox_fecha", "outbox")

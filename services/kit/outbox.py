@@ -31,7 +31,7 @@ def outbox_columns() -> list[sa.Column[object]]:
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table("outbox", metadata, *outbox_columns())
+    return sa.Table("outbox", metadata, *outbox_columns(), sa.Index("ix_outbox_fecha", "fecha"))
 
 
 class Outbox:

@@ -5,8 +5,9 @@ What goes, by default (days, from the environment):
   it publishes from the change log (the binlog, or SQLite's ``cdc_cambios``), which keeps its own
   copy of every row until the broker acknowledged it; so a pruned row is never an unrelayed one.
 - ``idempotency_keys`` older than AEROALPES_RETENCION_CLAVES_DIAS (7): a retry after that is new.
-- ``saga_eventos`` of sagas that ended (COMPLETADA/COMPENSADA) more than
-  AEROALPES_RETENCION_EVENTOS_SAGA_DIAS (30) ago; the saga row itself stays.
+- ``saga_eventos`` older than AEROALPES_RETENCION_EVENTOS_SAGA_DIAS (30), of sagas that have
+  ended (COMPLETADA/COMPENSADA); a running or parked saga keeps its whole log, and the saga row
+  itself always stays.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +27,8 @@ from services.kit.db import UtcDateTime, utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 500  # rows per transaction: short locks, traffic goes on between batches
-MAX_BATCHES = 200  # per table and run; the rest waits for the next run
+FIRST_RUN_S = 60.0
+PAUSE_S = 0.05  # between batches: writers waiting for the lock get it first
 
 
 @dataclass(frozen=True)
@@ -68,28 +70,30 @@ def rules_for(engine: Engine, env: Mapping[str, str] | None = None) -> list[Rule
     return rules
 
 
-def prune(engine: Engine, rule: Rule) -> int:
-    """Deletes what ``rule`` lets go, batch by batch; returns how many rows went."""
+def prune(engine: Engine, rule: Rule, pause: Callable[[], bool] = lambda: False) -> int:
+    """Deletes what ``rule`` lets go, batch by batch until none is left, calling ``pause``
+    between batches (it returns True to stop early); returns how many rows went."""
     table = sa.table(rule.table, sa.column(rule.key), sa.column(rule.age_column, UtcDateTime))
     key, age = table.c[rule.key], table.c[rule.age_column]
     cutoff = utcnow() - rule.max_age
-    old = sa.select(key).where(age < cutoff).order_by(key).limit(BATCH)
+    # Oldest first through the age index: a batch reads what it deletes, not the table.
+    old = sa.select(key).where(age < cutoff).order_by(age).limit(BATCH)
     if rule.only:
         old = old.where(sa.text(rule.only))
     removed = 0
-    for _ in range(MAX_BATCHES):
+    while True:
         with engine.begin() as conn:
             keys = list(conn.execute(old).scalars())
             if keys:
                 conn.execute(sa.delete(table).where(key.in_(keys)))
         removed += len(keys)
-        if len(keys) < BATCH:
-            break
-    return removed
+        if len(keys) < BATCH or pause():
+            return removed
 
 
 class Pruner:
-    """Runs every rule once per interval (AEROALPES_RETENCION_INTERVALO_S, default an hour)."""
+    """Runs every rule a minute after start, then once per interval
+    (AEROALPES_RETENCION_INTERVALO_S, default ten minutes), each until nothing is left to prune."""
 
     def __init__(self, engine: Engine, rules: list[Rule], interval_s: float) -> None:
         self.engine = engine
@@ -101,7 +105,7 @@ class Pruner:
         removed = {}
         for rule in self.rules:
             try:
-                removed[rule.table] = prune(self.engine, rule)
+                removed[rule.table] = prune(self.engine, rule, lambda: self.stopping.wait(PAUSE_S))
             except sa.exc.SQLAlchemyError as error:  # a busy or absent database: next time
                 log.warning("retention of %s skipped this time: %s", rule.table, error)
         if any(removed.values()):
@@ -109,8 +113,11 @@ class Pruner:
         return removed
 
     def run_forever(self) -> None:
-        while not self.stopping.wait(self.interval_s):
+        # First soon after start (a process restarted often still prunes), then every interval.
+        wait = min(FIRST_RUN_S, self.interval_s)
+        while not self.stopping.wait(wait):
             self.run_once()
+            wait = self.interval_s
 
     def start(self) -> None:
         threading.Thread(target=self.run_forever, name="retention", daemon=True).start()
@@ -121,7 +128,7 @@ class Pruner:
 
 def interval_s(env: Mapping[str, str] | None = None) -> float:
     env = os.environ if env is None else env
-    raw = env.get("AEROALPES_RETENCION_INTERVALO_S") or "3600"
+    raw = env.get("AEROALPES_RETENCION_INTERVALO_S") or "600"
     try:
         return max(1.0, float(raw))
     except ValueError:

@@ -16,7 +16,14 @@ from google.protobuf.message import Message
 
 from services.kit.db import utcnow
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
-from services.sagas.definition import Call, Definitions, RetryPolicy, Step, UnknownDefinition
+from services.sagas.definition import (
+    Call,
+    Definitions,
+    RetryPolicy,
+    SagaDefinition,
+    Step,
+    UnknownDefinition,
+)
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.notifier import Notifier
 from services.sagas.store import LeaseLost, SagaStore
@@ -65,16 +72,18 @@ class Engine:
 
     # --- scheduling
 
-    def submit(self, saga_id: str) -> None:
+    def submit(self, saga_id: str, due: bool = False) -> None:
+        """Drives the saga in the pool; ``due``: recovery claimed it as a parked saga whose next
+        attempt has come (only then is a FALLIDA saga tried again)."""
         with self._lock:
             if saga_id in self._driving or self._stopping.is_set():
                 return
             self._driving.add(saga_id)
-        self._pool.submit(self._drive_and_release, saga_id)
+        self._pool.submit(self._drive_and_release, saga_id, due)
 
-    def _drive_and_release(self, saga_id: str) -> None:
+    def _drive_and_release(self, saga_id: str, due: bool) -> None:
         try:
-            self.drive(saga_id)
+            self.drive(saga_id, due)
         except LeaseLost:
             log.warning("saga %s: lease lost to another orchestrator; stopping here", saga_id)
         except UnknownDefinition as unknown:
@@ -94,7 +103,7 @@ class Engine:
                 for saga_id in self.store.vencidas():
                     if self.store.reclamar(saga_id):
                         log.info("saga %s: claimed for recovery", saga_id)
-                        self.submit(saga_id)
+                        self.submit(saga_id, due=True)
             except Exception:
                 log.exception("recovery scan failed; retrying")
             self._stopping.wait(self.config.recovery_interval_s)
@@ -113,15 +122,16 @@ class Engine:
 
     # --- driving one saga from its log
 
-    def drive(self, saga_id: str) -> None:
+    def drive(self, saga_id: str, due: bool = False) -> None:
         # A step's success is written together with the next transition (the next step's
         # start, or the end): one transaction instead of two, still before the next RPC.
         pending: Saga | None = None
         saga = self.store.cargar(saga_id)
         if saga is not None and saga.estado is EstadoSaga.FALLIDA:
-            # Only a due parked saga is claimed (or one an operator resumed): try it again.
-            saga = self._save(saga.reanudar(self.clock(), "reintento automático"))
-            pending = saga
+            if not due:
+                return  # parked: its next attempt comes through recovery (or ReanudarSaga)
+            self._definition(saga)  # an unknown definition stays parked, untouched
+            pending = self._save(saga.reanudar(self.clock(), "reintento automático"))
         while not self._stopping.is_set():
             saga = pending or self.store.cargar(saga_id)
             pending = None
@@ -130,9 +140,7 @@ class Engine:
             siguiente = saga.siguiente()
             if siguiente is None:
                 return
-            definition = self.definitions.of(
-                saga.tipo, saga.version_definicion, [p.nombre for p in saga.pasos]
-            )
+            definition = self._definition(saga)
             if siguiente.tipo == "completar":
                 self._save(saga.completar(self.clock()))
             elif siguiente.tipo == "compensada":
@@ -144,6 +152,11 @@ class Engine:
                 step = definition.step(saga.pasos[siguiente.indice].nombre)
                 if not self._run_compensation(saga, siguiente.indice, step):
                     return  # parked or stopping: the log says where we are
+
+    def _definition(self, saga: Saga) -> SagaDefinition:
+        return self.definitions.of(
+            saga.tipo, saga.version_definicion, [p.nombre for p in saga.pasos]
+        )
 
     def _save(self, saga: Saga) -> Saga:
         saved = self.store.guardar(saga)

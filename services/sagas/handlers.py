@@ -13,8 +13,10 @@ import grpc
 from aeroalpes.clientes.v1 import clientes_pb2
 from sqlalchemy.orm import Session
 
+from services.kit import deadline
 from services.kit.db import utcnow
 from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
+from services.kit.idempotency import scoped_key
 from services.sagas.booking import RESERVA, VALIDAR_CLIENTE
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
 from services.sagas.definition import Definitions, UnknownDefinition
@@ -77,11 +79,14 @@ class Handlers:
             limite,
             self.definition.version,
         )
-        existing = self.store.existente(cmd.idempotency_key, cmd.huella)
+        # Scoped by the customer booked for: another customer's identical key is another key
+        # (it neither replays nor conflicts with theirs, so it reveals nothing).
+        key = scoped_key(cmd.id_cliente, cmd.idempotency_key)
+        existing = self.store.existente(key, cmd.huella)
         if existing is not None:
             return existing
         self._validar_cliente(cmd.id_cliente)
-        saga, created = self.store.crear(nueva, cmd.idempotency_key, cmd.huella)
+        saga, created = self.store.crear(nueva, key, cmd.huella)
         if created:
             self.engine.submit(saga.id)
         return saga
@@ -89,8 +94,12 @@ class Handlers:
     def _validar_cliente(self, id_cliente: str) -> None:
         """Refuses an unknown or inactive customer before any saga is written."""
         request = clientes_pb2.ValidarUsuarioRequest(id_usuario=id_cliente)
+        left = deadline.remaining()  # the caller's: no use waiting past it
+        timeout = (
+            VALIDATION_TIMEOUT_S if left is None else max(0.05, min(VALIDATION_TIMEOUT_S, left))
+        )
         try:
-            self.caller.call(VALIDAR_CLIENTE, request, VALIDATION_TIMEOUT_S, request_id=id_cliente)
+            self.caller.call(VALIDAR_CLIENTE, request, timeout, request_id=id_cliente)
         except StepFailure as failure:
             if failure.outcome is not Outcome.REFUSED:
                 raise DependencyUnavailable(f"clientes no responde: {failure.message}") from failure

@@ -165,9 +165,7 @@ class SagaStore:
         if row is None:
             return None
         if row.huella != huella:
-            raise Conflict(
-                f"idempotency_key {key!r} ya se usó con otra solicitud", "CLAVE_REUTILIZADA"
-            )
+            raise Conflict("idempotency_key ya se usó con otra solicitud", "CLAVE_REUTILIZADA")
         return _saga(row)
 
     def guardar(self, saga: Saga) -> Saga:
@@ -184,7 +182,7 @@ class SagaStore:
                 .values(
                     version=saga.version + 1,
                     lease_hasta=db_now(uow.session, self.lease_s),
-                    **_columns(saga),
+                    **{**_columns(saga), **_next_attempt(uow.session, saga)},
                 )
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -298,6 +296,15 @@ class SagaStore:
             raise Contention("la saga cambió mientras se reanudaba; reintente")
         self._log(session, resumed, saga.version + 1, ahora)
         return replace(resumed, version=saga.version + 1).sin_eventos()
+
+
+def _next_attempt(session: Session, saga: Saga) -> dict[str, Any]:
+    """A parked saga's next attempt, as a wait from now on the database's clock (the one that
+    decides when it is due), not as this orchestrator's clock reads it."""
+    if saga.proximo_intento is None:
+        return {}
+    wait = (saga.proximo_intento - saga.fecha_actualizacion).total_seconds()
+    return {"proximo_intento": db_now(session, max(0.0, wait))}
 
 
 def _pendiente(

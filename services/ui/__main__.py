@@ -32,11 +32,12 @@ def main() -> int:
         web_port = env_port(os.environ, "AEROALPES_UI_WEB_PORT", 50167)
         web_root = Path(env_str(os.environ, "AEROALPES_UI_WEB_DIR", str(REPO / "web" / "dist")))
         heartbeat_s = env_int(os.environ, "AEROALPES_UI_LATIDO_MS", 15_000) / 1000
-        # Each stream holds a server thread: the total stays below the pool's 64 so health
-        # checks always find one free.
+        # Each stream holds a server thread: the pool has 32 more than the streams' total, so
+        # health checks and short calls always find one free. A thread per stream is cheap
+        # enough that the total can be high: it takes many accounts to fill it.
         streams = Slots(
             per_key=env_int(os.environ, "AEROALPES_UI_SUSCRIPCIONES_POR_CLIENTE", 4),
-            total=env_int(os.environ, "AEROALPES_UI_SUSCRIPCIONES_MAX", 48),
+            total=env_int(os.environ, "AEROALPES_UI_SUSCRIPCIONES_MAX", 224),
             what="suscripciones",
         )
     except ConfigError as error:
@@ -57,7 +58,9 @@ def main() -> int:
         registration = Registration(
             eventos_pb2_grpc.add_EventosServiceServicer_to_server, servicer, SERVICE
         )
-        server, port = create_server([registration], config.port, config.host, max_workers=64)
+        server, port = create_server(
+            [registration], config.port, config.host, max_workers=streams.total + 32
+        )
         web = serve_static(web_root, config.host, web_port)
     except OSError as error:
         print(f"ui: cannot start: {error}", file=sys.stderr)

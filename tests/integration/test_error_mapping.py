@@ -1,16 +1,26 @@
 """The error interceptor: domain errors become rich statuses; nothing leaks a traceback."""
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import pymysql
 import pytest
+import sqlalchemy.exc
 from aeroalpes.reservas.v1 import reservas_pb2, reservas_pb2_grpc
 from google.rpc import error_details_pb2
 
 from services.kit import errors
 from services.kit.server import Registration, create_server
 from services.kit.status import details_of
+
+
+def _sqlite_error(code: int) -> sqlite3.OperationalError:
+    error = sqlite3.OperationalError("database is locked")
+    error.sqlite_errorcode = code  # type: ignore[attr-defined]  # as sqlite3 sets it
+    return error
+
 
 FAILURES: dict[str, Exception] = {
     "invalid": errors.InvalidRequest(
@@ -26,6 +36,10 @@ FAILURES: dict[str, Exception] = {
     "conflict": errors.Conflict("ya cancelada", "RESERVA_CANCELADA"),
     "contention": errors.Contention("bloqueo", "CONTENCION"),
     "bug": ZeroDivisionError("secret internals"),
+    "deadlock": sqlalchemy.exc.OperationalError("UPDATE", {}, pymysql.err.OperationalError(1213)),
+    "lock-wait": sqlalchemy.exc.OperationalError("UPDATE", {}, pymysql.err.OperationalError(1205)),
+    "sqlite-busy": sqlalchemy.exc.OperationalError("BEGIN", {}, _sqlite_error(5)),
+    "db-down": sqlalchemy.exc.OperationalError("SELECT", {}, pymysql.err.OperationalError(2003)),
 }
 
 
@@ -101,6 +115,17 @@ def test_contention_is_aborted_worth_a_retry(stub: Any) -> None:
     error = call(stub, "contention")
     assert error.code() == grpc.StatusCode.ABORTED
     assert details_of(error)[0].reason == "CONTENCION"
+
+
+@pytest.mark.parametrize("failure", ["deadlock", "lock-wait", "sqlite-busy"])
+def test_database_contention_is_aborted_worth_a_retry(stub: Any, failure: str) -> None:
+    error = call(stub, failure)
+    assert error.code() == grpc.StatusCode.ABORTED
+    assert details_of(error)[0].reason == "CONTENCION"
+
+
+def test_a_database_that_is_down_is_unavailable(stub: Any) -> None:
+    assert call(stub, "db-down").code() == grpc.StatusCode.UNAVAILABLE
 
 
 def test_a_bug_is_internal_without_traceback_or_message(stub: Any) -> None:

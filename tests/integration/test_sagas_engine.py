@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -18,7 +19,7 @@ from services.kit.status import to_status
 from services.sagas import tables
 from services.sagas.booking import RESERVA
 from services.sagas.caller import CLASSES, Outcome, StepFailure, classify
-from services.sagas.definition import Call, Definitions, RetryPolicy
+from services.sagas.definition import Call, Definitions, RetryPolicy, UnknownDefinition
 from services.sagas.domain import EstadoPaso, EstadoSaga, Saga
 from services.sagas.engine import Engine, EngineConfig
 from services.sagas.notifier import Notifier
@@ -29,15 +30,17 @@ FAILING = "/aeroalpes.pagos.v1.PagosService/PagarReserva"
 
 
 class ScriptedCaller:
-    """Answers every call with an empty response, except ``FAILING``, which fails with ``code``."""
+    """Answers every call with an empty response, except ``failing`` methods, which fail with
+    ``code``."""
 
-    def __init__(self, code: grpc.StatusCode | None) -> None:
+    def __init__(self, code: grpc.StatusCode | None, failing: tuple[str, ...] = (FAILING,)) -> None:
         self.code = code
+        self.failing = failing
         self.calls: list[tuple[str, str]] = []  # (method, idempotency key)
 
     def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
         self.calls.append((call.method, getattr(request, "idempotency_key", "")))
-        if call.method == FAILING and self.code is not None:
+        if call.method in self.failing and self.code is not None:
             raise StepFailure(classify(self.code), f"{self.code.name}: scripted")
         return call.response_type()
 
@@ -151,6 +154,7 @@ PARTICIPANT_ERRORS: list[tuple[errors.DomainError, Outcome]] = [
     (errors.Contention("bloqueo"), Outcome.TRANSIENT),
     (errors.DeadlineTooShort("tarde"), Outcome.TRANSIENT),
     (errors.DependencyUnavailable("caída"), Outcome.TRANSIENT),
+    (errors.Exhausted("demasiado"), Outcome.TRANSIENT),
 ]
 
 
@@ -162,3 +166,70 @@ def test_each_participant_error_reaches_the_engine_as_its_class(
 ) -> None:
     code = next(c for c in grpc.StatusCode if c.value[0] == to_status(error).code)
     assert classify(code) is decision
+
+
+def test_the_status_table_in_the_readme_is_the_one_the_engine_uses() -> None:
+    readme = (Path(__file__).parents[2] / "services" / "sagas" / "README.md").read_text()
+    names = {"refusal": Outcome.REFUSED, "transient": Outcome.TRANSIENT,
+             "permanent conflict": Outcome.CONFLICT, "unknown": Outcome.UNKNOWN}  # fmt: skip
+    documented = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        if len(cells) == 3 and cells[1] in names:
+            for code in cells[0].replace("`", "").split(","):
+                documented[grpc.StatusCode[code.strip()]] = names[cells[1]]
+    assert documented == CLASSES
+
+
+def engine_for(store: SagaStore, caller: ScriptedCaller, definitions: Definitions) -> Engine:
+    config = EngineConfig(
+        compensation_attempts=2, compensation_backoff_cap_s=0.01, parked_backoff_s=3600, workers=1
+    )
+    return Engine(store, definitions, caller, config, Notifier())  # type: ignore[arg-type]
+
+
+def parked_saga(store: SagaStore) -> str:
+    """A saga whose payment failed and whose refund failed too: parked for an hour."""
+    caller = ScriptedCaller(
+        grpc.StatusCode.UNAVAILABLE,
+        failing=(FAILING, "/aeroalpes.pagos.v1.PagosService/RevertirPago"),
+    )
+    engine = engine_for(store, caller, Definitions(DEFINITION))
+    ahora = utcnow()
+    datos: dict[str, Any] = {
+        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
+        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
+    }  # fmt: skip
+    nueva = Saga.nueva(
+        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
+        ahora + timedelta(seconds=30), DEFINITION.version,
+    )  # fmt: skip
+    saga, _ = store.crear(nueva, new_id(), "huella")
+    engine.drive(saga.id)
+    engine.stop()
+    parked = store.cargar(saga.id)
+    assert parked is not None and parked.estado is EstadoSaga.FALLIDA
+    return saga.id
+
+
+def test_a_parked_saga_is_tried_again_only_when_recovery_finds_it_due(store: SagaStore) -> None:
+    id_saga = parked_saga(store)
+    caller = ScriptedCaller(None)
+    engine = engine_for(store, caller, Definitions(DEFINITION))
+    engine.drive(id_saga)  # e.g. a replayed ReanudarSaga nudging it: not due, nothing happens
+    assert caller.calls == [] and store.cargar(id_saga).estado is EstadoSaga.FALLIDA  # type: ignore[union-attr]
+    engine.drive(id_saga, due=True)
+    engine.stop()
+    assert store.cargar(id_saga).estado is EstadoSaga.COMPENSADA  # type: ignore[union-attr]
+    assert [m.rsplit("/", 1)[-1] for m, _ in caller.calls] == ["RevertirPago", "CancelarReserva"]
+
+
+def test_a_parked_saga_of_an_unknown_definition_stays_parked_untouched(store: SagaStore) -> None:
+    id_saga = parked_saga(store)
+    before = store.cargar(id_saga)
+    other = replace(DEFINITION, version=DEFINITION.version + 1)  # this orchestrator's only one
+    engine = engine_for(store, ScriptedCaller(None), Definitions(other))
+    with pytest.raises(UnknownDefinition):
+        engine.drive(id_saga, due=True)
+    engine.stop()
+    assert store.cargar(id_saga) == before

@@ -11,6 +11,7 @@ from pathlib import Path
 import grpc
 import pytest
 import sqlalchemy as sa
+from aeroalpes.gds.v1 import gds_pb2
 from aeroalpes.sagas.v1 import sagas_pb2
 
 from services.mesh.envoy import Topology, render
@@ -175,6 +176,8 @@ def test_reanudar_forces_an_attempt_now_and_honours_its_key(
         tmp_path,
         AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
         AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
+        # The forced attempt may meet the orchestrator's channel still reconnecting (up to 1 s).
+        AEROALPES_SAGAS_COMPENSACION_INTENTOS="8",
     )
     wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     restart(stack, p, "pagos")
@@ -203,9 +206,30 @@ def test_a_saga_past_its_deadline_mid_step_is_undone(stack: ExitStack, tmp_path:
     saga = sagas.ReservarVuelo(booking(new_customer(p)), timeout=60).saga
     final = wait_terminal(sagas, saga.id)
     assert final.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA, final
-    assert "DEADLINE_EXCEEDED" in paso(final, "confirmar_gds").error or "plazo" in final.motivo
+    assert "DEADLINE_EXCEEDED" in paso(final, "confirmar_gds").error
+    assert paso(final, "confirmar_gds").estado == sagas_pb2.ESTADO_PASO_COMPENSADO
     assert paso(final, "aprobar_reserva").estado == sagas_pb2.ESTADO_PASO_PENDIENTE
     assert_consistent(p, final)
+
+
+def test_a_participant_commits_nothing_after_its_callers_deadline(
+    stack: ExitStack, tmp_path: Path
+) -> None:
+    # GDS thinks for 600 ms outside its transaction; the caller gives it 300 ms. Without the
+    # deadline check at commit, the confirmation would be written after the caller gave up.
+    p = start_participants(stack, "sqlite", None, tmp_path, env=gds_latency(600))
+    request = gds_pb2.ConfirmarReservaRequest(
+        id_reserva=b.new_id(), itinerarios=[b.itinerario()], idempotency_key=b.new_id()
+    )
+    rpc_error(
+        lambda: p.gds.ConfirmarReserva(request, timeout=0.3), grpc.StatusCode.DEADLINE_EXCEEDED
+    )
+    log = p.services["gds"].log
+    wait_until(lambda: "PLAZO_INSUFICIENTE" in log.read_text(), 10, "gds to refuse the late commit")
+    assert p.count("gds", "confirmaciones", id_reserva=request.id_reserva) == 0
+    assert p.count("gds", "outbox", sujeto=request.id_reserva) == 0
+    request.idempotency_key = b.new_id()  # with time to finish, the same work goes through
+    assert p.gds.ConfirmarReserva(request, timeout=10).confirmacion.codigo_localizador
 
 
 def test_sagas_started_on_the_previous_definition_finish_on_it(

@@ -9,6 +9,7 @@ from aeroalpes.clientes.v1 import clientes_pb2
 from aeroalpes.reservas.v1 import reserva_pb2
 from aeroalpes.sagas.v1 import sagas_pb2
 
+from services.kit.idempotency import scoped_key
 from tests.support import builders as b
 from tests.support.grpc_assert import rpc_error, violated_fields
 from tests.support.orchestrator import assert_consistent, booking, new_customer, saga_events
@@ -76,11 +77,25 @@ def test_same_key_twice_is_one_saga_run_once(
     request.esperar = False  # waiting or not, the same booking
     second = reservar(sagas, request)
     assert first.id == second.id and second.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA
-    assert participants.count("sagas", "sagas", idempotency_key=request.idempotency_key) == 1
+    key = scoped_key(cliente, request.idempotency_key)
+    assert participants.count("sagas", "sagas", idempotency_key=key) == 1
     assert participants.count("reservas", "reservas", id=first.id_reserva) == 1
     assert [e.tipo for e in saga_events(participants, first.id)].count("SAGA_INICIADA") == 1
     request.medio_pago = "otra-tarjeta"
     rpc_error(lambda: reservar(sagas, request), grpc.StatusCode.ALREADY_EXISTS)
+
+
+def test_another_customers_identical_key_is_their_own_booking(
+    participants: Participants, sagas, cliente: str
+) -> None:  # type: ignore[no-untyped-def]
+    mine = booking(cliente)
+    first = reservar(sagas, mine)
+    theirs = booking(new_customer(participants))
+    theirs.idempotency_key = mine.idempotency_key  # guessed, or squatted in advance
+    other = reservar(sagas, theirs)
+    assert other.id != first.id and other.id_cliente == theirs.id_cliente
+    assert other.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA
+    assert reservar(sagas, mine).id == first.id  # the first customer's retry still replays
 
 
 def test_observar_streams_each_transition_until_terminal(sagas, cliente: str) -> None:  # type: ignore[no-untyped-def]

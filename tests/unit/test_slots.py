@@ -67,10 +67,32 @@ def test_a_success_clears_the_account_but_not_the_address() -> None:
     throttle = Throttle(Policy(free=1), Policy(free=2), clock=clock)
     throttle.failed("ana@example.com", "10.0.0.1")
     throttle.failed("beto@example.com", "10.0.0.1")
-    throttle.succeeded("ana@example.com")
+    throttle.succeeded("ana@example.com", "10.0.0.1")
     with pytest.raises(Exhausted):  # the address sprayed two accounts
         throttle.check("carla@example.com", "10.0.0.1")
     throttle.check("ana@example.com", "10.0.0.9")
+
+
+def test_a_stranger_guessing_elsewhere_never_locks_the_owner_out() -> None:
+    clock = Clock()
+    throttle = Throttle(Policy(free=3), Policy(free=100), clock=clock)
+    for _ in range(10):
+        throttle.failed("ana@example.com", "203.0.113.7")
+    with pytest.raises(Exhausted):  # the guesser waits…
+        throttle.check("ana@example.com", "203.0.113.7")
+    throttle.check("ana@example.com", "10.0.0.1")  # …the owner, from her address, does not
+
+
+def test_a_flood_of_new_keys_cannot_wipe_a_guessers_counter() -> None:
+    clock = Clock()
+    throttle = Throttle(Policy(free=3), Policy(free=1000), clock=clock, max_keys=100)
+    for _ in range(6):
+        throttle.failed("ana@example.com", "203.0.113.7")
+    for n in range(300):  # one-off failures under fresh keys, to push the guesser's out
+        throttle.failed(f"spray{n}@example.com", f"198.51.100.{n}")
+    with pytest.raises(Exhausted) as refused:
+        throttle.check("ana@example.com", "203.0.113.7")
+    assert refused.value.retry_after_s == 8  # 6 failures, 3 free: still 2**3 s
 
 
 def test_failures_are_forgotten_after_the_window() -> None:

@@ -21,6 +21,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("proximo_intento", UtcDateTime, nullable=True))
         batch.add_column(sa.Column("aparcamientos", sa.Integer, nullable=False, server_default="0"))
     op.create_index("ix_saga_eventos_fecha", "saga_eventos", ["fecha"])
+    # Sagas already FALLIDA were terminal until now: due at once, so recovery retries them.
+    op.execute("UPDATE sagas SET proximo_intento = fecha_actualizacion WHERE estado = 'FALLIDA'")
 
 
 def downgrade() -> None:
