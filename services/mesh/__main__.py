@@ -1,18 +1,50 @@
-"""``python -m services.mesh`` (make run): the whole system locally; Ctrl-C stops it.
-
-Environment: AEROALPES_VAR_DIR (./var), AEROALPES_DB_URL (unset: SQLite), AEROALPES_EDGE_PORT
-(8080), AEROALPES_INTERNAL_PORT (8081), AEROALPES_ENVOY_ADMIN_PORT (9901), AEROALPES_PULSAR_PORT
-(6650), AEROALPES_<SERVICE>_PORT (50061…50067); edge limits per client: AEROALPES_EDGE_RPS (50)
-and AEROALPES_EDGE_BURST (100) per token subject, AEROALPES_EDGE_ANON_RPS (20) and
-AEROALPES_EDGE_ANON_BURST (40) per anonymous address, AEROALPES_EDGE_MAX_REQUEST_BYTES (1 MiB).
-"""
+"""``python -m services.mesh`` (make run): the whole system locally; Ctrl-C stops it."""
 
 import sys
 
-from services.mesh.runner import main
+from services.mesh.runner import SERVICES, main
+
+# Every variable RunnerConfig.from_env reads, with its default; the service ports come from the
+# runner's own table so the help cannot drift from what it starts.
+SETTINGS = (
+    ("AEROALPES_VAR_DIR", "./var", "data (SQLite files, broker store) and logs"),
+    ("AEROALPES_DB_URL", "unset: SQLite", "a MySQL/MariaDB server URL, one database per context"),
+    ("AEROALPES_EDGE_PORT", "8080", "Envoy's public listener (gRPC, gRPC-Web, the web app)"),
+    ("AEROALPES_INTERNAL_PORT", "8081", "Envoy's internal listener (every RPC, fault injection)"),
+    ("AEROALPES_ENVOY_ADMIN_PORT", "9901", "Envoy's admin interface"),
+    ("AEROALPES_PULSAR_PORT", "6650", "pulsar-lite"),
+    ("AEROALPES_UI_WEB_PORT", "50167", "the web app's static files (behind the edge's /)"),
+    ("AEROALPES_VUELOS_COMPAT", "1", "0: no tutorial vuelos.Vuelos listener"),
+    ("AEROALPES_VUELOS_COMPAT_PORT", "50051", "the tutorial's vuelos.Vuelos listener"),
+    ("AEROALPES_ENVOY_STREAM_IDLE_MS", "300000", "Envoy's stream idle timeout"),
+    ("AEROALPES_EDGE_RPS", "50", "edge requests per second per token subject"),
+    ("AEROALPES_EDGE_BURST", "100", "edge burst per token subject"),
+    ("AEROALPES_EDGE_ANON_RPS", "20", "edge requests per second per anonymous address"),
+    ("AEROALPES_EDGE_ANON_BURST", "40", "edge burst per anonymous address"),
+    ("AEROALPES_EDGE_MAX_REQUEST_BYTES", "1048576", "largest request body the edge accepts"),
+)
+
+
+def usage() -> str:
+    ports = tuple(
+        (f"AEROALPES_{service.upper()}_PORT", str(port), f"the {service} service")
+        for service, port in SERVICES.items()
+    )
+    width = max(len(name) for name, _, _ in SETTINGS + ports)
+    lines = [f"  {name:<{width}}  {default:>14}  {why}" for name, default, why in SETTINGS + ports]
+    return "\n".join(
+        [
+            "usage: python -m services.mesh   (make run)",
+            "",
+            "Starts pulsar-lite, every service and Envoy locally, prints the endpoints;",
+            "Ctrl-C stops it. Environment (name, default, meaning):",
+            *lines,
+        ]
+    )
+
 
 if __name__ == "__main__":
     if any(arg in ("-h", "--help") for arg in sys.argv[1:]):
-        print(__doc__)
+        print(usage())
         sys.exit(0)
     sys.exit(main())

@@ -12,6 +12,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 GRPCURL = str(Path(sys.executable).parent / "grpcurl")
+# Read-only steps of older definitions: recorded COMPENSADO, though nothing was undone.
+WITHOUT_COMPENSATION = {"validar_cliente"}
 BOOKINGS = [
     ("completes", "tarjeta-visa", "JFK"),
     ("refused by payment", "tarjeta-rechazada", "JFK"),
@@ -38,11 +40,14 @@ def timeline(saga: dict[str, Any]) -> str:
         lines.append(f"  why: {saga['motivo']}")
     for paso in saga["pasos"]:
         estado = paso["estado"].removeprefix("ESTADO_PASO_")
-        when = paso.get("fecha_actualizacion", "")[11:23]
+        if estado == "COMPENSADO" and paso["nombre"] in WITHOUT_COMPENSATION:
+            estado = "NOTHING_TO_UNDO"
+        stamp = paso.get("fecha_actualizacion", "")[11:23]
+        when = f" at {stamp}" if stamp else ""  # a step never run has no time
         error = f"  {paso['error']}" if paso.get("error") else ""
         attempts = paso.get("intentos", 0)
-        step = f"{paso.get('indice', 0)} {paso['nombre']:<16} {estado:<11}"
-        lines.append(f"    {step} {attempts} call(s) at {when}{error}")
+        step = f"{paso.get('indice', 0)} {paso['nombre']:<16} {estado:<15}"
+        lines.append(f"    {step} {attempts} call(s){when}{error}")
     return "\n".join(lines)
 
 

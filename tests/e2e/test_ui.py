@@ -1,21 +1,32 @@
-"""The browser app through Envoy's edge, driven by Playwright in Debian's Chromium."""
+"""The operations console through Envoy's edge, driven by Playwright in Debian's Chromium: what a
+person sees (one view at a time, the saga timeline, their own events only), at phone and desktop
+widths, with an axe-core accessibility scan. Screenshots of every view go to the test's output
+folder, or to AEROALPES_SCREENSHOTS_DIR (docs/screenshots/ holds a committed set)."""
 
+import json
 import os
+import re
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
 from tests.support.components import unavailable
-from tests.support.edge import register
+from tests.support.edge import Customer, book, register
 from tests.support.mesh import Mesh, run_mesh
 
+REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"  # pinned in package.json
+VIEWS = ("cuenta", "reservar", "sagas", "saga", "eventos")
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
+BOOKING_STEPS = ["crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva"]
 # Short heartbeats and a short Envoy stream idle timeout: a stream that outlives several idle
 # timeouts proves the heartbeats keep it open, without waiting a minute.
 STREAM_ENV = {"AEROALPES_UI_LATIDO_MS": "300", "AEROALPES_ENVOY_STREAM_IDLE_MS": "2000"}
@@ -27,8 +38,16 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
         yield mesh
 
 
-@pytest.fixture
-def page(mesh: Mesh):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = os.environ.get("AEROALPES_SCREENSHOTS_DIR")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser(mesh: Mesh) -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         unavailable("Debian's chromium is not installed (make test installs it when root)")
     try:
@@ -42,17 +61,82 @@ def page(mesh: Mesh):  # type: ignore[no-untyped-def]
                   "--disable-component-update", "--disable-sync", "--no-first-run"],
         )  # fmt: skip
         try:
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(60_000)
-            yield page
+            yield browser
         finally:
             browser.close()
 
 
-def test_register_login_book_and_watch_events(mesh: Mesh, page, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    shots = tmp_path / "screenshots"
-    shots.mkdir()
-    page.goto(f"http://{mesh.edge}/")
+class Console:
+    """One browser tab on the edge, collecting the page's console errors."""
+
+    def __init__(self, browser: Any, mesh: Mesh, viewport: dict[str, int] = DESKTOP) -> None:
+        self.context = browser.new_context(viewport=viewport)
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(60_000)
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.base = f"http://{mesh.edge}/"
+
+    def go(self, route: str) -> Any:
+        self.page.goto(f"{self.base}#/{route}")
+        return self.page
+
+    def login(self, customer: Customer) -> None:
+        page = self.go("cuenta")
+        page.locator('#login [name="email"]').fill(customer.email)
+        page.locator('#login [name="password"]').fill(customer.password)
+        page.locator('#login button[type="submit"]').click()
+        expect(page.locator("#sesion-texto")).to_have_text(customer.email)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
+@pytest.fixture
+def console(browser: Any, mesh: Mesh) -> Iterator[Console]:
+    tab = Console(browser, mesh)
+    yield tab
+    tab.close()
+    assert tab.errors == []  # no console errors in any test
+
+
+def only_visible(page: Any, view: str) -> None:
+    """The active view is shown and every other one hidden (what a person sees, not the DOM)."""
+    expect(page.locator(f"#{view}")).to_be_visible()
+    for other in VIEWS:
+        if other != view:
+            expect(page.locator(f"#{other}")).to_be_hidden()
+
+
+def timeline(page: Any) -> list[tuple[str, str, str]]:
+    items = page.locator("#saga-timeline li")
+    return [
+        (item.get_attribute("data-kind"), item.get_attribute("data-paso"),
+         item.locator(".paso .badge").inner_text())
+        for item in items.all()
+    ]  # fmt: skip
+
+
+def book_in_form(page: Any, medio: str = "tarjeta-visa") -> str:
+    """Books through the form; the page moves to the saga's own URL. Returns the saga id."""
+    page.goto(page.url.split("#")[0] + "#/reservar")
+    page.fill('#reserva [name="medio_pago"]', medio)
+    page.click('#reserva button[type="submit"]')
+    page.wait_for_url(re.compile(r"#/saga/[0-9a-f-]{36}$"))
+    return str(page.url.rsplit("/", 1)[1])
+
+
+def test_register_log_in_navigate_and_log_out(console: Console, mesh: Mesh) -> None:
+    page = console.go("")
+    only_visible(page, "cuenta")  # no session: the account page, nothing else
+    expect(page.locator("#salir")).to_be_hidden()
     email = f"ui.{uuid.uuid4().hex[:8]}@example.com"
     registro = page.locator("#registro")
     registro.locator('[name="nombres"]').fill("Lucía")
@@ -61,40 +145,140 @@ def test_register_login_book_and_watch_events(mesh: Mesh, page, tmp_path: Path) 
     registro.locator('[name="password"]').fill("una-clave-segura")
     registro.locator('[name="cedula"]').fill("52123456")
     registro.locator('button[type="submit"]').click()
-    page.wait_for_selector("#registro [data-status]:has-text('Cuenta creada')")
-    login = page.locator("#login")
-    login.locator('[name="email"]').fill(email)
-    login.locator('[name="password"]').fill("una-clave-segura")
-    login.locator('button[type="submit"]').click()
-    page.wait_for_selector(f"#sesion:has-text('{email}')")
-    page.screenshot(path=shots / "1-cuenta.png")
+    expect(registro.locator("[data-status]")).to_contain_text("Cuenta creada")
+    page.locator('#login [name="password"]').fill("una-clave-segura")  # e-mail filled for us
+    page.locator('#login button[type="submit"]').click()
+    expect(page.locator("#sesion-texto")).to_have_text(email)
+    page.wait_for_url(re.compile("#/reservar$"))
+    only_visible(page, "reservar")
+    for view in ("sagas", "eventos", "reservar", "cuenta"):
+        page.click(f'nav a[data-view="{view}"]')
+        only_visible(page, view)
+        expect(page.locator(f'nav a[data-view="{view}"]')).to_have_attribute("aria-current", "page")
+    page.click('nav a[data-view="eventos"]')
+    expect(page.locator("#latido")).to_contain_text("conectado")  # at once, not at a heartbeat
+    page.reload()  # the session and the route survive a reload
+    only_visible(page, "eventos")
+    expect(page.locator("#sesion-texto")).to_have_text(email)
+    page.click("#salir")
+    expect(page.locator("#sesion-texto")).to_have_text("Sin sesión")
+    only_visible(page, "cuenta")
+    page.click('nav a[data-view="eventos"]')
+    expect(page.locator("#latido")).to_have_text("inicia sesión para ver tus eventos")
 
-    page.click('nav button[data-tab="reservar"]')
-    page.click('#reserva button[type="submit"]')
-    page.wait_for_selector("#timeline-estado:has-text('COMPLETADA')")
-    assert page.locator("#timeline-resultado").inner_text().startswith("Localizador: ")
-    assert len(page.locator("#timeline-resultado").inner_text().removeprefix("Localizador: ")) == 6
-    page.screenshot(path=shots / "2-completada.png")
 
-    page.fill('#reserva [name="medio_pago"]', "tarjeta-rechazada")
-    page.click('#reserva button[type="submit"]')
-    page.wait_for_selector("#timeline-estado:has-text('COMPENSADA')")
-    assert "PAGO_RECHAZADO" in page.locator("#timeline-resultado").inner_text()
-    page.screenshot(path=shots / "3-compensada.png")
+def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh: Mesh) -> None:
+    customer = register(mesh)
+    console.login(customer)
+    page = console.page
+    completed = book_in_form(page)
+    only_visible(page, "saga")
+    expect(page.locator("#saga-estado")).to_have_text("COMPLETADA")
+    assert timeline(page) == [("accion", step, "EXITOSO") for step in BOOKING_STEPS]
+    expect(page.locator("#saga-datos")).to_contain_text(completed)
+    expect(page.locator("#saga-datos dt", has_text="Localizador")).to_be_visible()
+    assert page.locator("#saga-timeline .detalle").first.inner_text().startswith("1 llamada")
+    page.reload()  # a saga's page is a link: reloaded, it shows the same saga
+    expect(page.locator("#saga-estado")).to_have_text("COMPLETADA")
+    expect(page.locator("#saga-datos")).to_contain_text(completed)
 
-    page.fill('#reserva [name="origen"]', "bo")
-    page.click('#reserva button[type="submit"]')
-    page.wait_for_selector('#reserva small[data-error="origen"]:has-text("IATA")')
-    page.screenshot(path=shots / "4-error.png")
+    compensated = book_in_form(page, "tarjeta-rechazada")
+    expect(page.locator("#saga-estado")).to_have_text("COMPENSADA")
+    # Forward until the refusal, then the completed steps undone in reverse order.
+    assert timeline(page) == [
+        ("accion", "crear_reserva", "EXITOSO"),
+        ("accion", "pagar_reserva", "FALLIDO"),
+        ("compensacion", "crear_reserva", "COMPENSADO"),
+    ]
+    expect(page.locator('#saga-timeline li[data-kind="accion"] .error')).to_contain_text(
+        "pagar_reserva"
+    )
+    expect(page.locator("#saga-datos")).to_contain_text("Motivo")
 
-    page.click('nav button[data-tab="sagas"]')
-    page.wait_for_selector("#lista-sagas tbody tr td.COMPENSADA")
-    page.click('nav button[data-tab="eventos"]')
-    page.wait_for_selector('#feed li[data-topic="eventos-reserva"]')
-    page.wait_for_selector('#feed li[data-topic="aeroalpesdb.reservas.reservas"] table')
-    page.wait_for_selector("#latido:has-text('latido')")
-    page.screenshot(path=shots / "5-eventos.png", full_page=True)
-    assert len(list(shots.glob("*.png"))) == 5
+    page.click('nav a[data-view="sagas"]')
+    rows = page.locator("#lista-sagas tbody tr")
+    expect(rows).to_have_count(2)
+    assert rows.nth(0).locator("a").get_attribute("href") == f"#/saga/{compensated}"  # newest first
+    page.select_option("#filtro-estado", label="COMPLETADA")
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0).locator("a")).to_have_attribute("href", f"#/saga/{completed}")
+    rows.nth(0).locator("a").click()
+    expect(page.locator("#saga-estado")).to_have_text("COMPLETADA")
+
+
+def test_customer_b_never_sees_customer_a(browser: Any, mesh: Mesh) -> None:
+    alice, bob = register(mesh), register(mesh)
+    a, b = Console(browser, mesh), Console(browser, mesh)
+    try:
+        a.login(alice)
+        b.login(bob)
+        for tab in (a, b):
+            tab.page.click('nav a[data-view="eventos"]')
+            expect(tab.page.locator("#latido")).to_contain_text("conectado")
+        saga = book(mesh, alice)
+        # A's feed shows the saga's events; by then B's stream has had them too, and shows none.
+        expect(a.page.locator("#feed li", has_text=saga["id"]).first).to_be_visible()
+        own = book(mesh, bob)
+        expect(b.page.locator("#feed li", has_text=own["id"]).first).to_be_visible()
+        feed_b = b.page.locator("#feed").inner_text()
+        assert saga["id"] not in feed_b and alice.id not in feed_b
+        b.go(f"saga/{saga['id']}")  # A's saga's page, opened by B: nothing of it
+        expect(b.page.locator("#saga-status")).to_have_text("No existe esa saga (o no es tuya).")
+        expect(b.page.locator("#saga-timeline li")).to_have_count(0)
+        assert a.errors == [] and b.errors == []
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
+def test_every_view_fits_is_accessible_and_is_photographed(
+    browser: Any, mesh: Mesh, shots: Path, viewport: dict[str, int]
+) -> None:
+    customer = register(mesh)
+    completed = book(mesh, customer)
+    compensated = book(mesh, customer, "tarjeta-rechazada")
+    tab = Console(browser, mesh, viewport)
+    try:
+        anonymous = tab.go("cuenta")
+        check(anonymous, "cuenta", shots / f"cuenta-{viewport['width']}.png")
+        tab.login(customer)
+        routes = {
+            "reservar": "reservar",
+            "sagas": "sagas",
+            "saga-completada": f"saga/{completed['id']}",
+            "saga-compensada": f"saga/{compensated['id']}",
+            "eventos": "eventos",
+        }
+        for name, route in routes.items():
+            page = tab.go(route)
+            only_visible(page, route.split("/")[0])
+            if name.startswith("saga-"):
+                expect(page.locator("#saga-timeline li").first).to_be_visible()
+            if name == "sagas":
+                expect(page.locator("#lista-sagas tbody tr")).to_have_count(2)
+            if name == "eventos":
+                expect(page.locator("#feed li").first).to_be_visible()
+                page.locator("#feed li details").first.evaluate("d => d.open = true")
+            check(page, name, shots / f"{name}-{viewport['width']}.png")
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+def check(page: Any, view: str, shot: Path) -> None:
+    """No horizontal scroll, no serious or critical axe-core violation; then the screenshot."""
+    scroll = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], f"{view}: {scroll[0]} px of content in a {scroll[1]} px window"
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    bad = [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]][:3]}
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert bad == [], f"{view}: {json.dumps(bad)}"
+    page.screenshot(path=shot, full_page=True)
 
 
 def test_event_stream_outlives_envoys_idle_timeout_on_heartbeats(mesh: Mesh) -> None:

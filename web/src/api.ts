@@ -6,14 +6,27 @@ import { NotificacionesService } from "./gen/aeroalpes/notificaciones/v1/notific
 import { SagasService } from "./gen/aeroalpes/sagas/v1/sagas_pb";
 import { EventosService } from "./gen/aeroalpes/ui/v1/eventos_pb";
 
+/** The login, kept for the tab's life (sessionStorage), so a reload keeps the session. */
 export const session = {
   get token(): string { return sessionStorage.getItem("token") ?? ""; },
   get userId(): string { return sessionStorage.getItem("userId") ?? ""; },
   get email(): string { return sessionStorage.getItem("email") ?? ""; },
+  /** The token's ``rol`` claim ("operador" for operators); shown, never trusted (the edge decides). */
+  get role(): string {
+    try {
+      const payload = this.token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return String(JSON.parse(atob(payload)).rol ?? "");
+    } catch {
+      return "";
+    }
+  },
   save(token: string, userId: string, email: string): void {
     sessionStorage.setItem("token", token);
     sessionStorage.setItem("userId", userId);
     sessionStorage.setItem("email", email);
+  },
+  clear(): void {
+    for (const key of ["token", "userId", "email"]) sessionStorage.removeItem(key);
   },
 };
 

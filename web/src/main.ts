@@ -1,27 +1,51 @@
-// The AeroAlpes page: account, booking with a live saga timeline, sagas list, live events.
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { clientes, describe, eventos, fieldErrors, sagas, session } from "./api";
-import { ClaseCabina, TipoPasajero } from "./gen/aeroalpes/reservas/v1/reserva_pb";
+// The AeroAlpes console: hash routes (#/cuenta, #/reservar, #/sagas, #/saga/<id>, #/eventos),
+// one view shown at a time, so every page, a saga's included, can be linked and reloaded.
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { clientes, describe, fieldErrors, sagas, session } from "./api";
+import { $, el } from "./dom";
+import { follow } from "./feed";
 import { TipoUsuario } from "./gen/aeroalpes/clientes/v1/clientes_pb";
-import { EstadoPaso, EstadoSaga, type Saga } from "./gen/aeroalpes/sagas/v1/sagas_pb";
-import { type Evento, TipoEvento } from "./gen/aeroalpes/ui/v1/eventos_pb";
+import { ClaseCabina, TipoPasajero } from "./gen/aeroalpes/reservas/v1/reserva_pb";
+import { loadList, showSaga, stopWatching } from "./sagas";
 
-const $ = <T extends HTMLElement>(selector: string, root: ParentNode = document): T =>
-  root.querySelector(selector) as T;
 const uuid = (): string => crypto.randomUUID();
+const VIEWS = ["cuenta", "reservar", "sagas", "saga", "eventos"];
+const TITLES: Record<string, string> = {
+  cuenta: "Cuenta", reservar: "Reservar", sagas: "Sagas", saga: "Saga", eventos: "Eventos en vivo",
+}; // prettier-ignore
 
-// --- tabs
-for (const button of document.querySelectorAll<HTMLButtonElement>("nav button")) {
-  button.addEventListener("click", () => {
-    for (const b of document.querySelectorAll("nav button")) b.classList.toggle("active", b === button);
-    for (const tab of document.querySelectorAll<HTMLElement>(".tab")) tab.hidden = tab.id !== button.dataset.tab;
-    if (button.dataset.tab === "sagas") void loadSagas();
-  });
+// --- routing
+function route(): void {
+  const [view = "", id = ""] = location.hash.replace(/^#\/?/, "").split("/");
+  const active = VIEWS.includes(view) && (view !== "saga" || id) ? view : session.token ? "reservar" : "cuenta";
+  for (const name of VIEWS) $(`#${name}`).hidden = name !== active;
+  const tab = active === "saga" ? "sagas" : active;
+  for (const link of document.querySelectorAll<HTMLAnchorElement>("nav a")) {
+    if (link.dataset.view === tab) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = `${TITLES[active]} · AeroAlpes`;
+  if (active !== "saga") stopWatching();
+  if (active === "sagas") void loadList(true);
+  if (active === "saga") void showSaga(decodeURIComponent(id));
 }
+window.addEventListener("hashchange", () => {
+  route();
+  $("#vista").focus({ preventScroll: true }); // keyboard and screen-reader users land on the new view
+});
 
+// --- session: shown in the header, with logout
 function showSession(): void {
-  $("#sesion").textContent = session.userId ? `Sesión: ${session.email}` : "Sin sesión";
+  const role = session.role === "operador" ? " (operador)" : "";
+  $("#sesion-texto").textContent = session.userId ? `${session.email}${role}` : "Sin sesión";
+  $("#salir").hidden = !session.userId;
 }
+$("#salir").addEventListener("click", () => {
+  session.clear();
+  showSession();
+  follow();
+  location.hash = "#/cuenta";
+});
 
 /** Shows each field error next to its input; maps server paths onto the form's fields. */
 function showErrors(form: HTMLFormElement, error: unknown, aliases: Record<string, string> = {}): void {
@@ -37,11 +61,11 @@ function showErrors(form: HTMLFormElement, error: unknown, aliases: Record<strin
   status.textContent = fields.size ? "Revisa los campos marcados." : describe(error);
 }
 
-function ok(form: HTMLFormElement, text: string): void {
+function ok(form: HTMLFormElement, ...content: (string | Node)[]): void {
   for (const small of form.querySelectorAll<HTMLElement>("small[data-error]")) small.textContent = "";
   const status = $("[data-status]", form);
   status.classList.remove("error");
-  status.textContent = text;
+  status.replaceChildren(...content);
 }
 
 // --- account
@@ -60,6 +84,7 @@ $<HTMLFormElement>("#registro").addEventListener("submit", async (event) => {
       idempotencyKey: uuid(),
     });
     ok(form, `Cuenta creada para ${usuario?.email}. Ya puedes iniciar sesión.`);
+    $<HTMLInputElement>('#login [name="email"]').value = usuario?.email ?? "";
   } catch (error) {
     showErrors(form, error);
   }
@@ -74,13 +99,16 @@ $<HTMLFormElement>("#login").addEventListener("submit", async (event) => {
     const answer = await clientes.autenticarUsuario({ email, password: String(data.get("password")) });
     session.save(answer.token, answer.idUsuario, email);
     showSession();
+    follow();
     ok(form, "Sesión iniciada.");
+    form.reset();
+    location.hash = "#/reservar";
   } catch (error) {
     showErrors(form, error);
   }
 });
 
-// --- booking and its live timeline
+// --- booking: the answer links to the saga's page, where its timeline runs live
 const salida = new Date(Date.now() + 30 * 864e5);
 salida.setMinutes(0, 0, 0);
 const local = (d: Date): string => new Date(d.getTime() - d.getTimezoneOffset() * 6e4).toISOString().slice(0, 16);
@@ -102,8 +130,9 @@ $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
   const form = event.currentTarget as HTMLFormElement;
   const data = new FormData(form);
   if (!session.userId) {
-    ok(form, "");
-    $("[data-status]", form).textContent = "Inicia sesión primero (pestaña Cuenta).";
+    const login = el("a", "", "Inicia sesión");
+    login.href = "#/cuenta";
+    ok(form, login, " primero.");
     return;
   }
   const clase = ClaseCabina[String(data.get("clase")) as keyof typeof ClaseCabina];
@@ -124,153 +153,18 @@ $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
       medioPago: String(data.get("medio_pago")),
       idempotencyKey: uuid(),
       esperar: false,
-    });
-    ok(form, "");
-    if (saga) await watch(saga.id);
+    }); // prettier-ignore
+    if (!saga) return;
+    const link = el("a", "", `saga ${saga.id.slice(0, 8)}`);
+    link.href = `#/saga/${saga.id}`;
+    link.id = "reserva-saga";
+    ok(form, "Reserva en marcha: ", link, ".");
+    location.hash = `#/saga/${saga.id}`;
   } catch (error) {
     showErrors(form, error, BOOKING_FIELDS);
   }
 });
 
-function renderTimeline(saga: Saga): void {
-  $("#timeline-card").hidden = false;
-  $("#timeline-id").textContent = saga.id;
-  const estado = EstadoSaga[saga.estado];
-  const badge = $("#timeline-estado");
-  badge.textContent = estado;
-  badge.className = `badge ${estado}`;
-  $("#timeline tbody").replaceChildren(
-    ...saga.pasos.map((paso) => {
-      const row = document.createElement("tr");
-      const cells = [String(paso.indice), paso.nombre, EstadoPaso[paso.estado], String(paso.intentos), paso.error];
-      for (const [n, text] of cells.entries()) {
-        const cell = document.createElement("td");
-        cell.textContent = text;
-        if (n === 2) cell.className = `badge ${text}`;
-        row.append(cell);
-      }
-      return row;
-    }),
-  );
-  const resultado = $("#timeline-resultado");
-  if (saga.estado === EstadoSaga.COMPLETADA) resultado.textContent = `Localizador: ${saga.codigoLocalizador}`;
-  else if (saga.estado === EstadoSaga.COMPENSADA || saga.estado === EstadoSaga.FALLIDA)
-    resultado.textContent = `Deshecha: ${saga.motivo}`;
-  else resultado.textContent = "";
-}
-
-async function watch(idSaga: string): Promise<void> {
-  const status = $("#reserva [data-status]");
-  status.textContent = "Reserva en curso…";
-  for await (const update of sagas.observarSaga({ idSaga })) {
-    if (update.saga) renderTimeline(update.saga);
-  }
-  status.textContent = "";
-}
-
-// --- sagas list
-async function loadSagas(): Promise<void> {
-  const status = $("#sagas-status");
-  try {
-    const estado = Number($<HTMLSelectElement>("#filtro-estado").value) as EstadoSaga;
-    const { sagas: found } = await sagas.listarSagas({ estado, pageSize: 50, idCliente: session.userId });
-    $("#lista-sagas tbody").replaceChildren(
-      ...found.map((saga) => {
-        const row = document.createElement("tr");
-        row.className = "clickable";
-        const estadoText = EstadoSaga[saga.estado];
-        const cells = [
-          saga.id.slice(0, 8),
-          estadoText,
-          saga.codigoLocalizador || saga.motivo,
-          saga.fechaCreacion ? timestampDate(saga.fechaCreacion).toLocaleString() : "",
-        ];
-        for (const [n, text] of cells.entries()) {
-          const cell = document.createElement("td");
-          cell.textContent = text;
-          if (n === 1) cell.className = `badge ${text}`;
-          row.append(cell);
-        }
-        row.addEventListener("click", () => {
-          $<HTMLButtonElement>('nav button[data-tab="reservar"]').click();
-          void watch(saga.id);
-        });
-        return row;
-      }),
-    );
-    status.textContent = `${found.length} sagas`;
-  } catch (error) {
-    status.textContent = describe(error);
-  }
-}
-$("#recargar").addEventListener("click", () => void loadSagas());
-$("#filtro-estado").addEventListener("change", () => void loadSagas());
-
-// --- live events
-const TOPICS = [
-  "eventos-reserva", "eventos-pago", "eventos-gds", "eventos-saga", "eventos-usuario",
-  "aeroalpesdb.reservas.reservas", "aeroalpesdb.clientes.usuarios", "aeroalpesdb.pagos.pagos",
-  "aeroalpesdb.gds.confirmaciones", "aeroalpesdb.sagas.sagas",
-];
-const topicFilter = $<HTMLSelectElement>("#filtro-topico");
-for (const topic of TOPICS) topicFilter.append(new Option(topic, topic));
-topicFilter.addEventListener("change", () => {
-  for (const item of document.querySelectorAll<HTMLElement>("#feed li"))
-    item.hidden = !!topicFilter.value && item.dataset.topic !== topicFilter.value;
-});
-
-function describeEvent(evento: Evento): HTMLLIElement {
-  const item = document.createElement("li");
-  item.dataset.topic = evento.topico;
-  item.hidden = !!topicFilter.value && evento.topico !== topicFilter.value;
-  const head = document.createElement("div");
-  const kind = evento.tipo === TipoEvento.CDC ? "CDC" : "notificación";
-  head.innerHTML = "<strong></strong> <code></code> <span class=muted></span>";
-  head.children[0].textContent = `${evento.tipoEvento} (${kind})`;
-  head.children[1].textContent = evento.topico;
-  head.children[2].textContent = evento.sujeto;
-  item.append(head);
-  if (evento.tipo === TipoEvento.CDC) item.append(diff(JSON.parse(evento.datosJson)));
-  return item;
-}
-
-/** A CDC row change as a before/after table, changed columns highlighted. */
-function diff(envelope: { before: Record<string, unknown> | null; after: Record<string, unknown> | null }): HTMLTableElement {
-  const table = document.createElement("table");
-  const columns = new Set([...Object.keys(envelope.before ?? {}), ...Object.keys(envelope.after ?? {})]);
-  for (const column of columns) {
-    if (column === "pasos" || column === "datos" || column === "itinerarios") continue; // long JSON
-    const before = envelope.before?.[column];
-    const after = envelope.after?.[column];
-    const row = table.insertRow();
-    row.className = JSON.stringify(before) !== JSON.stringify(after) && envelope.before && envelope.after ? "cambiado" : "";
-    for (const text of [column, before === undefined ? "" : String(before), after === undefined ? "" : String(after)])
-      row.insertCell().textContent = text;
-  }
-  return table;
-}
-
-async function follow(): Promise<void> {
-  for (;;) {
-    if (!session.token) {
-      // The feed needs a login: wait for one.
-      $("#latido").textContent = "inicia sesión para ver los eventos";
-      await new Promise((resolve) => setTimeout(resolve, 500));
-      continue;
-    }
-    try {
-      for await (const message of eventos.suscribir({ topicos: [] })) {
-        if (message.contenido.case === "evento") $("#feed").prepend(describeEvent(message.contenido.value));
-        else if (message.contenido.case === "latido")
-          $("#latido").textContent = `conectado · latido ${timestampDate(message.contenido.value).toLocaleTimeString()}`;
-        if ($("#latido").textContent === "conectando…") $("#latido").textContent = "conectado";
-      }
-    } catch (error) {
-      $("#latido").textContent = `reconectando (${describe(error)})`;
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-    }
-  }
-}
-
 showSession();
-void follow();
+follow();
+route();

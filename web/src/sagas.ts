@@ -1,0 +1,158 @@
+// The sagas list (filter, newest first, pages) and one saga's page (live timeline, ids, parking).
+import { ConnectError, Code } from "@connectrpc/connect";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import { describe, sagas, session } from "./api";
+import { $, duration, el, time } from "./dom";
+import { EstadoSaga, type Saga } from "./gen/aeroalpes/sagas/v1/sagas_pb";
+import { entries } from "./timeline";
+
+const PAGE = 20;
+const ENDED = new Set([EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA]);
+
+// --- list: page tokens of the pages seen so far, so "back" needs no reverse paging from the API.
+const pages: string[] = [""];
+let page = 0;
+let nextToken = "";
+
+export async function loadList(reset = false): Promise<void> {
+  if (reset) {
+    pages.length = 1;
+    page = 0;
+  }
+  const status = $("#sagas-status");
+  status.classList.remove("error");
+  try {
+    const estado = Number($<HTMLSelectElement>("#filtro-estado").value) as EstadoSaga;
+    const answer = await sagas.listarSagas({
+      estado, pageSize: PAGE, pageToken: pages[page], idCliente: session.userId,
+    }); // prettier-ignore
+    nextToken = answer.nextPageToken;
+    $("#lista-sagas tbody").replaceChildren(...answer.sagas.map(listRow));
+    $<HTMLButtonElement>("#pagina-anterior").disabled = page === 0;
+    $<HTMLButtonElement>("#pagina-siguiente").disabled = !nextToken;
+    const first = page * PAGE + 1;
+    status.textContent = answer.sagas.length
+      ? `Sagas ${first}–${first + answer.sagas.length - 1}, más recientes primero`
+      : "Ninguna saga con ese estado.";
+  } catch (error) {
+    status.classList.add("error");
+    status.textContent = describe(error);
+  }
+}
+
+function listRow(saga: Saga): HTMLTableRowElement {
+  const row = el("tr");
+  const link = el("a", "", saga.id.slice(0, 8));
+  link.href = `#/saga/${saga.id}`;
+  link.title = saga.id;
+  const estado = EstadoSaga[saga.estado];
+  const cells = [
+    el("td"),
+    el("td"),
+    el("td", "", saga.codigoLocalizador || saga.motivo),
+    el("td", "", time(saga.fechaCreacion && timestampDate(saga.fechaCreacion))),
+  ];
+  cells[0].append(link);
+  cells[1].append(el("span", `badge ${estado}`, estado));
+  row.append(...cells);
+  return row;
+}
+
+$("#recargar").addEventListener("click", () => void loadList());
+$("#filtro-estado").addEventListener("change", () => void loadList(true));
+$("#pagina-siguiente").addEventListener("click", () => {
+  pages[++page] = nextToken;
+  void loadList();
+});
+$("#pagina-anterior").addEventListener("click", () => {
+  page = Math.max(0, page - 1);
+  void loadList();
+});
+
+// --- one saga's page, live while it runs. Leaving the page aborts the stream (each customer
+// has a bounded number of open streams).
+let watching: AbortController | undefined;
+
+export function stopWatching(): void {
+  watching?.abort();
+  watching = undefined;
+}
+
+export async function showSaga(id: string): Promise<void> {
+  stopWatching();
+  const controller = new AbortController();
+  watching = controller;
+  const status = $("#saga-status");
+  status.classList.remove("error");
+  status.textContent = "";
+  $("#saga-titulo").textContent = `Saga ${id.slice(0, 8)}`;
+  $("#saga-timeline").replaceChildren();
+  $("#saga-datos").replaceChildren();
+  $("#saga-estado").textContent = "";
+  $("#saga-vivo").textContent = "cargando…";
+  $("#saga-aparcada").hidden = true;
+  try {
+    // ObservarSaga sends the saga at once and then each change, and ends once it is over.
+    for await (const update of sagas.observarSaga({ idSaga: id }, { signal: controller.signal })) {
+      if (update.saga) render(update.saga);
+    }
+    if (watching === controller) $("#saga-vivo").textContent = "";
+  } catch (error) {
+    if (controller.signal.aborted) return;
+    $("#saga-vivo").textContent = "";
+    status.classList.add("error");
+    status.textContent =
+      error instanceof ConnectError && error.code === Code.NotFound ? "No existe esa saga (o no es tuya)." : describe(error);
+  }
+}
+
+function render(saga: Saga): void {
+  const estado = EstadoSaga[saga.estado];
+  const badge = $("#saga-estado");
+  badge.textContent = estado;
+  badge.className = `badge ${estado}`;
+  $("#saga-vivo").textContent = ENDED.has(saga.estado) ? "" : "en vivo";
+  $("#saga-titulo").textContent = `Saga ${saga.id.slice(0, 8)}`;
+  const created = saga.fechaCreacion && timestampDate(saga.fechaCreacion);
+  const facts: [string, string][] = [
+    ["Saga", saga.id],
+    ["Tipo", `${saga.tipo} v${saga.versionDefinicion}`],
+    ["Localizador", saga.codigoLocalizador],
+    ["Reserva", saga.idReserva],
+    ["Pago", saga.idPago],
+    ["Motivo", saga.motivo],
+    ["Creada", time(created)],
+    ["Actualizada", time(saga.fechaActualizacion && timestampDate(saga.fechaActualizacion))],
+  ];
+  $("#saga-datos").replaceChildren(
+    ...facts.filter(([, value]) => value).flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]),
+  );
+  const parked = $("#saga-aparcada");
+  parked.hidden = saga.estado !== EstadoSaga.FALLIDA;
+  if (saga.estado === EstadoSaga.FALLIDA) {
+    const next = saga.proximoIntento ? timestampDate(saga.proximoIntento) : undefined;
+    parked.textContent =
+      `Aparcada: ${saga.motivo}. ` +
+      (next ? `El orquestador reintenta la compensación el ${time(next)}, sin que nadie intervenga.` : "");
+  }
+  let previous = created;
+  $("#saga-timeline").replaceChildren(
+    ...entries(saga).map((entry) => {
+      const item = el("li", `${entry.kind} ${entry.estado}`);
+      item.dataset.paso = entry.paso.nombre;
+      item.dataset.kind = entry.kind;
+      const head = el("div", "paso");
+      head.append(el("span", "nombre", entry.label), el("span", `badge ${entry.estado}`, entry.estado));
+      const details = [
+        entry.intentos !== undefined ? `${entry.intentos} llamada${entry.intentos === 1 ? "" : "s"}` : "",
+        entry.when ? time(entry.when) : "",
+        entry.when ? duration(previous, entry.when) : "",
+      ].filter(Boolean);
+      if (entry.when) previous = entry.when;
+      item.append(head);
+      if (details.length) item.append(el("div", "detalle", details.join(" · ")));
+      if (entry.error) item.append(el("div", "error", entry.error));
+      return item;
+    }),
+  );
+}
