@@ -82,6 +82,7 @@ def build(config: ServiceConfig, engine: Engine) -> Sequence[Registration]:
             account=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_CUENTA", 3)),
             address=Policy(free=env_int(os.environ, "AEROALPES_LOGIN_FALLOS_ORIGEN", 10)),
         ),
+        hashing=Slots(per_key=max(1, paralelo // 2), total=max(1, paralelo // 2), what="registros"),
     )
     servicer = ClientesServicer(uow, built, login)
     return [

@@ -22,15 +22,19 @@ class Login:
         handlers: Handlers,
         argon2: Slots | None = None,
         throttle: Throttle | None = None,
+        hashing: Slots | None = None,
     ) -> None:
         self.uow = uow
         self.handlers = handlers
         # argon2id is slow and takes 64 MiB on purpose: a bounded number at once, excess refused.
         self.argon2 = argon2 or Slots(per_key=2, total=2, what="verificaciones de contraseña")
+        # Registrations hash through a gate of their own: a flood of sign-ups cannot take the
+        # slots that logins need.
+        self.hashing = hashing or Slots(per_key=1, total=1, what="registros")
         self.throttle = throttle or Throttle()
 
     def hash(self, password: str) -> str:
-        with self.argon2.acquire(ARGON2):
+        with self.hashing.acquire(ARGON2):
             return self.handlers.passwords.hash(password)
 
     def __call__(self, email: str, password: str, address: str) -> tuple[str, datetime, str]:

@@ -1,7 +1,10 @@
 """The keyed concurrency gate and the login throttle, without I/O."""
 
+from types import SimpleNamespace
+
 import pytest
 
+from services.clientes.login import ARGON2, Login
 from services.clientes.throttle import Policy, Throttle
 from services.kit.slots import Exhausted, Slots
 
@@ -110,3 +113,13 @@ def test_failures_are_forgotten_after_the_window() -> None:
 
 def test_the_wait_is_capped() -> None:
     assert Policy(free=3, cap_s=300).wait_s(500) == 300
+
+
+def test_sign_ups_hash_through_their_own_gate_not_the_logins() -> None:
+    logins = Slots(per_key=1, total=1)
+    hasher = SimpleNamespace(passwords=SimpleNamespace(hash=lambda password: f"h({password})"))
+    login = Login(lambda: None, hasher, argon2=logins)  # type: ignore[arg-type]
+    with logins.acquire(ARGON2):  # every login slot busy (a login flood)…
+        assert login.hash("clave") == "h(clave)"  # …a sign-up still hashes
+        with login.hashing.acquire(ARGON2), pytest.raises(Exhausted):
+            login.hash("otra")  # and sign-ups are bounded by their own gate
