@@ -16,4 +16,5 @@ await build({
 });
 copyFileSync(`${here}index.html`, `${here}dist/index.html`);
 copyFileSync(`${here}styles.css`, `${here}dist/styles.css`);
+copyFileSync(`${here}favicon.ico`, `${here}dist/favicon.ico`); // for clients that ask regardless of <link rel=icon>
 console.log("web: built web/dist");
