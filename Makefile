@@ -5,7 +5,7 @@ VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
 
-.PHONY: venv npm protos envoy web lint test system-deps run demo bench chaos clean help
+.PHONY: venv npm protos envoy web lint test system-deps run demo bench chaos clean help db-users
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,6 +42,9 @@ envoy: venv  ## re-render envoy/envoy-local.json and envoy/envoy-compose.json fr
 
 run: venv web  ## the whole system locally on embedded defaults (SQLite, pulsar-lite, Envoy); Ctrl-C stops it
 	$(PY) -m services.mesh
+
+db-users: venv  ## least-privilege MySQL/MariaDB users (deploy/mysql/users.sql) as the admin AEROALPES_DB_URL names
+	$(PY) -m services.kit.db_users
 
 demo: venv  ## with `make run` up: register, log in, book three flights through the edge with grpcurl
 	$(PY) -m services.mesh.demo

@@ -1,17 +1,40 @@
-"""``python -m services.cdc``: the outbox and change-data-capture relay (health endpoint only)."""
+"""``python -m services.cdc``: the outbox and change-data-capture relay (health endpoint only).
+
+On a server it first checks what its mode needs (binlog settings and grants, see
+services/kit/preflight.py) and exits with a one-line reason when something is missing."""
 
 import logging
 import signal
 import sys
 import threading
 
+from grpc_health.v1 import health, health_pb2
+
 from services.cdc.config import CdcConfig
 from services.cdc.relay import Relay
 from services.kit.config import ConfigError
 from services.kit.logs import configure_logging
+from services.kit.preflight import PreflightError, check_broker, check_database
 from services.kit.server import create_server
 
 log = logging.getLogger("services.cdc")
+HEALTH_EVERY_S = 1.0
+SERVING, NOT_SERVING = (
+    health_pb2.HealthCheckResponse.SERVING,
+    health_pb2.HealthCheckResponse.NOT_SERVING,
+)
+
+
+def report_health(relay: Relay, servicer: health.HealthServicer) -> None:
+    """SERVING only while the relay's last cycle worked and the broker answers: an idle relay
+    reading a binlog would not notice a broker gone until its next event."""
+    while not relay.stopping.wait(HEALTH_EVERY_S):
+        try:
+            check_broker(relay.config.pulsar_url, timeout=1.0)
+            serving = relay.ok
+        except PreflightError:
+            serving = False
+        servicer.set("", SERVING if serving else NOT_SERVING)
 
 
 def main() -> int:
@@ -21,13 +44,23 @@ def main() -> int:
         print(f"cdc: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging("cdc", "INFO")
+    if config.db_url:
+        try:
+            check_database(config.db_url, config.mode)
+        except PreflightError as error:
+            print(f"cdc: cannot start: {error}", file=sys.stderr)
+            return 1
     relay = Relay(config)
+    servicer = health.HealthServicer(experimental_non_blocking=True)
     try:
-        server, port = create_server([], config.port, config.host)
+        server, port = create_server([], config.port, config.host, health_servicer=servicer)
     except OSError as error:
         print(f"cdc: cannot start: {error}", file=sys.stderr)
         return 1
-    backend = (config.db_url and "binlog") or f"SQLite triggers under {config.var_dir}"
+    servicer.set("", NOT_SERVING)  # until a first cycle worked
+    backend = f"SQLite triggers under {config.var_dir}"
+    if config.db_url:
+        backend = "binlog" if config.mode == "binlog" else "outbox polling (row-level CDC off)"
     log.info("cdc relay on %s -> %s (health on port %d)", backend, config.pulsar_url, port)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: relay.stopping.set())
@@ -35,6 +68,7 @@ def main() -> int:
     # (the checkpoint only moves after the broker acknowledged).
     worker = threading.Thread(target=relay.run_forever, name="relay", daemon=True)
     worker.start()
+    threading.Thread(target=report_health, args=(relay, servicer), daemon=True).start()
     relay.stopping.wait()
     worker.join(timeout=2)
     server.stop(2).wait()

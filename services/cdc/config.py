@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from services.kit.config import env_int, env_port, env_str
+from services.kit.preflight import cdc_mode
 from services.kit.pulsar import pulsar_url
 
 DEFAULT_WATCHED = "reservas.reservas,clientes.usuarios,pagos.pagos,gds.confirmaciones,sagas.sagas"
@@ -22,6 +23,7 @@ def _csv(text: str) -> list[str]:
 class CdcConfig:
     var_dir: Path
     db_url: str | None  # None: the SQLite files under var_dir
+    mode: str  # on a server: "binlog" (row-level CDC) or "sondeo" (outbox polling only)
     pulsar_url: str
     watched: frozenset[tuple[str, str]]  # (database, table)
     outbox_dbs: frozenset[str]
@@ -50,6 +52,7 @@ class CdcConfig:
         return cls(
             var_dir=Path(env_str(env, "AEROALPES_VAR_DIR", "var")).resolve(),
             db_url=env.get("AEROALPES_DB_URL") or None,
+            mode=cdc_mode(env),
             pulsar_url=pulsar_url(env),
             watched=frozenset((db, table) for db, table in watched),
             outbox_dbs=frozenset(_csv(env_str(env, "AEROALPES_CDC_OUTBOX", DEFAULT_OUTBOX_DBS))),

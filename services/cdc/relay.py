@@ -15,6 +15,8 @@ from services.cdc import binlog, sqlite_changes
 from services.cdc.checkpoint import Checkpoint
 from services.cdc.config import CdcConfig
 from services.cdc.envelope import Change, cdc_message, outbox_message
+from services.cdc.outbox_poll import OutboxPoller
+from services.kit.db import create_engine
 from services.kit.pulsar import OutMessage, Publisher, client
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,9 @@ class Relay:
         self.clock_ms = clock_ms
         self.stopping = threading.Event()
         self.published = 0  # messages acknowledged since start, for logs and benchmarks
+        # False from start and after any failure, True after a cycle that read and published:
+        # what the health endpoint reports (with the broker's reachability).
+        self.ok = False
 
     def route(self, change: Change) -> OutMessage | None:
         if change.table == "outbox" and change.db in self.config.outbox_dbs:
@@ -49,11 +54,14 @@ class Relay:
             publisher = None
             try:
                 publisher = Publisher(client(self.config.pulsar_url))
-                if self.config.db_url:
+                if self.config.db_url and self.config.mode == "sondeo":
+                    self._run_sondeo(publisher)
+                elif self.config.db_url:
                     self._run_binlog(publisher)
                 else:
                     self._run_sqlite(publisher)
             except Exception as error:
+                self.ok = False
                 if time.monotonic() - started > 30:
                     delay = 0.5
                 log.warning(
@@ -74,6 +82,7 @@ class Relay:
         position = checkpoint.load() or binlog.first_position(settings, self.config.start)
         log.info("reading the binlog from %s:%s", position["log_file"], position["log_pos"])
         last_save = time.monotonic()
+        self.ok = True  # the server answered; a lost stream or broker raises out of the loop
         for transaction in binlog.transactions(
             settings, self.config.server_id, position, sorted(self.config.databases)
         ):
@@ -112,11 +121,37 @@ class Relay:
                     checkpoint.save(positions.saved())
                     sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
                     busy = busy or len(rows) == BATCH
+                self.ok = True
                 if not busy:
                     self.stopping.wait(self.config.poll_ms / 1000)
         finally:
             for conn, _inode in connections.values():
                 conn.close()
+
+    # --- MySQL / MariaDB without a usable binlog: poll the outboxes, row-level CDC off
+
+    def _run_sondeo(self, publisher: Publisher) -> None:
+        engine = create_engine(self.config.db_url or "")
+        pollers: dict[str, OutboxPoller] = {}
+        try:
+            while not self.stopping.is_set():
+                busy = False
+                for db in sorted(self.config.outbox_dbs):
+                    if db not in pollers:
+                        if not OutboxPoller.has_outbox(engine, db):
+                            continue  # its service has not migrated yet
+                        pollers[db] = OutboxPoller(engine, db)
+                    changes = pollers[db].read(BATCH)
+                    messages = self.messages(changes)
+                    publisher.send_all(messages)
+                    self.published += len(messages)
+                    pollers[db].save(changes)
+                    busy = busy or len(changes) == BATCH
+                self.ok = True
+                if not busy:
+                    self.stopping.wait(self.config.poll_ms / 1000)
+        finally:
+            engine.dispose()
 
     def _sqlite_connection(
         self,

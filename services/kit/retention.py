@@ -1,9 +1,10 @@
 """Retention: every service prunes its own bookkeeping tables in small batches, in the background.
 
 What goes, by default (days, from the environment):
-- ``outbox`` rows older than AEROALPES_RETENCION_OUTBOX_DIAS (7). The relay never reads this table:
-  it publishes from the change log (the binlog, or SQLite's ``cdc_cambios``), which keeps its own
-  copy of every row until the broker acknowledged it; so a pruned row is never an unrelayed one.
+- ``outbox`` rows older than AEROALPES_RETENCION_OUTBOX_DIAS (7). The relay normally publishes
+  from the change log (the binlog, or SQLite's ``cdc_cambios``), which keeps its own copy of every
+  row until the broker acknowledged it. Polling the outbox instead (AEROALPES_CDC_MODO=sondeo), it
+  records the last relayed ``seq`` in ``cdc_progreso``: only rows up to it go.
 - ``idempotency_keys`` older than AEROALPES_RETENCION_CLAVES_DIAS (7): a retry after that is new.
 - ``saga_eventos`` older than AEROALPES_RETENCION_EVENTOS_SAGA_DIAS (30), of sagas that have
   ended (COMPLETADA/COMPENSADA); a running or parked saga keeps its whole log, and the saga row
@@ -57,8 +58,10 @@ def rules_for(engine: Engine, env: Mapping[str, str] | None = None) -> list[Rule
     tables = set(sa.inspect(engine).get_table_names())
     rules = []
     if "outbox" in tables:
+        age = _days(env, "AEROALPES_RETENCION_OUTBOX_DIAS", 7)
+        relayed = "seq <= (SELECT seq FROM cdc_progreso WHERE id = 1)"
         rules.append(
-            Rule("outbox", "seq", "fecha", _days(env, "AEROALPES_RETENCION_OUTBOX_DIAS", 7))
+            Rule("outbox", "seq", "fecha", age, relayed if "cdc_progreso" in tables else "")
         )
     if "idempotency_keys" in tables:
         age = _days(env, "AEROALPES_RETENCION_CLAVES_DIAS", 7)

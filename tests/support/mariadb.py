@@ -1,4 +1,5 @@
-"""A private MariaDB server in a temp dir, binlog on (ROW, full image and metadata)."""
+"""A private MariaDB server in a temp dir, binlog on (ROW, full image and metadata) unless asked
+for a stock one (``binlog=False``: the binary log off, as most installs ship)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,8 @@ def _binary(name: str) -> str | None:
 class PrivateMariaDB:
     """A server of our own in ``workdir``; stop() and start() again keep its data and port."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, binlog: bool = True) -> None:
+        self.binlog = binlog
         install_db, self.mariadbd = _binary("mariadb-install-db"), _binary("mariadbd")
         if not install_db or not self.mariadbd:
             unavailable("mariadb-server is not installed (make test installs it when root)")
@@ -74,9 +76,7 @@ class PrivateMariaDB:
             [str(self.mariadbd), "--no-defaults", "--user=root", f"--datadir={self.datadir}",
              f"--socket={w / 'mysqld.sock'}", f"--pid-file={w / 'mysqld.pid'}",
              f"--port={self.port}", "--bind-address=127.0.0.1", "--skip-name-resolve",
-             f"--log-error={self.log}", f"--log-bin={self.datadir / 'binlog'}",
-             f"--server-id={self.server.server_id}", "--binlog-format=ROW",
-             "--binlog-row-image=FULL", "--binlog-row-metadata=FULL",
+             f"--log-error={self.log}", *self._binlog_options(),
              "--innodb-buffer-pool-size=64M", "--innodb-log-file-size=16M",
              "--max-connections=500"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -88,14 +88,25 @@ class PrivateMariaDB:
             unavailable(f"MariaDB did not start on port {self.port}:\n{tail(self.log)}")
         return self.server
 
+    def _binlog_options(self) -> list[str]:
+        if not self.binlog:
+            return ["--skip-log-bin"]
+        return [
+            f"--log-bin={self.datadir / 'binlog'}",
+            f"--server-id={self.server.server_id}",
+            "--binlog-format=ROW",
+            "--binlog-row-image=FULL",
+            "--binlog-row-metadata=FULL",
+        ]
+
     def stop(self) -> None:
         if self.process is not None:
             stop_process(self.process, grace=20)
 
 
-def start_mariadb(workdir: Path) -> Iterator[MariaDB]:
+def start_mariadb(workdir: Path, binlog: bool = True) -> Iterator[MariaDB]:
     """Initialises and runs a server under ``workdir``; stops it when the generator closes."""
-    private = PrivateMariaDB(workdir)
+    private = PrivateMariaDB(workdir, binlog)
     try:
         yield private.start()
     finally:
@@ -106,3 +117,10 @@ def start_mariadb(workdir: Path) -> Iterator[MariaDB]:
 def mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
     """One private MariaDB for the whole session; tests use databases with random names."""
     yield from start_mariadb(tmp_path_factory.mktemp("mariadb"))
+
+
+@pytest.fixture(scope="module")
+def stock_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A private MariaDB as most installs ship it: the binary log off. Its own per module, so
+    tests may use the contexts' real database names on it."""
+    yield from start_mariadb(tmp_path_factory.mktemp("stock-mariadb"), binlog=False)

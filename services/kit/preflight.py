@@ -1,0 +1,143 @@
+"""Start-up checks of a MySQL/MariaDB server and the broker: the first missing piece is named in
+one line, with its fix, before anything starts (``python -m services.kit.preflight`` runs them all).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlparse
+
+import pymysql
+from sqlalchemy.engine import make_url
+
+from services.kit.config import ConfigError, env_str
+from services.kit.pulsar import pulsar_url
+
+MODES = ("binlog", "sondeo")  # sondeo: the relay polls each outbox, row-level CDC off
+MY_CNF = "under [mysqld] in my.cnf and restart the server, or set AEROALPES_CDC_MODO=sondeo"
+WANTED = {  # binlog variable: (value the relay needs, the my.cnf line that gives it)
+    "log_bin": ("ON", "`log_bin=binlog` and `server_id=1`"),
+    "binlog_format": ("ROW", "`binlog_format=ROW`"),
+    "binlog_row_image": ("FULL", "`binlog_row_image=FULL`"),
+    "binlog_row_metadata": ("FULL", "`binlog_row_metadata=FULL`"),
+}
+# What reading the binlog takes; MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR.
+REPLICATION = ("REPLICATION SLAVE", "REPLICATION REPLICA")
+POSITION = ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")
+
+
+class PreflightError(Exception):
+    """Start-up cannot go on; the message is the one line the user sees."""
+
+
+def cdc_mode(env: Mapping[str, str] | None = None) -> str:
+    mode = env_str(os.environ if env is None else env, "AEROALPES_CDC_MODO", "binlog")
+    if mode not in MODES:
+        raise ConfigError(f"AEROALPES_CDC_MODO must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def is_server(db_url: str | None) -> bool:
+    return bool(db_url) and make_url(db_url or "").get_backend_name() != "sqlite"
+
+
+def connect(db_url: str) -> Any:
+    url = make_url(db_url)
+    where = f"{url.host or '127.0.0.1'}:{url.port or 3306}"
+    try:
+        return pymysql.connect(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password or "",
+            connect_timeout=5,
+        )
+    except pymysql.MySQLError as error:
+        raise PreflightError(
+            f"database at {where} unreachable ({error.args[-1]}): start it or fix AEROALPES_DB_URL"
+        ) from None
+
+
+def check_database(db_url: str, mode: str) -> str:
+    """The server's version; in binlog mode also its binlog settings and our user's grants."""
+    with connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        version = str(cur.fetchone()[0])
+        if mode == "binlog":
+            cur.execute("SHOW GLOBAL VARIABLES WHERE Variable_name IN %s", (tuple(WANTED),))
+            check_binlog(version, {str(k): str(v) for k, v in cur.fetchall()})
+        cur.execute("SHOW GRANTS")
+        grants = [str(r[0]) for r in cur.fetchall()]
+    check_grants(make_url(db_url).username or "root", grants, mode)
+    return version
+
+
+def check_binlog(version: str, variables: Mapping[str, str]) -> None:
+    for name, (wanted, line) in WANTED.items():
+        value = variables.get(name)
+        if value is None:
+            raise PreflightError(
+                f"{name} is unknown to server {version}: the relay needs MySQL 8.0.14+ or "
+                f"MariaDB 10.5+ (or set AEROALPES_CDC_MODO=sondeo)"
+            )
+        if value.upper() != wanted:
+            raise PreflightError(f"{name} is {value}: add {line} {MY_CNF}")
+
+
+def check_grants(user: str, grants: list[str], mode: str = "binlog") -> None:
+    """In binlog mode the user's global grants (SHOW GRANTS' lines on ``*.*``) must let it read
+    the binlog; polling needs nothing global."""
+    held = {
+        privilege.strip()
+        for grant in grants
+        if grant.upper().startswith("GRANT ") and " ON *.* " in grant.upper()
+        for privilege in grant.upper()[6:].split(" ON *.* ")[0].split(",")
+    }
+    if "ALL PRIVILEGES" in held:
+        return
+    needs = (REPLICATION, POSITION) if mode == "binlog" else ()
+    for needed in needs:
+        if not held & set(needed):
+            raise PreflightError(
+                f"user {user} lacks {needed[0]}: run `GRANT {needed[0]} ON *.* TO '{user}'@'%'`"
+                " as an administrator (deploy/mysql/users.sql does, see `make db-users`)"
+            )
+
+
+def check_broker(url: str, timeout: float = 3.0) -> None:
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "127.0.0.1", parsed.port or 6650
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as error:
+        raise PreflightError(
+            f"Pulsar broker at {host}:{port} unreachable ({error.strerror or error}): "
+            "start it or fix AEROALPES_PULSAR_URL"
+        ) from None
+
+
+def check_all(env: Mapping[str, str]) -> str:
+    """Every check for a server set-up; returns a one-line summary of what was found."""
+    db_url, mode = env.get("AEROALPES_DB_URL") or None, cdc_mode(env)
+    summary = "SQLite"
+    if is_server(db_url):
+        summary = f"server {check_database(db_url or '', mode)}, CDC {mode}"
+    check_broker(pulsar_url(env))
+    return summary
+
+
+def main() -> int:
+    try:
+        print(f"preflight: ok ({check_all(os.environ)})")
+    except (PreflightError, ConfigError) as error:
+        print(f"preflight: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
