@@ -6,6 +6,8 @@ folder, or to AEROALPES_SCREENSHOTS_DIR (docs/screenshots/ holds a committed set
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -29,12 +31,17 @@ PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
 BOOKING_STEPS = ["crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva"]
 # Short heartbeats and a short Envoy stream idle timeout: a stream that outlives several idle
 # timeouts proves the heartbeats keep it open, without waiting a minute.
-STREAM_ENV = {"AEROALPES_UI_LATIDO_MS": "300", "AEROALPES_ENVOY_STREAM_IDLE_MS": "2000"}
+OPERATOR_EMAIL = f"ops.{uuid.uuid4().hex[:8]}@example.com"
+MESH_ENV = {
+    "AEROALPES_UI_LATIDO_MS": "300",
+    "AEROALPES_ENVOY_STREAM_IDLE_MS": "2000",
+    "AEROALPES_OPERADORES": OPERATOR_EMAIL,
+}
 
 
 @pytest.fixture(scope="module")
 def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh-ui"), env=STREAM_ENV) as mesh:
+    with run_mesh(tmp_path_factory.mktemp("mesh-ui"), env=MESH_ENV) as mesh:
         yield mesh
 
 
@@ -87,7 +94,7 @@ class Console:
         page.locator('#login [name="email"]').fill(customer.email)
         page.locator('#login [name="password"]').fill(customer.password)
         page.locator('#login button[type="submit"]').click()
-        expect(page.locator("#sesion-texto")).to_have_text(customer.email)
+        expect(page.locator("#sesion-texto")).to_contain_text(customer.email)
 
     def close(self) -> None:
         self.context.close()
@@ -196,6 +203,7 @@ def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh:
     expect(page.locator("#saga-datos")).to_contain_text("Motivo")
 
     page.click('nav a[data-view="sagas"]')
+    expect(page.locator("#operador")).to_be_hidden()  # a customer has no operator panel
     rows = page.locator("#lista-sagas tbody tr")
     expect(rows).to_have_count(2)
     assert rows.nth(0).locator("a").get_attribute("href") == f"#/saga/{compensated}"  # newest first
@@ -264,6 +272,39 @@ def test_every_view_fits_is_accessible_and_is_photographed(
         assert tab.errors == []
     finally:
         tab.close()
+
+
+def make_operator(mesh: Mesh) -> Customer:
+    """An operator account, made by the operator command as the README says."""
+    password = "clave-de-operador-" + uuid.uuid4().hex[:6]
+    env = {**os.environ, **MESH_ENV, "AEROALPES_VAR_DIR": str(mesh.var_dir)}
+    env["AEROALPES_CLIENTES_PORT"] = str(mesh.ports["CLIENTES"])
+    created = subprocess.run(
+        [sys.executable, "-m", "services.clientes", "operador", "crear", "--email", OPERATOR_EMAIL],
+        input=password + "\n", cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    return Customer(created.stdout.strip().splitlines()[-1], OPERATOR_EMAIL, password, "")
+
+
+def test_the_operator_sees_every_account_and_the_parked_sagas(
+    browser: Any, mesh: Mesh, shots: Path
+) -> None:
+    someone = book(mesh, register(mesh))
+    operator = make_operator(mesh)
+    for viewport in (PHONE, DESKTOP):
+        tab = Console(browser, mesh, viewport)
+        try:
+            tab.login(operator)
+            expect(tab.page.locator("#sesion-texto")).to_have_text(f"{OPERATOR_EMAIL} (operador)")
+            page = tab.go("sagas")
+            expect(page.locator("#operador")).to_be_visible()
+            expect(page.locator("#aparcadas-status")).to_have_text("Ninguna saga aparcada.")
+            expect(page.locator(f'#lista-sagas a[href="#/saga/{someone["id"]}"]')).to_be_visible()
+            check(page, "operador", shots / f"operador-{viewport['width']}.png")
+            assert tab.errors == []
+        finally:
+            tab.close()
 
 
 def check(page: Any, view: str, shot: Path) -> None:

@@ -7,6 +7,7 @@ import { EstadoSaga, type Saga } from "./gen/aeroalpes/sagas/v1/sagas_pb";
 import { entries } from "./timeline";
 
 const PAGE = 20;
+const operator = (): boolean => session.role === "operador";
 const ENDED = new Set([EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA]);
 
 // --- list: page tokens of the pages seen so far, so "back" needs no reverse paging from the API.
@@ -24,7 +25,7 @@ export async function loadList(reset = false): Promise<void> {
   try {
     const estado = Number($<HTMLSelectElement>("#filtro-estado").value) as EstadoSaga;
     const answer = await sagas.listarSagas({
-      estado, pageSize: PAGE, pageToken: pages[page], idCliente: session.userId,
+      estado, pageSize: PAGE, pageToken: pages[page], idCliente: operator() ? "" : session.userId,
     }); // prettier-ignore
     nextToken = answer.nextPageToken;
     $("#lista-sagas tbody").replaceChildren(...answer.sagas.map(listRow));
@@ -36,6 +37,28 @@ export async function loadList(reset = false): Promise<void> {
       : "Ninguna saga con ese estado.";
   } catch (error) {
     status.classList.add("error");
+    status.textContent = describe(error);
+  }
+  $("#operador").hidden = !operator();
+  if (operator() && reset) await loadParked();
+}
+
+/** Operators: every account's parked sagas, above the list. */
+async function loadParked(): Promise<void> {
+  const status = $("#aparcadas-status");
+  try {
+    const { sagas: parked } = await sagas.listarSagas({ estado: EstadoSaga.FALLIDA, pageSize: PAGE });
+    $("#lista-aparcadas tbody").replaceChildren(
+      ...parked.map((saga) => {
+        const row = listRow(saga);
+        row.cells[2].textContent = saga.motivo;
+        row.cells[3].textContent = time(saga.proximoIntento && timestampDate(saga.proximoIntento));
+        return row;
+      }),
+    );
+    $("#lista-aparcadas").hidden = !parked.length;
+    status.textContent = parked.length ? "" : "Ninguna saga aparcada.";
+  } catch (error) {
     status.textContent = describe(error);
   }
 }
@@ -106,6 +129,20 @@ export async function showSaga(id: string): Promise<void> {
   }
 }
 
+// Operators: force a parked saga's next attempt now. Each click is a new request (its own key).
+$("#reanudar").addEventListener("click", async () => {
+  const id = location.hash.split("/")[2] ?? "";
+  const status = $("#saga-status");
+  try {
+    await sagas.reanudarSaga({ idSaga: id, idempotencyKey: crypto.randomUUID() });
+    status.classList.remove("error");
+    status.textContent = "Reanudada: el orquestador compensa de nuevo.";
+  } catch (error) {
+    status.classList.add("error");
+    status.textContent = describe(error);
+  }
+});
+
 function render(saga: Saga): void {
   const estado = EstadoSaga[saga.estado];
   const badge = $("#saga-estado");
@@ -127,11 +164,11 @@ function render(saga: Saga): void {
   $("#saga-datos").replaceChildren(
     ...facts.filter(([, value]) => value).flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]),
   );
-  const parked = $("#saga-aparcada");
-  parked.hidden = saga.estado !== EstadoSaga.FALLIDA;
+  $("#saga-aparcada").hidden = saga.estado !== EstadoSaga.FALLIDA;
+  $("#reanudar").hidden = saga.estado !== EstadoSaga.FALLIDA || !operator();
   if (saga.estado === EstadoSaga.FALLIDA) {
     const next = saga.proximoIntento ? timestampDate(saga.proximoIntento) : undefined;
-    parked.textContent =
+    $("#saga-aparcada-texto").textContent =
       `Aparcada: ${saga.motivo}. ` +
       (next ? `El orquestador reintenta la compensación el ${time(next)}, sin que nadie intervenga.` : "");
   }
