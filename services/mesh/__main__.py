@@ -9,6 +9,7 @@ from services.mesh.runner import SERVICES, main
 SETTINGS = (
     ("AEROALPES_VAR_DIR", "./var", "data (SQLite files, broker store) and logs"),
     ("AEROALPES_DB_URL", "unset: SQLite", "a MySQL/MariaDB server URL, one database per context"),
+    ("AEROALPES_CDC_MODO", "binlog", "on a DB server: binlog (row CDC) or sondeo (outbox polling)"),
     ("AEROALPES_EDGE_PORT", "8080", "Envoy's public listener (gRPC, gRPC-Web, the web app)"),
     ("AEROALPES_INTERNAL_PORT", "8081", "Envoy's internal listener (every RPC, fault injection)"),
     ("AEROALPES_ENVOY_ADMIN_PORT", "9901", "Envoy's admin interface"),

@@ -11,7 +11,9 @@ from services.mesh.runner import SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 # env_int(env, "AEROALPES_X", 50) / env_port(...) / env_str(...) calls, and plain env.get(...).
-READ = re.compile(r'env_\w+\(env, "(AEROALPES_\w+)", ([^)]+)\)|env\.get\("(AEROALPES_\w+)"\)')
+READ = re.compile(r'env_\w+\([^,()]+, "(AEROALPES_\w+)", ([^)]+)\)|env\.get\("(AEROALPES_\w+)"\)')
+# The runner's own settings, and the start-up checks it runs before anything starts.
+READERS = ("services/mesh/runner.py", "services/kit/preflight.py")
 
 
 def help_text() -> str:
@@ -23,7 +25,7 @@ def help_text() -> str:
 
 
 def test_help_lists_every_variable_the_runner_reads_with_its_default() -> None:
-    source = (REPO / "services" / "mesh" / "runner.py").read_text()
+    source = "".join((REPO / path).read_text() for path in READERS if (REPO / path).exists())
     found = READ.findall(source)
     assert len(found) > 10  # the pattern still matches how the runner reads its settings
     shown = {line.split()[0]: line.split()[1] for line in help_text().splitlines()[4:]}

@@ -37,8 +37,11 @@ function add(item: HTMLLIElement): void {
     return;
   }
   const feed = $("#feed");
+  // Someone reading further down keeps their place: the list grows above what they look at.
+  const before = feed.scrollHeight;
   feed.prepend(item);
   while (feed.children.length > KEEP) feed.lastElementChild?.remove();
+  if (feed.scrollTop > 0) feed.scrollTop += feed.scrollHeight - before;
 }
 
 function line(evento: Evento): HTMLLIElement {
