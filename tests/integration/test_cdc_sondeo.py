@@ -204,3 +204,12 @@ def test_the_relay_user_has_what_each_mode_needs_and_nothing_to_write_data(
         with pytest.raises(pymysql.err.OperationalError) as denied:
             cur.execute("DELETE FROM reservas.datos")
         assert denied.value.args[0] == 1142
+
+
+def test_a_service_migrates_and_serves_as_its_own_user(tmp_path: Path, users: MariaDB) -> None:
+    env = {"AEROALPES_DB_URL": user_url(users, "pagos")}
+    with grpc_service("services.pagos", "AEROALPES_PAGOS_PORT", tmp_path, env=env) as pagos:
+        assert health_status(pagos.address) == SERVING
+    with users.connect("pagos") as conn, conn.cursor() as cur:
+        cur.execute("SHOW TABLES")
+        assert {"outbox", "pagos"} <= {r[0] for r in cur.fetchall()}
