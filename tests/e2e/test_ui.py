@@ -6,6 +6,7 @@ folder, or to AEROALPES_SCREENSHOTS_DIR (docs/screenshots/ holds a committed set
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -302,6 +303,64 @@ def test_the_operator_sees_every_account_and_the_parked_sagas(
             expect(page.locator("#aparcadas-status")).to_have_text("Ninguna saga aparcada.")
             expect(page.locator(f'#lista-sagas a[href="#/saga/{someone["id"]}"]')).to_be_visible()
             check(page, "operador", shots / f"operador-{viewport['width']}.png")
+            assert tab.errors == []
+        finally:
+            tab.close()
+
+
+# A mesh where one failed compensation parks its saga for ten minutes, and a step gives up fast.
+PARKING_ENV = {
+    **MESH_ENV,
+    "AEROALPES_ENVOY_STREAM_IDLE_MS": "60000",  # the booking waits for its saga to be parked
+    "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "1",
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MS": "600000",
+    "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS": "600000",
+    "AEROALPES_SAGAS_PASO_TIMEOUT_MS": "1000",
+    "AEROALPES_SAGAS_LIMITE_MS": "3000",
+}
+
+
+@pytest.fixture(scope="module")
+def parking_mesh(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[Mesh]:
+    with run_mesh(tmp_path_factory.mktemp("mesh-ui-parking"), env=PARKING_ENV) as mesh:
+        yield mesh
+
+
+def test_a_parked_saga_shows_its_reason_and_next_attempt(
+    browser: Any, parking_mesh: Mesh, shots: Path
+) -> None:
+    mesh = parking_mesh
+    customer, operator = register(mesh), make_operator(mesh)
+    reservas = mesh.children()["reservas"]
+    os.kill(reservas, signal.SIGSTOP)  # frozen: the booking times out, so does its compensation
+    try:
+        saga = book(mesh, customer)
+    finally:
+        os.kill(reservas, signal.SIGCONT)
+    assert saga["estado"] == "ESTADO_SAGA_FALLIDA", saga
+    for who, viewport in ((customer, PHONE), (customer, DESKTOP), (operator, DESKTOP)):
+        tab = Console(browser, mesh, viewport)
+        try:
+            tab.login(who)
+            page = tab.go(f"saga/{saga['id']}")
+            expect(page.locator("#saga-estado")).to_have_text("FALLIDA")
+            parked = page.locator("#saga-aparcada")
+            expect(parked).to_contain_text("Aparcada: compensación de crear_reserva")
+            expect(parked).to_contain_text("reintenta la compensación el")
+            assert timeline(page) == [
+                ("accion", "crear_reserva", "FALLIDO"),
+                ("compensacion", "crear_reserva", "COMPENSANDO"),
+            ]
+            if who is operator:
+                expect(page.locator("#reanudar")).to_be_visible()
+                page = tab.go("sagas")
+                expect(
+                    page.locator(f'#lista-aparcadas a[href="#/saga/{saga["id"]}"]')
+                ).to_be_visible()
+                check(page, "operador-aparcadas", shots / "operador-aparcadas-1280.png")
+            else:
+                expect(page.locator("#reanudar")).to_be_hidden()
+                check(page, "saga-aparcada", shots / f"saga-aparcada-{viewport['width']}.png")
             assert tab.errors == []
         finally:
             tab.close()
