@@ -23,7 +23,7 @@ from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.outbox import Outbox, outbox_table
 from services.kit.preflight import check_database, check_grants
 from services.kit.retention import Pruner, rules_for
-from tests.support.components import REPO, stop_process, wait_until
+from tests.support.components import REPO, free_port, stop_process, wait_until
 from tests.support.grpc_process import ServiceProcess, grpc_service, health_status
 from tests.support.mariadb import MariaDB
 from tests.support.pulsar import PrivatePulsar, PulsarBroker
@@ -213,3 +213,27 @@ def test_a_service_migrates_and_serves_as_its_own_user(tmp_path: Path, users: Ma
     with users.connect("pagos") as conn, conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         assert {"outbox", "pagos"} <= {r[0] for r in cur.fetchall()}
+
+
+def test_preflight_by_hand_names_an_unreachable_broker(
+    users: MariaDB, pulsar_broker: PulsarBroker
+) -> None:
+    def preflight(pulsar_url: str) -> subprocess.CompletedProcess[str]:
+        env = {
+            "AEROALPES_DB_URL": user_url(users, "cdc"),
+            "AEROALPES_CDC_MODO": "sondeo",
+            "AEROALPES_PULSAR_URL": pulsar_url,
+            "PYTHONPATH": f"{REPO}:{REPO / 'generated'}",
+        }
+        return subprocess.run(
+            [sys.executable, "-m", "services.kit.preflight"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    assert preflight(pulsar_broker.url).returncode == 0
+    closed = free_port()
+    result = preflight(f"pulsar://127.0.0.1:{closed}")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(
+        f"preflight: Pulsar broker at 127.0.0.1:{closed} unreachable"
+    ) and result.stderr.strip().endswith("start it or fix AEROALPES_PULSAR_URL")
