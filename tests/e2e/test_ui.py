@@ -205,10 +205,14 @@ def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh:
 
     page.click('nav a[data-view="sagas"]')
     expect(page.locator("#operador")).to_be_hidden()  # a customer has no operator panel
+    expect(page.locator('#conteos [data-estado="COMPLETADA"]')).to_have_text("COMPLETADA1")
+    expect(page.locator('#conteos [data-estado="COMPENSADA"]')).to_have_text("COMPENSADA1")
+    expect(page.locator('#conteos [data-estado="FALLIDA"]')).to_have_text("FALLIDA0")
     rows = page.locator("#lista-sagas tbody tr")
     expect(rows).to_have_count(2)
     assert rows.nth(0).locator("a").get_attribute("href") == f"#/saga/{compensated}"  # newest first
-    page.select_option("#filtro-estado", label="COMPLETADA")
+    page.click('#conteos [data-estado="COMPLETADA"]')  # a count is a shortcut to its filter
+    expect(page.locator("#filtro-estado")).to_have_value("3")
     expect(rows).to_have_count(1)
     expect(rows.nth(0).locator("a")).to_have_attribute("href", f"#/saga/{completed}")
     rows.nth(0).locator("a").click()

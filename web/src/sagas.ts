@@ -40,7 +40,33 @@ export async function loadList(reset = false): Promise<void> {
     status.textContent = describe(error);
   }
   $("#operador").hidden = !operator();
-  if (operator() && reset) await loadParked();
+  if (reset) await Promise.all([loadCounts(), operator() ? loadParked() : undefined]);
+}
+
+const COUNTED = [EstadoSaga.EN_CURSO, EstadoSaga.COMPENSANDO, EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA, EstadoSaga.FALLIDA];
+
+/** Sagas per state, from one page of up to 100 each (the API has no count): "100+" beyond. */
+async function loadCounts(): Promise<void> {
+  const idCliente = operator() ? "" : session.userId;
+  try {
+    const pages = await Promise.all(COUNTED.map((estado) => sagas.listarSagas({ estado, pageSize: 100, idCliente })));
+    $("#conteos").replaceChildren(
+      ...COUNTED.map((estado, n) => {
+        const name = EstadoSaga[estado];
+        const button = el("button");
+        button.type = "button";
+        button.dataset.estado = name;
+        button.append(el("span", `badge ${name}`, name), `${pages[n].sagas.length}${pages[n].nextPageToken ? "+" : ""}`);
+        button.addEventListener("click", () => {
+          $<HTMLSelectElement>("#filtro-estado").value = String(estado);
+          void loadList(true);
+        });
+        return button;
+      }),
+    );
+  } catch {
+    $("#conteos").replaceChildren(); // the list's own status already says what went wrong
+  }
 }
 
 /** Operators: every account's parked sagas, above the list. */
