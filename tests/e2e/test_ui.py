@@ -163,6 +163,14 @@ def test_register_log_in_navigate_and_log_out(console: Console, mesh: Mesh) -> N
         page.click(f'nav a[data-view="{view}"]')
         only_visible(page, view)
         expect(page.locator(f'nav a[data-view="{view}"]')).to_have_attribute("aria-current", "page")
+    # Keyboard: after the brand, the views in order; Enter opens one.
+    page.locator(".brand").focus()
+    for _ in range(2):
+        page.keyboard.press("Tab")
+    expect(page.locator('nav a[data-view="reservar"]')).to_be_focused()
+    page.keyboard.press("Enter")
+    only_visible(page, "reservar")
+    expect(page.locator("#vista")).to_be_focused()  # the new view has the focus, not the link
     page.click('nav a[data-view="eventos"]')
     expect(page.locator("#latido")).to_contain_text("conectado")  # at once, not at a heartbeat
     page.reload()  # the session and the route survive a reload
