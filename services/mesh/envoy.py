@@ -17,7 +17,8 @@ from services.mesh.edge_policy import RateLimits, http_filter, typed
 PUBLIC: dict[str, tuple[str, tuple[str, ...]]] = {
     "sagas": (
         "aeroalpes.sagas.v1.SagasService",
-        ("ReservarVuelo", "ObtenerSaga", "ListarSagas", "ObservarSaga"),
+        # ReanudarSaga: on the edge for operators' consoles; the servicer refuses everyone else.
+        ("ReservarVuelo", "ObtenerSaga", "ListarSagas", "ObservarSaga", "ReanudarSaga"),
     ),
     "reservas": ("aeroalpes.reservas.v1.ReservasService", ("ObtenerReserva", "ListarReservas")),
     "clientes": (

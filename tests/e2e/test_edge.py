@@ -72,17 +72,17 @@ def test_tutorial_booking_completes_and_a_refused_card_compensates(mesh: Mesh) -
     [
         "aeroalpes.pagos.v1.PagosService/RevertirPago",
         "aeroalpes.reservas.v1.ReservasService/CancelarReserva",
-        "aeroalpes.sagas.v1.SagasService/ReanudarSaga",
+        "aeroalpes.clientes.v1.ClientesService/DesactivarUsuario",
     ],
 )
 def test_internal_rpcs_are_refused_on_the_edge_and_served_inside(mesh: Mesh, method: str) -> None:
-    field = "id_saga" if "Saga" in method else "id_reserva"
+    field = "id_usuario" if "Usuario" in method else "id_reserva"
     body = {field: str(uuid.uuid4()), "idempotency_key": str(uuid.uuid4())}
     token = register(mesh).token  # past authentication, the edge still refuses internal RPCs
     refused = grpcurl("-protoset", PROTOSET, mesh.edge, method, body=body, token=token)
     assert refused.returncode != 0 and "PermissionDenied" in refused.stderr, refused.stderr
     inside = grpcurl("-protoset", PROTOSET, mesh.internal, method, body=body)
-    if "ReanudarSaga" in method:  # served: an unknown saga is NOT_FOUND, not refused by Envoy
+    if "DesactivarUsuario" in method:  # served: an unknown account is NOT_FOUND, not refused
         assert "NotFound" in inside.stderr, inside.stderr
     else:
         assert inside.returncode == 0, inside.stderr

@@ -106,6 +106,20 @@ def test_only_the_operator_command_makes_operators(
     assert "EMAIL_RESERVADO" in result.stderr
 
 
+def test_only_operators_may_resume_sagas_through_the_edge(
+    mesh: Mesh, operator: Customer, alice: Customer
+) -> None:
+    saga = book(mesh, alice)
+    body = {"id_saga": saga["id"], "idempotency_key": str(uuid.uuid4())}
+    resume = "aeroalpes.sagas.v1.SagasService/ReanudarSaga"
+    refused = grpcurl(mesh.edge, resume, body=body, token=alice.token)
+    assert refused.returncode != 0 and "PermissionDenied" in refused.stderr, refused.stderr
+    # The operator gets past the edge and the role check: the saga answers for itself (it is
+    # COMPLETADA, so there is nothing to resume).
+    answered = grpcurl(mesh.edge, resume, body=body, token=operator.token)
+    assert "FailedPrecondition" in answered.stderr and "SAGA_NO_FALLIDA" in answered.stderr
+
+
 # --- live events ------------------------------------------------------------------------------
 
 
