@@ -32,10 +32,17 @@ protos: venv  ## regenerate generated/ (Python modules, .pyi stubs, descriptor s
 	  --descriptor_set_out=generated/aeroalpes.protoset --include_imports --include_source_info \
 	  $(PROTOS)
 
-web: npm  ## build the browser app into web/dist (TypeScript from protos/, bundled with esbuild)
+# The app's inputs: the protos its TypeScript is generated from, and web/ minus what is built.
+WEB_STAMP := web/dist/.built
+WEB_SOURCES := $(PROTOS) buf.gen.yaml $(shell find web \( -path web/dist -o -path web/src/gen \) -prune -o -type f -print | sort)
+
+web: $(WEB_STAMP)  ## build the browser app into web/dist (TypeScript from protos/, bundled with esbuild) when an input changed
+
+$(WEB_STAMP): $(WEB_SOURCES) $(NPM_STAMP)
 	npx buf generate
 	npx tsc -p web --noEmit
 	node web/build.mjs
+	touch $@
 
 envoy: venv  ## re-render envoy/envoy-local.json and envoy/envoy-compose.json from the template
 	$(PY) -m services.mesh.render
