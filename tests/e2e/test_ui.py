@@ -370,6 +370,18 @@ def test_a_parked_saga_shows_its_reason_and_next_attempt(
                     page.locator(f'#lista-aparcadas a[href="#/saga/{saga["id"]}"]')
                 ).to_be_visible()
                 check(page, "operador-aparcadas", shots / "operador-aparcadas-1280.png")
+                # Resumed now (reservas answers again): the page follows it live to COMPENSADA.
+                page = tab.go(f"saga/{saga['id']}")
+                page.click("#reanudar")
+                expect(page.locator("#saga-status")).to_have_text(
+                    "Reanudada: el orquestador compensa de nuevo."
+                )
+                expect(page.locator("#saga-estado")).to_have_text("COMPENSADA")
+                expect(page.locator("#saga-aparcada")).to_be_hidden()
+                assert timeline(page) == [
+                    ("accion", "crear_reserva", "FALLIDO"),
+                    ("compensacion", "crear_reserva", "COMPENSADO"),
+                ]
             else:
                 expect(page.locator("#reanudar")).to_be_hidden()
                 check(page, "saga-aparcada", shots / f"saga-aparcada-{viewport['width']}.png")
