@@ -68,6 +68,7 @@ system-deps:  ## install Debian packages the tests need (MariaDB server, Chromiu
 	@missing=""; \
 	command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || missing="$$missing mariadb-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	command -v jq >/dev/null || missing="$$missing jq"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	  else echo "missing:$$missing and not root: their tests skip (and fail under CI=true)"; fi; \

@@ -63,7 +63,9 @@ class Topology:
 
 _typed, _filter = typed, http_filter
 PROTOSET = Path(__file__).resolve().parents[2] / "generated" / "aeroalpes.protoset"
-WEB_FILES = ("/", "/index.html", "/app.js", "/app.js.map", "/styles.css")  # web/build.mjs output
+WEB_FILES = (  # web/build.mjs output
+    "/", "/index.html", "/app.js", "/app.js.map", "/styles.css", "/favicon.ico",
+)  # fmt: skip
 
 
 ROUTER = _filter("envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router")

@@ -299,13 +299,19 @@ class Runner:
         if "cdc" in self.services:
             serving = is_serving(f"127.0.0.1:{c.ports['cdc']}")
             events += f"; relay {'SERVING' if serving else 'NOT_SERVING'}"
+        tutorial = (
+            f"  tutorial vuelos.Vuelos:  127.0.0.1:{c.compat_port}"
+            "   (AEROALPES_VUELOS_COMPAT=0: off)\n"
+            if c.compat_port
+            else ""
+        )
         print(
             f"""
 AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
   web app:                 http://{edge}/
   edge (gRPC, gRPC-Web):   {edge}
   internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
-  Envoy admin:             http://127.0.0.1:{c.admin_port}
+{tutorial}  Envoy admin:             http://127.0.0.1:{c.admin_port}
   Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
   events:                  {events}
   logs:                    {self.logs}/<process>.log
