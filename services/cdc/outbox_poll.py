@@ -57,10 +57,13 @@ class OutboxPoller:
                         " ORDER BY seq LIMIT :limit"),
                 {"after": self.relayed, "limit": limit},
             ).all()  # fmt: skip
-        taken, expected = [], self.relayed + 1
+        taken: list[Any] = []
+        expected = self.relayed + 1
         for row in rows:
-            if row.seq != expected and not self._gap_closed(expected):
-                break
+            while expected < row.seq:  # every missing seq before it, one by one
+                if not self._gap_closed(expected):
+                    return [self._change(r._mapping) for r in taken]
+                expected += 1
             taken.append(row)
             expected = row.seq + 1
         return [self._change(row._mapping) for row in taken]
@@ -70,13 +73,14 @@ class OutboxPoller:
             self.gap = missing
             return False
         options = {"isolation_level": "READ COMMITTED"}  # no gap locks: only its own row
+        # The same locking read in each server's words (MySQL 8 has no LOCK IN SHARE MODE NOWAIT).
+        nowait = "LOCK IN SHARE MODE NOWAIT" if self._mariadb() else "FOR SHARE NOWAIT"
         try:
             with self.engine.connect().execution_options(**options) as conn:
                 found = conn.execute(
-                    sa.text(f"SELECT seq FROM `{self.db}`.outbox WHERE seq = :seq"
-                            " LOCK IN SHARE MODE NOWAIT"),
+                    sa.text(f"SELECT seq FROM `{self.db}`.outbox WHERE seq = :seq {nowait}"),
                     {"seq": missing},
-                ).first()  # fmt: skip
+                ).first()
         except sa.exc.OperationalError as error:
             if error.orig is not None and error.orig.args[0] in LOCKED:
                 return False  # its writer is still at work
@@ -85,6 +89,12 @@ class OutboxPoller:
             return False  # committed since our read: the next read takes it, in order
         self.gap = None
         return True
+
+    def _mariadb(self) -> bool:
+        if self.engine.dialect.server_version_info is None:
+            with self.engine.connect():  # the dialect learns the server's version on connect
+                pass
+        return bool(getattr(self.engine.dialect, "is_mariadb", False))
 
     def _change(self, row: Any) -> Change:
         fecha = row["fecha"]

@@ -60,9 +60,11 @@ def rules_for(engine: Engine, env: Mapping[str, str] | None = None) -> list[Rule
     if "outbox" in tables:
         age = _days(env, "AEROALPES_RETENCION_OUTBOX_DIAS", 7)
         relayed = "seq <= (SELECT seq FROM cdc_progreso WHERE id = 1)"
-        rules.append(
-            Rule("outbox", "seq", "fecha", age, relayed if "cdc_progreso" in tables else "")
-        )
+        # When the relay polls the outbox (sondeo), only what it relayed may go. Until the relay
+        # has created cdc_progreso that condition fails and the run skips the outbox: nothing
+        # goes, rather than unrelayed rows.
+        polled = env.get("AEROALPES_CDC_MODO") == "sondeo" or "cdc_progreso" in tables
+        rules.append(Rule("outbox", "seq", "fecha", age, relayed if polled else ""))
     if "idempotency_keys" in tables:
         age = _days(env, "AEROALPES_RETENCION_CLAVES_DIAS", 7)
         rules.append(Rule("idempotency_keys", "clave", "fecha", age))

@@ -139,17 +139,37 @@ def test_polling_relays_each_row_once_in_order_and_retention_keeps_the_unrelayed
         reader.until(lambda r: set(after) <= set(ids(reader)), 30, "the later events")
         order = ids(reader)
         assert order.index(late) < order.index(after[0]), "a late commit was skipped past"
+        # The other order: a rolled-back seq first, then one whose writer is still at work.
+        rolled_back_first = engine.connect()
+        with rolled_back_first.begin() as tx:
+            add_event(Session(rolled_back_first))
+            tx.rollback()
+        rolled_back_first.close()
+        slow = engine.connect()
+        slow_tx = slow.begin()
+        late_again = add_event(Session(slow))
+        behind = [committed_event(engine) for _ in range(2)]
+        for _ in range(3):  # cycles enough to close the first gap and look at the second
+            marker = committed_event(marker_db)
+            reader.until(lambda r, m=marker: m in ids(reader), 30, "a cycle of the relay")  # type: ignore[misc]
+        assert not set(behind) & set(ids(reader)), "rows past a still-open row went"
+        slow_tx.commit()
+        slow.close()
+        reader.until(lambda r: set(behind) <= set(ids(reader)), 30, "the rows behind it")
+        order = ids(reader)
+        assert late_again in order and order.index(late_again) < order.index(behind[0])
         # Relay stopped: its rows go, the two written since stay until relayed.
         stop_process(relay.process)
         pending = [committed_event(engine) for _ in range(2)]
         rules = rules_for(engine, {"AEROALPES_RETENCION_OUTBOX_DIAS": "0"})
-        assert Pruner(engine, rules, 3600).run_once()["outbox"] == 5
+        assert Pruner(engine, rules, 3600).run_once()["outbox"] == 8  # all relayed so far
         with engine.connect() as conn:
             left = conn.execute(sa.text("SELECT id FROM outbox")).scalars().all()
         assert sorted(left) == sorted(pending)
         polling_relay(stack, tmp_path, users, pulsar_broker, "clientes,sagas")
         reader.until(lambda r: set(pending) <= set(ids(reader)), 30, "the unrelayed events")
-    assert all(ids(reader).count(i) == 1 for i in [first, late, *after, *pending])
+    relayed = [first, late, *after, late_again, *behind, *pending]
+    assert all(ids(reader).count(i) == 1 for i in relayed)
 
 
 def test_health_is_not_serving_while_the_broker_is_down(tmp_path: Path, users: MariaDB) -> None:
