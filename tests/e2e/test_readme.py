@@ -53,7 +53,9 @@ def test_the_section_has_the_recipes_a_newcomer_needs() -> None:
 
 def test_every_recipe_runs_as_written(mesh: Mesh, tmp_path: Path) -> None:
     lines = recipes()
-    script = "\n".join(
+    # pipefail: a failing grpcurl before `| jq` fails its line; stderr into stdout, so each line's
+    # error text stays with that line's output.
+    script = "set -o pipefail\nexec 2>&1\n" + "\n".join(
         line.replace("127.0.0.1:8080", mesh.edge).replace("127.0.0.1:8081", mesh.internal)
         + f'\necho "{MARK} $?"'
         for line in lines
@@ -65,17 +67,18 @@ def test_every_recipe_runs_as_written(mesh: Mesh, tmp_path: Path) -> None:
         ["bash", "-c", script], cwd=REPO, capture_output=True, text=True, timeout=600,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
-    # stdout and stderr per line: the marker closes each line's stdout; stderr is shared.
+    # Each line's output (its errors included) ends at its marker, which carries its exit code.
     outputs = result.stdout.split(MARK)
     assert len(outputs) == len(lines) + 1, result.stdout + result.stderr
     for n, line in enumerate(lines):
+        said = outputs[n] if n == 0 else outputs[n].split("\n", 1)[-1]
         code = int(outputs[n + 1].split("\n", 1)[0])
         expected = EXPECTED.search(line)
         if expected:
             assert code != 0, f"meant to fail with {expected[1]}: {line}"
-            assert f"Code: {expected[1]}" in result.stderr, (line, result.stderr)
+            assert f"Code: {expected[1]}" in said, (line, said)
         else:
-            assert code == 0, f"failed: {line}\n{result.stderr}"
+            assert code == 0, f"failed: {line}\n{said}"
     values = dict(line.split("=", 1) for line in outputs[-1].splitlines()[1:])
     assert set(values) == set(captured) == {"ID_CLIENTE", "TOKEN", "SAGA", "PAGO"}
     for name, value in values.items():
