@@ -15,9 +15,16 @@ log = logging.getLogger("runner")
 _PR_SET_PDEATHSIG = 1
 
 
+# Resolved here, in the parent: the child between fork and exec must not load libraries (the
+# runner has gRPC threads by then, and a dlopen after fork can deadlock on a lock one of them
+# held; seen as a runner stuck at "starting vuelos").
+_PRCTL = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+_SIGTERM = int(signal.SIGTERM)
+
+
 def _die_with_parent() -> None:
     # If the runner itself is killed (even SIGKILL), the kernel ends its children too.
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM)
 
 
 @dataclass

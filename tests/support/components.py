@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -28,10 +29,22 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+# Below the kernel's ephemeral range (32768-60999): a port the OS hands out to outgoing
+# connections could be taken between our check and the server's bind (seen with Envoy during a
+# flood test). Random, so concurrent test processes rarely try the same one.
+_PORTS = range(20000, 32000)
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    for _ in range(200):
+        port = random.choice(_PORTS)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port found between 20000 and 32000")
 
 
 class ComponentExited(RuntimeError):
