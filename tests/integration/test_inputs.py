@@ -37,7 +37,7 @@ from tests.support import builders as b
 from tests.support.grpc_assert import reason, rpc_error, violated_fields
 from tests.support.grpc_process import ServiceProcess, grpc_service
 from tests.support.orchestrator import booking, new_customer
-from tests.support.participants import CONTEXTS, Participants
+from tests.support.participants import CONTEXTS, Participants, start_notificaciones
 from tests.support.pulsar import PulsarBroker
 from tests.support.secret_hashes import hashes_of, leaks
 
@@ -196,20 +196,8 @@ FORGED_TOKENS = [
 def notificaciones(
     participants: Participants, pulsar_broker: PulsarBroker
 ) -> Iterator[notificaciones_pb2_grpc.NotificacionesServiceStub]:
-    env = {
-        **participants.env,
-        "AEROALPES_PULSAR_URL": pulsar_broker.url,
-        "AEROALPES_CLIENTES_ADDR": participants.address("clientes"),
-    }
     with ExitStack() as stack:
-        service = stack.enter_context(
-            grpc_service(
-                "services.notificaciones",
-                "AEROALPES_NOTIFICACIONES_PORT",
-                participants.var_dir,
-                env=env,
-            )
-        )
+        service = start_notificaciones(stack, participants, pulsar_broker.url)
         channel = stack.enter_context(grpc.insecure_channel(service.address))
         yield notificaciones_pb2_grpc.NotificacionesServiceStub(channel)
 

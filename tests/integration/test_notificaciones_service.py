@@ -13,8 +13,7 @@ from services.kit.pulsar import topic_url
 from tests.support import builders as b
 from tests.support.components import wait_until
 from tests.support.grpc_assert import rpc_error, violated_fields
-from tests.support.grpc_process import grpc_service
-from tests.support.participants import Participants
+from tests.support.participants import Participants, start_notificaciones
 from tests.support.pulsar import PulsarBroker
 
 
@@ -22,20 +21,8 @@ from tests.support.pulsar import PulsarBroker
 def stub(
     participants: Participants, pulsar_broker: PulsarBroker
 ) -> Iterator[notificaciones_pb2_grpc.NotificacionesServiceStub]:
-    env = {
-        **participants.env,
-        "AEROALPES_PULSAR_URL": pulsar_broker.url,
-        "AEROALPES_CLIENTES_ADDR": participants.address("clientes"),
-    }
     with ExitStack() as stack:
-        service = stack.enter_context(
-            grpc_service(
-                "services.notificaciones",
-                "AEROALPES_NOTIFICACIONES_PORT",
-                participants.var_dir,
-                env=env,
-            )
-        )
+        service = start_notificaciones(stack, participants, pulsar_broker.url)
         yield notificaciones_pb2_grpc.NotificacionesServiceStub(
             stack.enter_context(grpc.insecure_channel(service.address))
         )

@@ -60,6 +60,20 @@ DEFINITION = replace(
 )
 
 
+def new_saga(store: SagaStore, deadline_s: float = 30) -> Saga:
+    """A booking saga written to the log, ready to drive (its step data is what calls need)."""
+    ahora = utcnow()
+    datos: dict[str, Any] = {
+        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
+        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
+    }  # fmt: skip
+    nueva = Saga.nueva(
+        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
+        ahora + timedelta(seconds=deadline_s), DEFINITION.version,
+    )  # fmt: skip
+    return store.crear(nueva, new_id(), "huella")[0]
+
+
 def run_saga(store: SagaStore, code: grpc.StatusCode | None) -> tuple[Saga, list[str]]:
     saga, calls = run_saga_keys(store, code)
     return saga, [method for method, _ in calls]
@@ -74,16 +88,7 @@ def run_saga_keys(
         EngineConfig(compensation_attempts=3, compensation_backoff_cap_s=0.01, workers=1),
         Notifier(),
     )  # fmt: skip
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    nueva = Saga.nueva(
-        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(seconds=deadline_s), DEFINITION.version,
-    )  # fmt: skip
-    saga, _ = store.crear(nueva, new_id(), "huella")
+    saga = new_saga(store, deadline_s)
     engine.drive(saga.id)
     engine.stop()
     final = store.cargar(saga.id)
@@ -195,16 +200,7 @@ def parked_saga(store: SagaStore) -> str:
         failing=(FAILING, "/aeroalpes.pagos.v1.PagosService/RevertirPago"),
     )
     engine = engine_for(store, caller, Definitions(DEFINITION))
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    nueva = Saga.nueva(
-        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(seconds=30), DEFINITION.version,
-    )  # fmt: skip
-    saga, _ = store.crear(nueva, new_id(), "huella")
+    saga = new_saga(store)
     engine.drive(saga.id)
     engine.stop()
     parked = store.cargar(saga.id)

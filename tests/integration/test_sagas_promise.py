@@ -28,6 +28,7 @@ from tests.support.orchestrator import (
     saga_events,
     start_orchestrator,
     stub,
+    wait_state,
     wait_terminal,
 )
 from tests.support.participants import CONTEXTS, Participants, restart, start_participants
@@ -109,19 +110,11 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
 
     p.env.pop(DIE_AFTER_COMMIT)
     restart(stack, p, "pagos")
-    final = wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
+    final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert payment(p, saga.id_reserva) == "REVERTIDO"
     assert paso(final, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_COMPENSADO
     assert_consistent(p, final)
     assert saga_outbox(p, saga.id) == ["SagaIniciada", "SagaFallida", "SagaCompensada"]
-
-
-def wait_terminal_state(sagas, id_saga: str, estado: int, timeout: float = 60) -> sagas_pb2.Saga:  # type: ignore[no-untyped-def]
-    def reached() -> sagas_pb2.Saga | None:
-        saga = sagas.ObtenerSaga(sagas_pb2.ObtenerSagaRequest(id_saga=id_saga), timeout=5).saga
-        return saga if saga.estado == estado else None
-
-    return wait_until(reached, timeout, f"saga {id_saga} in state {estado}", interval=0.2)
 
 
 def _refund_with_pagos_down(stack: ExitStack, tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
@@ -152,7 +145,7 @@ def test_a_parked_saga_converges_by_itself_once_the_participant_is_back(
     stack: ExitStack, tmp_path: Path
 ) -> None:
     p, sagas, saga = _refund_with_pagos_down(stack, tmp_path)
-    parked = wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
+    parked = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     assert "pagar_reserva" in parked.motivo and parked.HasField("proximo_intento")
     # Still down: it is tried again (and parked again, with a longer wait), but says so once.
     wait_until(
@@ -161,7 +154,7 @@ def test_a_parked_saga_converges_by_itself_once_the_participant_is_back(
         "a second parking",
     )
     restart(stack, p, "pagos")
-    final = wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
+    final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert p.count("pagos", "pagos", id_reserva=final.id_reserva, estado="REVERTIDO") == 1
     assert_consistent(p, final)
     assert saga_outbox(p, saga.id) == ["SagaIniciada", "SagaFallida", "SagaCompensada"]
@@ -179,13 +172,13 @@ def test_reanudar_forces_an_attempt_now_and_honours_its_key(
         # The forced attempt may meet the orchestrator's channel still reconnecting (up to 1 s).
         AEROALPES_SAGAS_COMPENSACION_INTENTOS="8",
     )
-    wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
+    wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     restart(stack, p, "pagos")
     request = sagas_pb2.ReanudarSagaRequest(id_saga=saga.id, idempotency_key=b.new_id())
     first = sagas.ReanudarSaga(request, timeout=10).saga
     again = sagas.ReanudarSaga(request, timeout=10).saga  # a retry: the same answer, no new run
     assert first == again and first.estado == sagas_pb2.ESTADO_SAGA_COMPENSANDO
-    final = wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
+    final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert_consistent(p, final)
     assert [e.tipo for e in saga_events(p, saga.id)].count("SAGA_REANUDADA") == 1
     # The key now belongs to that call: another saga under it is a conflict, never a replay.
@@ -272,7 +265,7 @@ def test_a_saga_of_an_unknown_definition_is_refused_clearly(
         AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
         AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
     )
-    wait_terminal_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
+    wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     with p.db("sagas").begin() as conn:  # as if written by a newer orchestrator
         conn.execute(
             sa.text("UPDATE sagas SET version_definicion = 99 WHERE id = :id"), {"id": saga.id}

@@ -23,6 +23,7 @@ from tests.support.orchestrator import (
     saga_events,
     start_orchestrator,
     stub,
+    wait_state,
     wait_terminal,
 )
 from tests.support.participants import Participants, restart, start_participants
@@ -75,18 +76,10 @@ def test_participant_that_stays_down_parks_the_saga_until_its_step_is_undone(
     assert saga.estado == sagas_pb2.ESTADO_SAGA_FALLIDA, saga
     assert "UNAVAILABLE" in paso(saga, "pagar_reserva").error
     restart(stack, p, "pagos")
-    final = wait_terminal_compensada(sagas, saga.id)
+    final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert paso(final, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_COMPENSADO
     assert p.count("pagos", "pagos", id_reserva=final.id_reserva, estado="LAPIDA") == 1
     assert_consistent(p, final)
-
-
-def wait_terminal_compensada(sagas, id_saga: str) -> sagas_pb2.Saga:  # type: ignore[no-untyped-def]
-    def compensada() -> sagas_pb2.Saga | None:
-        saga = sagas.ObtenerSaga(sagas_pb2.ObtenerSagaRequest(id_saga=id_saga), timeout=5).saga
-        return saga if saga.estado == sagas_pb2.ESTADO_SAGA_COMPENSADA else None
-
-    return wait_until(compensada, 60, f"saga {id_saga} to be COMPENSADA", interval=0.2)
 
 
 def _gds_refusal_with_pagos_down(stack: ExitStack, tmp_path: Path, attempts: str):  # type: ignore[no-untyped-def]

@@ -85,6 +85,18 @@ def wait_terminal(
     return wait_until(terminal, timeout, f"saga {id_saga} to be terminal", interval=0.1)
 
 
+def wait_state(
+    sagas: sagas_pb2_grpc.SagasServiceStub, id_saga: str, estado: int, timeout: float = 60
+) -> sagas_pb2.Saga:
+    """The saga once it is in ``estado`` (e.g. parked FALLIDA, or COMPENSADA after it)."""
+
+    def reached() -> sagas_pb2.Saga | None:
+        saga = sagas.ObtenerSaga(sagas_pb2.ObtenerSagaRequest(id_saga=id_saga), timeout=5).saga
+        return saga if saga.estado == estado else None
+
+    return wait_until(reached, timeout, f"saga {id_saga} in state {estado}", interval=0.2)
+
+
 def saga_events(participants: Participants, id_saga: str) -> list[sa.Row[object]]:
     with participants.db("sagas").connect() as conn:
         query = sa.text(

@@ -130,3 +130,21 @@ def participants(
         yield start_participants(
             stack, request.param, db_url, tmp_path_factory.mktemp(request.param)
         )
+
+
+def start_notificaciones(
+    stack: ExitStack, participants: Participants, broker_url: str
+) -> ServiceProcess:
+    """notificaciones on the participants' backend, consuming from ``broker_url`` and asking
+    clientes (directly) for e-mails."""
+    env = {
+        **participants.env,
+        "AEROALPES_PULSAR_URL": broker_url,
+        "AEROALPES_CLIENTES_ADDR": participants.address("clientes"),
+    }
+    return stack.enter_context(
+        grpc_service(
+            "services.notificaciones", "AEROALPES_NOTIFICACIONES_PORT", participants.var_dir,
+            env=env,
+        )
+    )  # fmt: skip
