@@ -82,11 +82,11 @@ class Handlers:
         # Scoped by the customer booked for: another customer's identical key is another key
         # (it neither replays nor conflicts with theirs, so it reveals nothing).
         key = scoped_key(cmd.id_cliente, cmd.idempotency_key)
-        existing = self.store.existente(key, cmd.huella)
+        existing = self.store.existing(key, cmd.huella)
         if existing is not None:
             return existing
         self._validar_cliente(cmd.id_cliente)
-        saga, created = self.store.crear(nueva, key, cmd.huella)
+        saga, created = self.store.create(nueva, key, cmd.huella)
         if created:
             self.engine.submit(saga.id)
         return saga
@@ -111,7 +111,7 @@ class Handlers:
             raise BusinessRefusal("USUARIO_INACTIVO", failure.message) from failure
 
     def obtener(self, id_saga: str) -> Saga:
-        saga = self.store.cargar(id_saga)
+        saga = self.store.load(id_saga)
         if saga is None:
             raise NotFound("saga", id_saga)
         return saga
@@ -140,11 +140,11 @@ class Handlers:
     def listar(
         self, estado: EstadoSaga | None, id_cliente: str, antes_de: int | None, limite: int
     ) -> tuple[list[Saga], int | None]:
-        return self.store.listar(estado, id_cliente, antes_de, limite)
+        return self.store.page(estado, id_cliente, antes_de, limite)
 
     def reanudar(self, session: Session, id_saga: str) -> Saga:
         """FALLIDA -> COMPENSANDO in the caller's transaction; then ``impulsar`` drives it."""
-        return self.store.reanudar(session, id_saga, self._conocida)
+        return self.store.resume(session, id_saga, self._conocida)
 
     def _conocida(self, saga: Saga) -> None:
         """Refuses a saga started on a definition this orchestrator does not have."""

@@ -71,7 +71,7 @@ def new_saga(store: SagaStore, deadline_s: float = 30) -> Saga:
         datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
         ahora + timedelta(seconds=deadline_s), DEFINITION.version,
     )  # fmt: skip
-    return store.crear(nueva, new_id(), "huella")[0]
+    return store.create(nueva, new_id(), "huella")[0]
 
 
 def run_saga(store: SagaStore, code: grpc.StatusCode | None) -> tuple[Saga, list[str]]:
@@ -91,7 +91,7 @@ def run_saga_keys(
     saga = new_saga(store, deadline_s)
     engine.drive(saga.id)
     engine.stop()
-    final = store.cargar(saga.id)
+    final = store.load(saga.id)
     assert final is not None
     return final, [(method.rsplit("/", 1)[-1], key) for method, key in caller.calls]
 
@@ -203,7 +203,7 @@ def parked_saga(store: SagaStore) -> str:
     saga = new_saga(store)
     engine.drive(saga.id)
     engine.stop()
-    parked = store.cargar(saga.id)
+    parked = store.load(saga.id)
     assert parked is not None and parked.estado is EstadoSaga.FALLIDA
     return saga.id
 
@@ -213,19 +213,19 @@ def test_a_parked_saga_is_tried_again_only_when_recovery_finds_it_due(store: Sag
     caller = ScriptedCaller(None)
     engine = engine_for(store, caller, Definitions(DEFINITION))
     engine.drive(id_saga)  # e.g. a replayed ReanudarSaga nudging it: not due, nothing happens
-    assert caller.calls == [] and store.cargar(id_saga).estado is EstadoSaga.FALLIDA  # type: ignore[union-attr]
+    assert caller.calls == [] and store.load(id_saga).estado is EstadoSaga.FALLIDA  # type: ignore[union-attr]
     engine.drive(id_saga, due=True)
     engine.stop()
-    assert store.cargar(id_saga).estado is EstadoSaga.COMPENSADA  # type: ignore[union-attr]
+    assert store.load(id_saga).estado is EstadoSaga.COMPENSADA  # type: ignore[union-attr]
     assert [m.rsplit("/", 1)[-1] for m, _ in caller.calls] == ["RevertirPago", "CancelarReserva"]
 
 
 def test_a_parked_saga_of_an_unknown_definition_stays_parked_untouched(store: SagaStore) -> None:
     id_saga = parked_saga(store)
-    before = store.cargar(id_saga)
+    before = store.load(id_saga)
     other = replace(DEFINITION, version=DEFINITION.version + 1)  # this orchestrator's only one
     engine = engine_for(store, ScriptedCaller(None), Definitions(other))
     with pytest.raises(UnknownDefinition):
         engine.drive(id_saga, due=True)
     engine.stop()
-    assert store.cargar(id_saga) == before
+    assert store.load(id_saga) == before

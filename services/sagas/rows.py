@@ -1,0 +1,105 @@
+"""How a saga is kept in its row (columns, steps as JSON) and announced on ``eventos-saga``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from aeroalpes.sagas.v1 import eventos_pb2
+from google.protobuf.message import Message
+
+from services.kit.timestamps import to_timestamp
+from services.sagas.domain import EstadoPaso, EstadoSaga, Paso, Saga
+
+TOPIC = "eventos-saga"
+
+
+def _pasos_json(pasos: tuple[Paso, ...]) -> str:
+    def plain(p: Paso) -> dict[str, Any]:
+        d = asdict(p)
+        d["estado"] = p.estado.value
+        d["fecha_actualizacion"] = (
+            p.fecha_actualizacion.isoformat() if p.fecha_actualizacion else None
+        )
+        return d
+
+    return json.dumps([plain(p) for p in pasos])
+
+
+def _pasos(text: str) -> tuple[Paso, ...]:
+    def paso(d: dict[str, Any]) -> Paso:
+        fecha = d.pop("fecha_actualizacion")
+        return Paso(
+            **{**d, "estado": EstadoPaso(d["estado"])},
+            fecha_actualizacion=datetime.fromisoformat(fecha) if fecha else None,
+        )
+
+    return tuple(paso(d) for d in json.loads(text))
+
+
+def saga_of(row: sa.Row[Any]) -> Saga:
+    m = row._mapping
+    return Saga(
+        id=m["id"],
+        tipo=m["tipo"],
+        estado=EstadoSaga(m["estado"]),
+        pasos=_pasos(m["pasos"]),
+        datos=json.loads(m["datos"]),
+        id_cliente=m["id_cliente"],
+        fecha_creacion=m["fecha_creacion"],
+        fecha_actualizacion=m["fecha_actualizacion"],
+        fecha_limite=m["fecha_limite"],
+        motivo=m["motivo"],
+        version=m["version"],
+        version_definicion=m["version_definicion"],
+        proximo_intento=m["proximo_intento"],
+        aparcamientos=m["aparcamientos"],
+    )
+
+
+def columns(saga: Saga) -> dict[str, Any]:
+    """The columns a transition changes (the rest are written once, at creation)."""
+    actual = next(
+        (p.indice for p in saga.pasos if p.estado is not EstadoPaso.EXITOSO), len(saga.pasos)
+    )
+    return {
+        "estado": saga.estado.value,
+        "paso_actual": actual,
+        "pasos": _pasos_json(saga.pasos),
+        "datos": json.dumps(saga.datos, sort_keys=True),
+        "id_reserva": saga.datos.get("id_reserva", ""),
+        "id_pago": saga.datos.get("id_pago", ""),
+        "codigo_localizador": saga.datos.get("codigo_localizador", ""),
+        "motivo": saga.motivo[:500],
+        "fecha_actualizacion": saga.fecha_actualizacion,
+        "proximo_intento": saga.proximo_intento,
+        "aparcamientos": saga.aparcamientos,
+    }
+
+
+def integration_event(saga: Saga, tipo: str, ahora: datetime) -> Message | None:
+    """The event published for a log line of type ``tipo``, if that line is news."""
+    d, ts = saga.datos, to_timestamp(ahora)
+    if tipo == "SAGA_INICIADA":
+        return eventos_pb2.SagaIniciada(
+            id_saga=saga.id, id_cliente=saga.id_cliente, fecha_inicio=ts
+        )
+    if tipo == "SAGA_COMPLETADA":
+        return eventos_pb2.SagaCompletada(
+            id_saga=saga.id, id_cliente=saga.id_cliente, id_reserva=d.get("id_reserva", ""),
+            codigo_localizador=d.get("codigo_localizador", ""), fecha_fin=ts,
+        )  # fmt: skip
+    if tipo == "SAGA_COMPENSADA":
+        return eventos_pb2.SagaCompensada(
+            id_saga=saga.id, id_cliente=saga.id_cliente, id_reserva=d.get("id_reserva", ""),
+            motivo=saga.motivo, fecha_fin=ts,
+        )  # fmt: skip
+    if tipo == "SAGA_FALLIDA":
+        return eventos_pb2.SagaFallida(
+            id_saga=saga.id, id_cliente=saga.id_cliente, id_reserva=d.get("id_reserva", ""),
+            motivo=saga.motivo, fecha_fallo=ts,
+        )  # fmt: skip
+    return None
