@@ -1,4 +1,5 @@
-"""``python -m services.cdc``: the outbox and change-data-capture relay (health endpoint only).
+"""``python -m services.cdc``: the outbox and change-data-capture relay; its gRPC port answers
+grpc.health.v1 and RelayService.ObtenerEstado (state and lag, for the UI bridge and runner).
 
 On a server it first checks what its mode needs (binlog settings and grants, see
 services/kit/preflight.py) and exits with a one-line reason when something is missing."""
@@ -8,14 +9,16 @@ import signal
 import sys
 import threading
 
+from aeroalpes.cdc.v1 import relay_pb2_grpc
 from grpc_health.v1 import health, health_pb2
 
 from services.cdc.config import CdcConfig
+from services.cdc.estado import SERVICE, RelayServicer
 from services.cdc.relay import Relay
 from services.kit.config import ConfigError
 from services.kit.logs import configure_logging
 from services.kit.preflight import PreflightError, check_broker, check_database
-from services.kit.server import create_server
+from services.kit.server import Registration, create_server
 
 log = logging.getLogger("services.cdc")
 HEALTH_EVERY_S = 1.0
@@ -31,9 +34,10 @@ def report_health(relay: Relay, servicer: health.HealthServicer) -> None:
     while not relay.stopping.wait(HEALTH_EVERY_S):
         try:
             check_broker(relay.config.pulsar_url, timeout=1.0)
-            serving = relay.ok
-        except PreflightError:
-            serving = False
+            serving, why = relay.ok, relay.error
+        except PreflightError as error:
+            serving, why = False, str(error)
+        relay.tracker.health(serving, why)
         servicer.set("", SERVING if serving else NOT_SERVING)
 
 
@@ -53,7 +57,10 @@ def main() -> int:
     relay = Relay(config)
     servicer = health.HealthServicer(experimental_non_blocking=True)
     try:
-        server, port = create_server([], config.port, config.host, health_servicer=servicer)
+        estado = Registration(
+            relay_pb2_grpc.add_RelayServiceServicer_to_server, RelayServicer(relay.tracker), SERVICE
+        )
+        server, port = create_server([estado], config.port, config.host, health_servicer=servicer)
     except OSError as error:
         print(f"cdc: cannot start: {error}", file=sys.stderr)
         return 1

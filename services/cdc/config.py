@@ -39,6 +39,11 @@ class CdcConfig:
         return frozenset({db for db, _ in self.watched} | self.outbox_dbs)
 
     @property
+    def backend(self) -> str:
+        """How changes are read: "binlog", "sondeo" (outbox polling) or "sqlite"."""
+        return self.mode if self.db_url else "sqlite"
+
+    @property
     def checkpoint_dir(self) -> Path:
         return self.var_dir / "cdc"
 

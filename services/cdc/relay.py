@@ -15,6 +15,7 @@ from services.cdc import binlog, sqlite_changes
 from services.cdc.checkpoint import Checkpoint
 from services.cdc.config import CdcConfig
 from services.cdc.envelope import Change, cdc_message, outbox_message
+from services.cdc.estado import Tracker
 from services.cdc.outbox_poll import OutboxPoller
 from services.kit.db import create_engine
 from services.kit.pulsar import OutMessage, Publisher, client
@@ -32,8 +33,10 @@ class Relay:
         self.stopping = threading.Event()
         self.published = 0  # messages acknowledged since start, for logs and benchmarks
         # False from start and after any failure, True after a cycle that read and published:
-        # what the health endpoint reports (with the broker's reachability).
+        # what the health endpoint reports (with the broker's reachability); ``error`` says why.
         self.ok = False
+        self.error = "starting"
+        self.tracker = Tracker(config.backend, clock_ms)
 
     def route(self, change: Change) -> OutMessage | None:
         if change.table == "outbox" and change.db in self.config.outbox_dbs:
@@ -44,6 +47,16 @@ class Relay:
 
     def messages(self, changes: list[Change]) -> list[OutMessage]:
         return [m for m in (self.route(c) for c in changes) if m is not None]
+
+    def publish(self, publisher: Publisher, changes: list[Change]) -> int:
+        """Publishes what ``changes`` route to; returns, with how many, once all are acked."""
+        messages = self.messages(changes)
+        if messages:
+            self.tracker.sending(changes)
+            publisher.send_all(messages)
+            self.published += len(messages)
+            self.tracker.acknowledged(len(messages))
+        return len(messages)
 
     def run_forever(self) -> None:
         """Runs the backend, and after any failure (database or broker gone) starts it again from
@@ -61,7 +74,7 @@ class Relay:
                 else:
                     self._run_sqlite(publisher)
             except Exception as error:
-                self.ok = False
+                self.ok, self.error = False, f"relay interrupted ({error})"
                 if time.monotonic() - started > 30:
                     delay = 0.5
                 log.warning(
@@ -86,11 +99,9 @@ class Relay:
         for transaction in binlog.transactions(
             settings, self.config.server_id, position, sorted(self.config.databases)
         ):
-            messages = self.messages(transaction.changes)
-            publisher.send_all(messages)
-            self.published += len(messages)
+            published = self.publish(publisher, transaction.changes)
             # Transactions of other databases move the position too: save those now and then.
-            if messages or time.monotonic() - last_save > 1:
+            if published or time.monotonic() - last_save > 1:
                 checkpoint.save(transaction.position)
                 last_save = time.monotonic()
             if self.stopping.is_set():
@@ -114,9 +125,7 @@ class Relay:
                     rows = sqlite_changes.read(conn, db, positions.seq(db), BATCH, dates[db])  # type: ignore[arg-type]
                     if not rows:
                         continue
-                    messages = self.messages([change for _, change in rows])
-                    publisher.send_all(messages)
-                    self.published += len(messages)
+                    self.publish(publisher, [change for _, change in rows])
                     positions.advance(db, rows[-1][0])
                     checkpoint.save(positions.saved())
                     sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
@@ -142,9 +151,7 @@ class Relay:
                             continue  # its service has not migrated yet
                         pollers[db] = OutboxPoller(engine, db)
                     changes = pollers[db].read(BATCH)
-                    messages = self.messages(changes)
-                    publisher.send_all(messages)
-                    self.published += len(messages)
+                    self.publish(publisher, changes)
                     pollers[db].save(changes)
                     busy = busy or len(changes) == BATCH
                 self.ok = True

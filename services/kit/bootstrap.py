@@ -15,6 +15,7 @@ from services.kit.config import ConfigError, ServiceConfig
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.logs import configure_logging
 from services.kit.migrations import upgrade
+from services.kit.preflight import PreflightError, is_server, server_version
 from services.kit.server import Registration, create_server, serve
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,11 @@ def run(
     except ConfigError as error:
         sys.exit(f"{name}: configuration error: {error}")
     configure_logging(name, config.log_level)
+    if is_server(config.db_url):  # started alone (compose, Kubernetes): say what is wrong first
+        try:
+            log.info("database server %s", server_version(config.db_url or ""))
+        except PreflightError as error:
+            sys.exit(f"{name}: cannot start: {error}")
     try:
         engine = open_database(config, migrations)
         pruner = retention.Pruner(engine, retention.rules_for(engine), retention.interval_s())

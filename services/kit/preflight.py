@@ -28,6 +28,7 @@ WANTED = {  # binlog variable: (value the relay needs, the my.cnf line that give
 # What reading the binlog takes; MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR.
 REPLICATION = ("REPLICATION SLAVE", "REPLICATION REPLICA")
 POSITION = ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")
+ACCESS_DENIED = 1045
 
 
 class PreflightError(Exception):
@@ -57,9 +58,21 @@ def connect(db_url: str) -> Any:
             connect_timeout=5,
         )
     except pymysql.MySQLError as error:
+        if error.args and error.args[0] == ACCESS_DENIED:
+            raise PreflightError(
+                f"database at {where} refused user {url.username or 'root'} ({error.args[-1]}): "
+                "fix the user or password in AEROALPES_DB_URL (`make db-users` creates them)"
+            ) from None
         raise PreflightError(
             f"database at {where} unreachable ({error.args[-1]}): start it or fix AEROALPES_DB_URL"
         ) from None
+
+
+def server_version(db_url: str) -> str:
+    """What every service checks at its own start: the server answers, and which it is."""
+    with connect(db_url) as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        return str(cur.fetchone()[0])
 
 
 def check_database(db_url: str, mode: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from services.cdc.estado import ask, describe
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.healthcheck import is_serving
 from services.kit.preflight import PreflightError, cdc_mode, check_database, is_server
@@ -181,6 +182,8 @@ class Runner:
             env[f"AEROALPES_{service.upper()}_PORT"] = str(c.ports[service])
             # Services call each other through Envoy's internal listener.
             env[f"AEROALPES_{service.upper()}_ADDR"] = f"127.0.0.1:{c.internal_port}"
+        # The relay serves no client RPC, so it is not behind Envoy: its state is asked directly.
+        env["AEROALPES_CDC_ADDR"] = f"127.0.0.1:{c.ports['cdc']}"
         if c.db_url:
             env["AEROALPES_DB_URL"] = c.db_url
         return env
@@ -297,8 +300,8 @@ class Runner:
                 "sondeo": "outbox polling (AEROALPES_CDC_MODO=sondeo): row-level CDC is OFF",
             }[c.cdc_mode]
         if "cdc" in self.services:
-            serving = is_serving(f"127.0.0.1:{c.ports['cdc']}")
-            events += f"; relay {'SERVING' if serving else 'NOT_SERVING'}"
+            estado = ask(f"127.0.0.1:{c.ports['cdc']}")
+            events += f"; {describe(estado) if estado else 'relay does not answer'}"
         tutorial = (
             f"  tutorial vuelos.Vuelos:  127.0.0.1:{c.compat_port}"
             "   (AEROALPES_VUELOS_COMPAT=0: off)\n"
@@ -325,8 +328,21 @@ Ctrl-C stops everything.""",
         )
 
     def supervise(self) -> None:
+        relay_serving, ticks = True, 0  # the banner said SERVING: start-up waits for it
         while not self.stopping.wait(0.5):
             self.supervisor.check()
+            ticks += 1
+            if "cdc" in self.services and ticks % 4 == 0:
+                relay_serving = self._log_relay_change(relay_serving)
+
+    def _log_relay_change(self, was_serving: bool) -> bool:
+        """One line when the relay stops or starts serving again: events are late meanwhile."""
+        estado = ask(f"127.0.0.1:{self.config.ports['cdc']}", timeout=1.0)
+        serving = bool(estado and estado.sirviendo)
+        if serving != was_serving:
+            line = describe(estado) if estado else "relay does not answer"
+            (log.info if serving else log.warning)("events: %s", line)
+        return serving
 
     def stop(self) -> None:
         log.info("stopping %d processes", len(self.children))

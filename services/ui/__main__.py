@@ -16,6 +16,7 @@ from services.kit.server import Registration, create_server, serve
 from services.kit.slots import Slots
 from services.ui.feed import Feed
 from services.ui.owners import Owners
+from services.ui.relay import RelayWatch
 from services.ui.servicer import EventosServicer
 from services.ui.source import PulsarSource
 from services.ui.web import serve_static
@@ -53,6 +54,9 @@ def main() -> int:
     source = PulsarSource(pulsar_url(), feed)
     events = threading.Thread(target=source.run_forever, name="events", daemon=True)
     events.start()
+    # The relay is not behind Envoy (it serves no client RPC): asked directly on its port.
+    relay = RelayWatch(env_str(os.environ, "AEROALPES_CDC_ADDR", "127.0.0.1:50068"), feed)
+    threading.Thread(target=relay.run_forever, name="relay-state", daemon=True).start()
     try:
         servicer = EventosServicer(feed, heartbeat_s, streams)
         registration = Registration(
@@ -68,6 +72,7 @@ def main() -> int:
     log.info("web app on http://%s:%d (from %s)", config.host, web_port, web_root)
     serve(server, "ui", port, config.grace_seconds)
     source.stopping.set()
+    relay.stopping.set()
     web.shutdown()
     events.join(timeout=5)  # lets the consumer remove its subscription from the broker
     return 0

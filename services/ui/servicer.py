@@ -1,4 +1,5 @@
-"""EventosService.Suscribir: the caller's recent events, then live ones, heartbeats while idle."""
+"""EventosService.Suscribir: the relay's state and the caller's recent events, then live ones
+and the relay's changes, heartbeats while idle."""
 
 from __future__ import annotations
 
@@ -6,13 +7,14 @@ import queue
 from collections.abc import Iterator
 from typing import Any
 
+from aeroalpes.cdc.v1 import relay_pb2
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 from google.protobuf import timestamp_pb2
 
 from services.kit import identity
 from services.kit.slots import Slots
 from services.kit.validation import Violations
-from services.ui.feed import CLOSED, Feed
+from services.ui.feed import CLOSED, Feed, Item
 from services.ui.source import TOPICS
 
 INTERNAL = "interno"  # the slot key of calls without an edge subject
@@ -38,21 +40,33 @@ class EventosServicer(eventos_pb2_grpc.EventosServiceServicer):
             # A cancelled call frees its thread and its slot now, not at the next heartbeat.
             context.add_callback(subscriber.close)
             try:
-                for evento in recent:
-                    yield eventos_pb2.SuscribirResponse(evento=evento)
+                for item in recent:
+                    yield self._response(item, caller.sees_all)
                 while context.is_active():
                     identity.who(context)  # a deactivated customer's stream ends within the TTL
-                    response = self._next(subscriber.inbox)
+                    response = self._next(subscriber.inbox, caller.sees_all)
                     if response is None:
                         return
                     yield response
             finally:
                 self.feed.unsubscribe(subscriber)
 
-    def _next(self, inbox: queue.Queue[eventos_pb2.Evento]) -> eventos_pb2.SuscribirResponse | None:
+    @staticmethod
+    def _response(item: Item, operator: bool) -> eventos_pb2.SuscribirResponse:
+        if isinstance(item, eventos_pb2.Evento):
+            return eventos_pb2.SuscribirResponse(evento=item)
+        if not operator and item.motivo:  # error texts name users and hosts: operators only
+            item = relay_pb2.EstadoRelay(
+                sirviendo=item.sirviendo, modo=item.modo, retraso=item.retraso, fecha=item.fecha
+            )
+        return eventos_pb2.SuscribirResponse(relay=item)
+
+    def _next(
+        self, inbox: queue.Queue[Item], operator: bool
+    ) -> eventos_pb2.SuscribirResponse | None:
         try:
-            evento = inbox.get(timeout=self.heartbeat_s)
-            return None if evento is CLOSED else eventos_pb2.SuscribirResponse(evento=evento)
+            item = inbox.get(timeout=self.heartbeat_s)
+            return None if item is CLOSED else self._response(item, operator)
         except queue.Empty:
             # Idle: a heartbeat keeps Envoy and browsers from closing the stream.
             latido = timestamp_pb2.Timestamp()

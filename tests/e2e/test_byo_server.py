@@ -53,7 +53,7 @@ def test_with_polling_a_booking_is_notified(tmp_path: Path, stock_mariadb: Maria
     with run_mesh(tmp_path, env=env) as mesh:
         banner = mesh.output.read_text()
         assert "outbox polling (AEROALPES_CDC_MODO=sondeo): row-level CDC is OFF" in banner
-        assert "relay SERVING" in banner
+        assert "; relay SERVING (sondeo), lag " in banner
         customer = register(mesh)
         assert book(mesh, customer)["estado"] == "ESTADO_SAGA_COMPLETADA"
 

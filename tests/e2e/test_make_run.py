@@ -1,11 +1,13 @@
-"""`make run` as a user runs it: everything ready, then Ctrl-C leaves no process behind."""
+"""`make run` as a user runs it: everything ready, the relay's state in the banner and in a line
+when it changes, then Ctrl-C leaves no process behind."""
 
+import os
 import signal
 import socket
 import subprocess
 from pathlib import Path
 
-from tests.support.components import REPO
+from tests.support.components import REPO, wait_until
 from tests.support.mesh import alive, mesh_env, run_mesh
 
 
@@ -15,6 +17,16 @@ def test_make_run_starts_everything_and_ctrl_c_leaves_nothing(tmp_path: Path) ->
         assert all(alive(pid) for pid in children.values())
         banner = mesh.output.read_text()
         assert mesh.edge in banner and "grpcurl -plaintext" in banner
+        assert "events:                  SQLite triggers (outbox and row-level CDC); " in banner
+        assert "; relay SERVING (sqlite), lag " in banner
+        # A relay that stops answering is said at once, and so is its return.
+        os.kill(children["cdc"], signal.SIGSTOP)
+        try:
+            said = lambda line: line in mesh.output.read_text()  # noqa: E731
+            wait_until(lambda: said("events: relay does not answer"), 30, "the relay gone, said")
+        finally:
+            os.kill(children["cdc"], signal.SIGCONT)
+        wait_until(lambda: said("events: relay SERVING (sqlite)"), 30, "the relay back, said")
     # make re-raises the Ctrl-C it forwarded once its child (the runner) has finished cleanly.
     assert mesh.process.returncode in (0, -signal.SIGINT)
     assert not [name for name, pid in children.items() if alive(pid)]

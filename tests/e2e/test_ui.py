@@ -173,6 +173,8 @@ def test_register_log_in_navigate_and_log_out(console: Console, mesh: Mesh) -> N
     expect(page.locator("#vista")).to_be_focused()  # the new view has the focus, not the link
     page.click('nav a[data-view="eventos"]')
     expect(page.locator("#latido")).to_contain_text("conectado")  # at once, not at a heartbeat
+    # The relay's state comes first on the stream: on time, and how events are read.
+    expect(page.locator("#relay")).to_have_text("Eventos al día (SQLite).")
     page.reload()  # the session and the route survive a reload
     only_visible(page, "eventos")
     expect(page.locator("#sesion-texto")).to_have_text(email)
@@ -181,6 +183,7 @@ def test_register_log_in_navigate_and_log_out(console: Console, mesh: Mesh) -> N
     only_visible(page, "cuenta")
     page.click('nav a[data-view="eventos"]')
     expect(page.locator("#latido")).to_have_text("inicia sesión para ver tus eventos")
+    expect(page.locator("#relay")).to_be_hidden()
 
 
 def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh: Mesh) -> None:
@@ -280,8 +283,33 @@ def test_every_view_fits_is_accessible_and_is_photographed(
                 expect(page.locator("#lista-sagas tbody tr")).to_have_count(2)
             if name == "eventos":
                 expect(page.locator("#feed li").first).to_be_visible()
+                expect(page.locator("#relay")).to_be_visible()
                 page.locator("#feed li details").first.evaluate("d => d.open = true")
             check(page, name, shots / f"{name}-{viewport['width']}.png")
+        assert tab.errors == []
+    finally:
+        tab.close()
+
+
+def test_a_stopped_relay_shows_events_are_late_and_then_on_time_again(
+    browser: Any, mesh: Mesh, shots: Path
+) -> None:
+    tab = Console(browser, mesh, PHONE)
+    relay = mesh.children()["cdc"]
+    try:
+        tab.login(register(mesh))
+        page = tab.go("eventos")
+        estado = page.locator("#relay")
+        expect(estado).to_have_text("Eventos al día (SQLite).")
+        os.kill(relay, signal.SIGSTOP)  # the relay no longer answers: nothing is published
+        try:
+            expect(estado).to_contain_text("Eventos detenidos hace")
+            expect(estado).to_contain_text("llegarán cuando vuelva")
+            expect(estado).not_to_contain_text("Motivo")  # why (hosts, users) is for operators
+            check(page, "eventos-detenidos", shots / "eventos-detenidos-390.png")
+        finally:
+            os.kill(relay, signal.SIGCONT)
+        expect(estado).to_have_text("Eventos al día (SQLite).")
         assert tab.errors == []
     finally:
         tab.close()

@@ -14,11 +14,13 @@ from pathlib import Path
 import pymysql
 import pytest
 import sqlalchemy as sa
+from aeroalpes.cdc.v1 import relay_pb2
 from aeroalpes.sagas.v1 import eventos_pb2
 from grpc_health.v1 import health_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from services.cdc.estado import ask
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.outbox import Outbox, outbox_table
 from services.kit.preflight import check_database, check_grants
@@ -172,7 +174,9 @@ def test_polling_relays_each_row_once_in_order_and_retention_keeps_the_unrelayed
     assert all(ids(reader).count(i) == 1 for i in relayed)
 
 
-def test_health_is_not_serving_while_the_broker_is_down(tmp_path: Path, users: MariaDB) -> None:
+def test_health_is_not_serving_while_the_broker_is_down_and_estado_says_why_and_since_when(
+    tmp_path: Path, users: MariaDB
+) -> None:
     engine = outbox_in(users, "gds")
     (tmp_path / "pulsar").mkdir()
     broker_process = PrivatePulsar(tmp_path / "pulsar")
@@ -185,12 +189,25 @@ def test_health_is_not_serving_while_the_broker_is_down(tmp_path: Path, users: M
         wait_until(lambda: status() == SERVING, 30, "SERVING with the broker up")
         broker_process.stop()
         wait_until(lambda: status() == NOT_SERVING, 30, "NOT_SERVING with the broker down")
+        down = ask(relay.address)
+        assert down is not None and not down.sirviendo and down.modo == "sondeo"
+        assert f"Pulsar broker at 127.0.0.1:{broker.port} unreachable" in down.motivo
+        # The lag grows with the outage: no event committed since is older than it.
+        wait_until(lambda: lag_s(ask(relay.address)) >= lag_s(down) + 1, 30, "a growing lag")
         written_meanwhile = committed_event(engine)
         broker_process.start()
         wait_until(lambda: status() == SERVING, 60, "SERVING again once the broker is back")
         reader = TopicReader(broker.url, [TOPIC])
         stack.callback(reader.close)
         reader.until(lambda r: written_meanwhile in ids(reader), 60, "the event written meanwhile")
+        back = ask(relay.address)
+        assert back is not None and back.sirviendo and back.motivo == ""
+        assert lag_s(back) == 0 and back.publicados >= 1
+
+
+def lag_s(estado: relay_pb2.EstadoRelay | None) -> float:
+    assert estado is not None, "the relay answers ObtenerEstado"
+    return estado.retraso.seconds + estado.retraso.nanos / 1e9
 
 
 def test_each_context_user_reads_its_own_database_only(users: MariaDB) -> None:
@@ -233,6 +250,35 @@ def test_a_service_migrates_and_serves_as_its_own_user(tmp_path: Path, users: Ma
     with users.connect("pagos") as conn, conn.cursor() as cur:
         cur.execute("SHOW TABLES")
         assert {"outbox", "pagos"} <= {r[0] for r in cur.fetchall()}
+
+
+def test_a_service_started_alone_says_in_one_line_what_is_wrong_with_its_server(
+    tmp_path: Path, users: MariaDB
+) -> None:
+    """As in docker-compose or Kubernetes, where no runner checked the server first."""
+    closed = free_port()
+    cases = {
+        f"mysql+pymysql://aeroalpes_pagos:aeroalpes-pagos@127.0.0.1:{closed}/": (
+            f"pagos: cannot start: database at 127.0.0.1:{closed} unreachable (",
+            "): start it or fix AEROALPES_DB_URL",
+        ),
+        f"mysql+pymysql://aeroalpes_pagos:wrong@{users.host}:{users.port}/": (
+            f"pagos: cannot start: database at {users.host}:{users.port} refused user"
+            " aeroalpes_pagos (Access denied for user 'aeroalpes_pagos'",
+            "): fix the user or password in AEROALPES_DB_URL (`make db-users` creates them)",
+        ),
+    }
+    for url, (starts, ends) in cases.items():
+        result = subprocess.run(
+            [sys.executable, "-m", "services.pagos"],
+            cwd=REPO, env={"AEROALPES_DB_URL": url, "AEROALPES_VAR_DIR": str(tmp_path),
+                           "AEROALPES_PAGOS_PORT": "0",
+                           "PYTHONPATH": f"{REPO}:{REPO / 'generated'}"},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(starts) and lines[0].endswith(ends), lines
 
 
 def test_preflight_by_hand_names_an_unreachable_broker(

@@ -4,6 +4,7 @@
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, eventos, session } from "./api";
 import { $, el } from "./dom";
+import type { EstadoRelay } from "./gen/aeroalpes/cdc/v1/relay_pb";
 import { type Evento, TipoEvento } from "./gen/aeroalpes/ui/v1/eventos_pb";
 
 const TOPICS = [
@@ -98,6 +99,26 @@ function diff(envelope: { before: Row; after: Row }): HTMLTableElement {
   return table;
 }
 
+const MODOS: Record<string, string> = { binlog: "binlog", sondeo: "sondeo de outbox, sin CDC de filas", sqlite: "SQLite" };
+
+/** The relay's state above the feed: whether events arrive on time, how late, and (operators) why not. */
+function showRelay(estado: EstadoRelay): void {
+  const relay = $("#relay");
+  const seconds = Number(estado.retraso?.seconds ?? 0n);
+  const modo = MODOS[estado.modo] ?? estado.modo;
+  relay.hidden = false;
+  if (!estado.sirviendo) {
+    relay.dataset.estado = "detenido";
+    relay.textContent = `Eventos detenidos hace ${seconds} s: el relay no publica; llegarán cuando vuelva.` + (estado.motivo ? ` Motivo: ${estado.motivo}` : "");
+  } else if (seconds >= 1) {
+    relay.dataset.estado = "retrasado";
+    relay.textContent = `Eventos con ${seconds} s de retraso (${modo}).`;
+  } else {
+    relay.dataset.estado = "al-dia";
+    relay.textContent = `Eventos al día (${modo}).`;
+  }
+}
+
 let stream: AbortController | undefined;
 
 /** (Re)opens the stream for the current session; with none, says so and clears the feed. */
@@ -105,6 +126,7 @@ export function follow(): void {
   stream?.abort();
   stream = undefined;
   $("#feed").replaceChildren();
+  $("#relay").hidden = true;
   held.length = 0;
   const latido = $("#latido");
   if (!session.token) {
@@ -121,6 +143,7 @@ export function follow(): void {
         latido.textContent = "conectado";
         for await (const message of messages) {
           if (message.contenido.case === "evento") add(line(message.contenido.value));
+          else if (message.contenido.case === "relay") showRelay(message.contenido.value);
           else if (message.contenido.case === "latido")
             latido.textContent = `conectado · latido ${timestampDate(message.contenido.value).toLocaleTimeString()}`;
         }

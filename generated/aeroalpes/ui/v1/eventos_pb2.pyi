@@ -1,5 +1,6 @@
 import datetime
 
+from aeroalpes.cdc.v1 import relay_pb2 as _relay_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -46,9 +47,11 @@ class SuscribirRequest(_message.Message):
     def __init__(self, topicos: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SuscribirResponse(_message.Message):
-    __slots__ = ("evento", "latido")
+    __slots__ = ("evento", "latido", "relay")
     EVENTO_FIELD_NUMBER: _ClassVar[int]
     LATIDO_FIELD_NUMBER: _ClassVar[int]
+    RELAY_FIELD_NUMBER: _ClassVar[int]
     evento: Evento
     latido: _timestamp_pb2.Timestamp
-    def __init__(self, evento: _Optional[_Union[Evento, _Mapping]] = ..., latido: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    relay: _relay_pb2.EstadoRelay
+    def __init__(self, evento: _Optional[_Union[Evento, _Mapping]] = ..., latido: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., relay: _Optional[_Union[_relay_pb2.EstadoRelay, _Mapping]] = ...) -> None: ...

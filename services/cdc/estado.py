@@ -1,0 +1,105 @@
+"""What the relay tells about itself: grpc.health.v1 (SERVING or not) and
+RelayService.ObtenerEstado (why not, and how far behind commits it is), both from one Tracker."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import grpc
+from aeroalpes.cdc.v1 import relay_pb2, relay_pb2_grpc
+from google.protobuf import duration_pb2, timestamp_pb2
+
+from services.cdc.envelope import Change
+
+SERVICE = relay_pb2.DESCRIPTOR.services_by_name["RelayService"].full_name
+
+
+class Tracker:
+    """The relay's progress, written by its loop and health checker, read by ObtenerEstado."""
+
+    def __init__(self, modo: str, clock_ms: Callable[[], int]) -> None:
+        self.modo = modo
+        self.clock_ms = clock_ms
+        self._lock = threading.Lock()
+        self.sirviendo = False
+        self.motivo = "starting"
+        self._down_since_ms = clock_ms()  # when it stopped serving (or started)
+        self._oldest_in_flight_ms: int | None = None  # commit time of the oldest unacked change
+        self.publicados = 0
+
+    def sending(self, changes: Iterable[Change]) -> None:
+        """Changes read and handed to the broker, not acknowledged yet."""
+        times = [change.ts_ms for change in changes if change.ts_ms]
+        with self._lock:
+            self._oldest_in_flight_ms = min(times) if times else None
+
+    def acknowledged(self, messages: int) -> None:
+        with self._lock:
+            self._oldest_in_flight_ms = None
+            self.publicados += messages
+
+    def health(self, serving: bool, motivo: str = "") -> None:
+        with self._lock:
+            if self.sirviendo and not serving:
+                self._down_since_ms = self.clock_ms()
+            self.sirviendo, self.motivo = serving, "" if serving else motivo
+
+    def retraso_ms(self) -> int:
+        now = self.clock_ms()
+        with self._lock:
+            if self._oldest_in_flight_ms is not None:
+                return max(0, now - self._oldest_in_flight_ms)
+            return 0 if self.sirviendo else max(0, now - self._down_since_ms)
+
+    def estado(self) -> relay_pb2.EstadoRelay:
+        retraso_ms = self.retraso_ms()
+        fecha = timestamp_pb2.Timestamp()
+        fecha.FromMilliseconds(self.clock_ms())
+        with self._lock:
+            return relay_pb2.EstadoRelay(
+                sirviendo=self.sirviendo,
+                modo=self.modo,
+                retraso=duration_pb2.Duration(
+                    seconds=retraso_ms // 1000, nanos=retraso_ms % 1000 * 1_000_000
+                ),
+                motivo=self.motivo,
+                publicados=self.publicados,
+                fecha=fecha,
+            )
+
+
+class RelayServicer(relay_pb2_grpc.RelayServiceServicer):
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def ObtenerEstado(self, request: Any, context: Any) -> relay_pb2.ObtenerEstadoResponse:
+        return relay_pb2.ObtenerEstadoResponse(estado=self.tracker.estado())
+
+
+def describe(estado: relay_pb2.EstadoRelay) -> str:
+    """One line for a banner or a log: ``SERVING (binlog), lag 0.0 s`` or why not."""
+    lag_s = estado.retraso.seconds + estado.retraso.nanos / 1e9
+    if estado.sirviendo:
+        return f"relay SERVING ({estado.modo}), lag {lag_s:.1f} s"
+    why = f": {estado.motivo}" if estado.motivo else ""
+    return f"relay NOT_SERVING ({estado.modo}) for {lag_s:.0f} s{why}"
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def ask(address: str, timeout: float = 2.0) -> relay_pb2.EstadoRelay | None:
+    """The relay's state at ``address``, or None when it does not answer."""
+    try:
+        with grpc.insecure_channel(address) as channel:
+            stub = relay_pb2_grpc.RelayServiceStub(channel)  # type: ignore[no-untyped-call]
+            response: relay_pb2.ObtenerEstadoResponse = stub.ObtenerEstado(
+                relay_pb2.ObtenerEstadoRequest(), timeout=timeout
+            )
+    except grpc.RpcError:
+        return None
+    return response.estado
