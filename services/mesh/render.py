@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from services.mesh.envoy import PUBLIC, Topology, render
-from services.mesh.runner import OPTIONAL, SERVICES, exists
+from services.mesh.settings import OPTIONAL, SERVICES, exists
 
 REPO = Path(__file__).resolve().parents[2]
 PORTS = {

@@ -1,4 +1,5 @@
-"""The local runner: the whole system as child processes on embedded defaults, no Docker."""
+"""The local runner: the whole system as child processes on embedded defaults, no Docker: it
+checks, builds the children, starts them in waves, prints the banner, supervises, stops."""
 
 from __future__ import annotations
 
@@ -8,117 +9,33 @@ import logging
 import os
 import shutil
 import signal
-import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from services.cdc.estado import ask, describe
-from services.kit.config import ConfigError, env_int, env_port, env_str
+from services.kit.config import ConfigError
 from services.kit.healthcheck import is_serving
-from services.kit.preflight import PreflightError, cdc_mode, check_database, is_server
+from services.kit.preflight import PreflightError, check_database, is_server
+from services.mesh.banner import banner
 from services.mesh.children import Child, Supervisor
-from services.mesh.edge_policy import RateLimits
 from services.mesh.envoy import PUBLIC, Topology, render
+from services.mesh.settings import (
+    OPTIONAL,
+    REPO,
+    SERVICES,
+    WAVES,
+    RunnerConfig,
+    StartupError,
+    exists,
+    port_free,
+    tcp_open,
+)
 from services.vuelos.cliente import ensure as tutorial_customer
 
+__all__ = ["SERVICES", "Runner", "RunnerConfig", "StartupError", "main"]  # what others import
 log = logging.getLogger("runner")
-REPO = Path(__file__).resolve().parents[2]
-# Start order matters: participants, then the orchestrator, then what consumes their events.
-SERVICES = {
-    "clientes": 50061,
-    "reservas": 50062,
-    "pagos": 50063,
-    "gds": 50064,
-    "sagas": 50065,
-    "cdc": 50068,  # the relay: health only
-    "vuelos": 50069,  # the tutorial's sidecar API, behind its own listener (50051)
-    "notificaciones": 50066,
-    "ui": 50067,
-}
-OPTIONAL = ("cdc", "notificaciones", "ui", "vuelos")  # started once their package exists
-
-
-WAVES = (
-    ("pulsar",),
-    ("clientes", "reservas", "pagos", "gds"),
-    ("sagas", "cdc", "notificaciones", "ui", "vuelos"),  # the relay installs its triggers now
-    ("envoy",),
-)
-
-
-class StartupError(Exception):
-    """Start-up cannot go on; the message is the one line the user sees."""
-
-
-@dataclass(frozen=True)
-class RunnerConfig:
-    var_dir: Path
-    db_url: str | None
-    cdc_mode: str  # on a server: binlog (row-level CDC) or sondeo (outbox polling only)
-    edge_port: int
-    internal_port: int
-    admin_port: int
-    pulsar_port: int
-    web_port: int
-    stream_idle_ms: int
-    rate_limits: RateLimits
-    max_request_bytes: int
-    compat_port: int | None  # None: the tutorial's vuelos listener is off
-    ports: dict[str, int]
-
-    @classmethod
-    def from_env(cls, env: dict[str, str]) -> RunnerConfig:
-        return cls(
-            var_dir=Path(env_str(env, "AEROALPES_VAR_DIR", "var")).resolve(),
-            db_url=env.get("AEROALPES_DB_URL") or None,
-            cdc_mode=cdc_mode(env),
-            edge_port=env_port(env, "AEROALPES_EDGE_PORT", 8080),
-            internal_port=env_port(env, "AEROALPES_INTERNAL_PORT", 8081),
-            admin_port=env_port(env, "AEROALPES_ENVOY_ADMIN_PORT", 9901),
-            pulsar_port=env_port(env, "AEROALPES_PULSAR_PORT", 6650),
-            web_port=env_port(env, "AEROALPES_UI_WEB_PORT", 50167),
-            stream_idle_ms=env_int(env, "AEROALPES_ENVOY_STREAM_IDLE_MS", 300_000),
-            rate_limits=RateLimits(
-                per_subject_rps=env_int(env, "AEROALPES_EDGE_RPS", 50),
-                per_subject_burst=env_int(env, "AEROALPES_EDGE_BURST", 100),
-                anonymous_rps=env_int(env, "AEROALPES_EDGE_ANON_RPS", 20),
-                anonymous_burst=env_int(env, "AEROALPES_EDGE_ANON_BURST", 40),
-            ),
-            max_request_bytes=env_int(env, "AEROALPES_EDGE_MAX_REQUEST_BYTES", 1024 * 1024),
-            # On by default (the tutorial's clients expect it); AEROALPES_VUELOS_COMPAT=0: off.
-            compat_port=env_port(env, "AEROALPES_VUELOS_COMPAT_PORT", 50051)
-            if env_str(env, "AEROALPES_VUELOS_COMPAT", "1") == "1"
-            else None,
-            ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
-        )
-
-
-def exists(service: str) -> bool:
-    return (REPO / "services" / service / "__main__.py").exists()
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        # Like the servers themselves: connections of a just-stopped run (TIME_WAIT) don't count.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def tcp_open(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
 
 
 class Runner:
@@ -272,7 +189,7 @@ class Runner:
             self.write_state()
             for child in starting:
                 self._wait_ready(child, timeout)
-        self.banner()
+        print(banner(self.config, self.services, len(self.children), self.logs), flush=True)
 
     def _wait_ready(self, child: Child, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -286,46 +203,6 @@ class Runner:
                     f"{child.name} not ready after {timeout:.0f}s; see {child.log_path}"
                 )
             self.stopping.wait(0.1)
-
-    def banner(self) -> None:
-        c = self.config
-        database = f"SQLite files under {c.var_dir}"
-        if c.db_url:
-            database = make_url(c.db_url).render_as_string(hide_password=True)
-        edge = f"127.0.0.1:{c.edge_port}"
-        events = "SQLite triggers (outbox and row-level CDC)"
-        if is_server(c.db_url):
-            events = {
-                "binlog": "binlog (outbox and row-level CDC)",
-                "sondeo": "outbox polling (AEROALPES_CDC_MODO=sondeo): row-level CDC is OFF",
-            }[c.cdc_mode]
-        if "cdc" in self.services:
-            estado = ask(f"127.0.0.1:{c.ports['cdc']}")
-            events += f"; {describe(estado) if estado else 'relay does not answer'}"
-        tutorial = (
-            f"  tutorial vuelos.Vuelos:  127.0.0.1:{c.compat_port}"
-            "   (AEROALPES_VUELOS_COMPAT=0: off)\n"
-            if c.compat_port
-            else ""
-        )
-        print(
-            f"""
-AeroAlpes mesh is up ({len(self.children)} processes; database: {database})
-  web app:                 http://{edge}/
-  edge (gRPC, gRPC-Web):   {edge}
-  internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
-{tutorial}  Envoy admin:             http://127.0.0.1:{c.admin_port}
-  Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
-  events:                  {events}
-  logs:                    {self.logs}/<process>.log
-Try:
-  .venv/bin/grpcurl -plaintext {edge} list
-  .venv/bin/grpcurl -plaintext -d @ {edge} \\
-      aeroalpes.clientes.v1.ClientesService/RegistrarUsuario < examples/registrar_usuario.json
-  make demo
-Ctrl-C stops everything.""",
-            flush=True,
-        )
 
     def supervise(self) -> None:
         relay_serving, ticks = True, 0  # the banner said SERVING: start-up waits for it

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 # env_int(env, "AEROALPES_X", 50) / env_port(...) / env_str(...) calls, and plain env.get(...).
 READ = re.compile(r'env_\w+\([^,()]+, "(AEROALPES_\w+)", ([^)]+)\)|env\.get\("(AEROALPES_\w+)"\)')
 # The runner's own settings, and the start-up checks it runs before anything starts.
-READERS = ("services/mesh/runner.py", "services/kit/preflight.py")
+READERS = ("services/mesh/settings.py", "services/mesh/runner.py", "services/kit/preflight.py")
 
 
 def help_text() -> str:
