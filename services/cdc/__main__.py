@@ -69,6 +69,10 @@ def main() -> int:
     if config.db_url:
         backend = "binlog" if config.mode == "binlog" else "outbox polling (row-level CDC off)"
     log.info("cdc relay on %s -> %s (health on port %d)", backend, config.pulsar_url, port)
+    try:  # not fatal: the broker may start after us; health says NOT_SERVING until it answers
+        check_broker(config.pulsar_url, timeout=2.0)
+    except PreflightError as error:
+        log.warning("%s; NOT_SERVING until it answers", error)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: relay.stopping.set())
     # A daemon: a binlog read can block until the next event, and leaving mid-batch is safe

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from grpc_health.v1 import health_pb2
 
+from services.cdc.estado import ask
 from services.kit.db import UtcDateTime, big_id, create_engine, database_url, ensure_database
-from tests.support.components import wait_until
-from tests.support.grpc_process import ServiceProcess, grpc_service
+from tests.support.components import free_port, wait_until
+from tests.support.grpc_process import ServiceProcess, grpc_service, health_status
 from tests.support.mariadb import MariaDB
 from tests.support.pulsar import PulsarBroker
 from tests.support.topics import TopicReader
@@ -154,3 +156,16 @@ def test_both_backends_produce_the_same_envelopes(contract) -> None:  # type: ig
     assert [comparable(m) for m in contract["sqlite"]] == [
         comparable(m) for m in contract["mariadb"]
     ]
+
+
+def test_a_relay_started_before_its_broker_says_so_and_is_not_serving(tmp_path: Path) -> None:
+    closed = free_port()
+    env = {"AEROALPES_PULSAR_URL": f"pulsar://127.0.0.1:{closed}"}
+    with grpc_service("services.cdc", "AEROALPES_CDC_PORT", tmp_path, env=env, wait=False) as relay:
+        said = f"Pulsar broker at 127.0.0.1:{closed} unreachable"
+        wait_until(lambda: said in relay.log.read_text(), 30, "the broker named in the log")
+        assert "NOT_SERVING until it answers" in relay.log.read_text()
+        wait_until(lambda: ask(relay.address) is not None, 30, "the relay answering")
+        estado = ask(relay.address)
+        assert estado is not None and not estado.sirviendo and estado.modo == "sqlite"
+        assert health_status(relay.address) == health_pb2.HealthCheckResponse.NOT_SERVING
