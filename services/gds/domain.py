@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from services.comun.itinerario import Itinerario
 from services.kit.errors import BusinessRefusal
-from services.reservas.itinerario import Itinerario
 
 # No I, O, 0 or 1: a locator is read aloud over the phone.
 ALFABETO_LOCALIZADOR = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"

@@ -10,6 +10,7 @@ from datetime import datetime
 from aeroalpes.gds.v1 import eventos_pb2
 from sqlalchemy.orm import Session
 
+from services.comun.itinerario import Itinerario
 from services.gds import tables
 from services.gds.domain import (
     Confirmacion,
@@ -21,7 +22,6 @@ from services.kit.db import utcnow
 from services.kit.errors import Conflict, NotFound
 from services.kit.outbox import Outbox
 from services.kit.timestamps import to_timestamp
-from services.reservas.itinerario import Itinerario
 
 TOPICO = "eventos-gds"
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from aeroalpes.gds.v1 import gds_pb2, gds_pb2_grpc
 
+from services.comun import proto
+from services.comun.itinerario import validar_itinerarios
 from services.gds import tables
 from services.gds.domain import Confirmacion
 from services.gds.handlers import Handlers
@@ -17,8 +19,6 @@ from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.owners import ReservaOwner, reserva_owner
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
-from services.reservas import proto
-from services.reservas.itinerario import validar_itinerarios
 
 
 def confirmacion_pb(c: Confirmacion) -> gds_pb2.Confirmacion:

@@ -6,8 +6,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
+from services.comun.itinerario import MONEDA, Itinerario, Pasajero, tarifa
 from services.kit.errors import BusinessRefusal
-from services.reservas.itinerario import MONEDA, Itinerario, Pasajero, tarifa
 
 
 class EstadoReserva(StrEnum):

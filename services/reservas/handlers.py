@@ -10,13 +10,13 @@ from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import eventos_pb2
 from sqlalchemy.orm import Session
 
+from services.comun.itinerario import Itinerario, Pasajero
 from services.kit.db import utcnow
 from services.kit.errors import Conflict, NotFound
 from services.kit.outbox import Outbox
 from services.kit.timestamps import to_timestamp
 from services.reservas import tables
 from services.reservas.domain import EstadoReserva, Reserva
-from services.reservas.itinerario import Itinerario, Pasajero
 
 TOPICO = "eventos-reserva"
 

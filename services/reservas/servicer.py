@@ -8,15 +8,16 @@ from typing import Any
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
 
+from services.comun import proto
+from services.comun.itinerario import validar_viaje
 from services.kit import identity, paging
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
-from services.reservas import proto, tables
+from services.reservas import tables
 from services.reservas.domain import EstadoReserva, Reserva
 from services.reservas.handlers import CrearReserva, Handlers
-from services.reservas.itinerario import validar_viaje
 
 _ESTADOS = {reserva_pb2.EstadoReserva.Value(f"ESTADO_RESERVA_{e.value}"): e for e in EstadoReserva}
 

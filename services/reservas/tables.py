@@ -10,11 +10,11 @@ from aeroalpes.reservas.v1 import reserva_pb2
 from google.protobuf import json_format
 from sqlalchemy.orm import Session
 
+from services.comun import proto
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
 from services.kit.paging import keyset_page
-from services.reservas import proto
 from services.reservas.domain import EstadoReserva, Reserva
 
 LAPIDA = "LAPIDA"  # tombstone: cancelled before it existed; never shown, refuses a late create

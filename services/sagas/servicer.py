@@ -8,14 +8,14 @@ from typing import Any
 
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
+from services.comun import proto
+from services.comun.itinerario import validar_viaje
 from services.kit import identity, paging
 from services.kit.db import utcnow
 from services.kit.idempotency import Idempotent, fingerprint
 from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
-from services.reservas import proto
-from services.reservas.itinerario import validar_viaje
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.handlers import Handlers, ReservarVuelo
 

@@ -5,12 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.clientes.domain import EstadoUsuario, Registro, TipoUsuario, Usuario
-from services.gds.domain import ALFABETO_LOCALIZADOR, nuevo_localizador, verificar_disponibilidad
-from services.kit.errors import BusinessRefusal
-from services.kit.validation import Violations
-from services.pagos.domain import EstadoPago, Pago, autorizar
-from services.reservas.domain import EstadoReserva, Reserva
-from services.reservas.itinerario import (
+from services.comun.itinerario import (
     ClaseCabina,
     Itinerario,
     Leg,
@@ -20,6 +15,11 @@ from services.reservas.itinerario import (
     Segmento,
     TipoPasajero,
 )
+from services.gds.domain import ALFABETO_LOCALIZADOR, nuevo_localizador, verificar_disponibilidad
+from services.kit.errors import BusinessRefusal
+from services.kit.validation import Violations
+from services.pagos.domain import EstadoPago, Pago, autorizar
+from services.reservas.domain import EstadoReserva, Reserva
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 LATER = datetime(2027, 1, 2, tzinfo=UTC)

@@ -5,8 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.kit.validation import Violations
-from services.reservas.itinerario import (
+from services.comun.itinerario import (
     ClaseCabina,
     Itinerario,
     Leg,
@@ -22,6 +21,7 @@ from services.reservas.itinerario import (
     validar_pasajeros,
     validar_viaje,
 )
+from services.kit.validation import Violations
 
 T0 = datetime(2027, 1, 15, 8, tzinfo=UTC)
 ADULTO = Pasajero(TipoPasajero.ADULTO, ClaseCabina.ECONOMICA)

@@ -1,4 +1,4 @@
-"""Translation between reservas.v1 messages and the itinerary domain (other contexts use it too)."""
+"""Translation between the contract's itinerary messages (reservas.v1) and the shared itinerary."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from aeroalpes.reservas.v1 import reserva_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from services.kit.timestamps import to_datetime, to_timestamp
-from services.reservas.itinerario import (
+from services.comun.itinerario import (
     ClaseCabina,
     Itinerario,
     Leg,
@@ -20,6 +19,7 @@ from services.reservas.itinerario import (
     Segmento,
     TipoPasajero,
 )
+from services.kit.timestamps import to_datetime, to_timestamp
 
 _TIPOS = {reserva_pb2.TipoPasajero.Value(f"TIPO_PASAJERO_{t.value}"): t for t in TipoPasajero}
 _CLASES = {reserva_pb2.ClaseCabina.Value(f"CLASE_CABINA_{c.value}"): c for c in ClaseCabina}

@@ -1,0 +1,1 @@
+"""The shared kernel: domain rules several contexts need (itineraries, passengers, fares)."""
