@@ -47,6 +47,10 @@ $(WEB_STAMP): $(WEB_SOURCES) $(NPM_STAMP)
 envoy: venv  ## re-render envoy/envoy-local.json and envoy/envoy-compose.json from the template
 	$(PY) -m services.mesh.render
 
+.PHONY: k8s
+k8s: venv  ## re-render deploy/k8s's generated files (kustomize base, Envoy's ConfigMap, MariaDB users, data NetworkPolicies)
+	$(PY) -m services.mesh.k8s
+
 run: venv web  ## the whole system locally on embedded defaults (SQLite, pulsar-lite, Envoy); Ctrl-C stops it
 	$(PY) -m services.mesh
 
