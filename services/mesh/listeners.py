@@ -1,0 +1,102 @@
+"""An Envoy listener (HTTP connection manager, access log, router); the internal and the
+tutorial's listeners, which route every RPC of the services behind them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.mesh.edge_policy import http_filter, typed
+from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
+from services.mesh.topology import PUBLIC, Topology
+
+ROUTER = http_filter("envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router")
+# Tests and demos inject aborts and delays per request with x-envoy-fault-* headers.
+FAULT = http_filter(
+    "envoy.filters.http.fault",
+    "envoy.extensions.filters.http.fault.v3.HTTPFault",
+    abort={"header_abort": {}, "percentage": {"numerator": 100}},
+    delay={"header_delay": {}, "percentage": {"numerator": 100}},
+)
+
+ACCESS_LOG = [
+    http_filter(
+        "envoy.access_loggers.stdout",
+        "envoy.extensions.access_loggers.stream.v3.StdoutAccessLog",
+        log_format={
+            "json_format": {
+                "ts": "%START_TIME%",
+                "listener": "%REQ(:AUTHORITY)%",
+                "method": "%REQ(:METHOD)%",
+                "path": "%REQ(:PATH)%",
+                "status": "%RESPONSE_CODE%",
+                "grpc_status": "%GRPC_STATUS(NUMBER)%",
+                "flags": "%RESPONSE_FLAGS%",
+                "details": "%RESPONSE_CODE_DETAILS%",
+                "duration_ms": "%DURATION%",
+                "upstream": "%UPSTREAM_CLUSTER%",
+                "request_id": "%REQ(X-REQUEST-ID)%",
+            }
+        },
+    )
+]
+
+
+def listener(
+    name: str,
+    port: int,
+    t: Topology,
+    filters: list[dict[str, Any]],
+    routes: list[dict[str, Any]],
+    virtual_host_config: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``virtual_host_config``: per-filter settings of the one virtual host; ``options``: more
+    HTTP connection manager fields."""
+    virtual_host: dict[str, Any] = {"name": name, "domains": ["*"], "routes": routes}
+    if virtual_host_config:
+        virtual_host["typed_per_filter_config"] = virtual_host_config
+    hcm = typed(
+        "envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+        stat_prefix=name,
+        codec_type="AUTO",
+        access_log=ACCESS_LOG,
+        generate_request_id=True,
+        stream_idle_timeout=t.stream_idle_timeout,
+        route_config={"name": name, "virtual_hosts": [virtual_host]},
+        http_filters=[*filters, ROUTER],
+        **(options or {}),
+    )
+    return {
+        "name": name,
+        "address": {"socket_address": {"address": t.listen_address, "port_value": port}},
+        "filter_chains": [
+            {
+                "filters": [
+                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
+                ]
+            }
+        ],
+    }
+
+
+def internal_listener(t: Topology) -> dict[str, Any]:
+    """Every RPC of every service, for the orchestrator and services; faults injectable."""
+    routes = [reflection("sagas"), health("sagas")]
+    for name, (service, _methods) in PUBLIC.items():
+        if name in t.services:
+            timeout = "0s" if name == "ui" else "130s"
+            routes.append(grpc_route({"prefix": f"/{service}/"}, name, timeout))
+    routes.append(NOT_FOUND)
+    return listener("internal", t.internal_port, t, [FAULT], routes)
+
+
+def compat_listener(t: Topology, port: int) -> dict[str, Any]:
+    """The tutorial's adaptador: its one service, reflection and health, nothing else."""
+    routes = [
+        route("/vuelos.Vuelos/CrearReserva", "vuelos", "70s"),
+        route("/vuelos.Vuelos/ConsultarReserva", "vuelos", "15s"),
+        reflection("vuelos"),
+        health("vuelos"),
+        NOT_FOUND,
+    ]
+    return listener("vuelos", port, t, [], routes)

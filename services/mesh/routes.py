@@ -1,0 +1,92 @@
+"""Route pieces every listener uses: one retry owner, deadlines that travel, direct answers."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import descriptor_pb2
+
+from services.mesh import edge_policy
+
+PROTOSET = Path(__file__).resolve().parents[2] / "generated" / "aeroalpes.protoset"
+
+
+def retry() -> dict[str, Any]:
+    # One owner of retries per hop: the caller (the orchestrator, for its steps) retries with the
+    # step's idempotency key. Envoy retries once, and only what cannot have reached the service:
+    # a failed connection, or a stream the server refused unread (HTTP/2 REFUSED_STREAM).
+    return {"retry_on": "connect-failure,refused-stream", "num_retries": 1}
+
+
+# The caller's deadline travels: Envoy ends the call when the grpc-timeout the caller sent runs
+# out (DEADLINE_EXCEEDED) and forwards that header, so the service works to the same deadline.
+# "0s" = the header as sent, uncapped; without a header the route's own timeout applies.
+HONOUR_DEADLINE = {"grpc_timeout_header_max": "0s"}
+
+
+def grpc_route(match: dict[str, Any], cluster: str, timeout: str) -> dict[str, Any]:
+    route: dict[str, Any] = {
+        "cluster": cluster,
+        "timeout": timeout,
+        "max_stream_duration": HONOUR_DEADLINE,
+    }
+    if timeout != "0s":  # streams are never retried: a response may already be on its way
+        route["retry_policy"] = retry()
+    return {"match": match, "route": route}
+
+
+def route(path: str, cluster: str, timeout: str) -> dict[str, Any]:
+    return grpc_route({"path": path}, cluster, timeout)
+
+
+def reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
+    # A bidirectional stream: grpcurl waits for each answer before its next request, so the
+    # edge's buffer (which waits for the end of the request) must stay out of its way.
+    answer = grpc_route(
+        {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"}, cluster, timeout="0s"
+    )
+    if edge:
+        answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
+    return answer
+
+
+def health(cluster: str) -> dict[str, Any]:
+    return route("/grpc.health.v1.Health/Check", cluster, "5s")
+
+
+def grpc_status(code: int, message: str, match: dict[str, Any]) -> dict[str, Any]:
+    """A trailers-only gRPC answer from Envoy itself (e.g. refusing an internal RPC at the edge)."""
+    headers = {
+        "content-type": "application/grpc",
+        "grpc-status": str(code),
+        "grpc-message": message,
+    }
+    return {
+        "match": match,
+        "direct_response": {"status": 200},
+        "response_headers_to_add": [{"header": {"key": k, "value": v}} for k, v in headers.items()],
+    }
+
+
+# Anything else: HTTP 404, which Envoy turns into grpc-status UNIMPLEMENTED for gRPC callers.
+NOT_FOUND = {
+    "match": {"prefix": "/"},
+    "direct_response": {"status": 404, "body": {"inline_string": "not found"}},
+}
+
+
+@cache
+def methods(service: str) -> tuple[str, ...]:
+    """Every RPC of a service, read from the contract (generated/aeroalpes.protoset)."""
+    if not PROTOSET.exists():
+        return ()
+    files = descriptor_pb2.FileDescriptorSet.FromString(PROTOSET.read_bytes())
+    return tuple(
+        method.name
+        for file in files.file
+        for svc in file.service
+        if f"{file.package}.{svc.name}" == service
+        for method in svc.method
+    )
