@@ -53,8 +53,12 @@ def test_registration_reaches_both_topics_and_no_message_anywhere_has_a_password
 
         def arrived(received: list) -> bool:  # type: ignore[type-arg]
             events = {m.properties.get("subject") for m in received if m.topic == "eventos-usuario"}
-            rows = {m.key for m in received if m.topic == "aeroalpesdb.clientes.usuarios"}
-            return ids <= events and len(rows) >= 3
+            rows = {
+                (m.json()["after"] or {}).get("id")
+                for m in received
+                if m.topic == "aeroalpesdb.clientes.usuarios"
+            }
+            return ids <= events and ids <= rows  # these three rows, not any earlier test's
 
         reader.until(arrived, 60, "the registrations on eventos-usuario and the usuarios CDC topic")
         reader.poll(wait_ms=1000)  # and whatever else is on the topics
