@@ -87,7 +87,7 @@ def new_saga(store: SagaStore) -> Saga:
         datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
         ahora + timedelta(seconds=30), DEFINITION.version,
     )  # fmt: skip
-    return store.crear(saga, new_id(), "huella")[0]
+    return store.create(saga, new_id(), "huella")[0]
 
 
 def drive(store: SagaStore, participants: Participants, id_saga: str, due: bool = False) -> Saga:
@@ -96,7 +96,7 @@ def drive(store: SagaStore, participants: Participants, id_saga: str, due: bool 
         running.drive(id_saga, due)
     finally:
         running.stop()
-    saga = store.cargar(id_saga)
+    saga = store.load(id_saga)
     assert saga is not None
     return saga
 
