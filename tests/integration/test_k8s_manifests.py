@@ -191,6 +191,7 @@ OPTIONAL_ENV = {
     "AEROALPES_GRACE_SECONDS",  # 5 s drain on SIGTERM, inside the pods' 30 s grace
     "AEROALPES_SAGAS_FALLA",  # test-only fault injection: never in a deployment
     "AEROALPES_FALLA_TRAS_COMMIT",  # test-only: commit, then die before answering
+    "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay dies with a batch unacked
     "AEROALPES_OPERADORES",  # none until an operator is named
     # Tunables whose documented defaults are the production values.
     "AEROALPES_IDENTIDAD_TTL_S",
@@ -522,3 +523,87 @@ def test_overlays_shape_replicas_autoscaling_and_disruption(built: dict[str, lis
             c = container(deployment)
             assert c["resources"]["requests"] and c["resources"]["limits"]
     assert of_kind(built["production"], "Service")["envoy"]["spec"]["type"] == "LoadBalancer"
+
+
+# The namespace enforces the "restricted" Pod Security Standard: a pod breaking it is refused
+# at admission, which only a cluster would show. Its rules, as the standard lists them.
+RESTRICTED_VOLUMES = {
+    *("configMap", "secret", "emptyDir", "persistentVolumeClaim", "projected", "downwardAPI"),
+    *("csi", "ephemeral"),
+}
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_pod_meets_the_restricted_pod_security_standard(
+    built: dict[str, list[Obj]], overlay: str
+) -> None:
+    objs = built[overlay]
+    [namespace] = of_kind(objs, "Namespace").values()
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    for name, deployment in of_kind(objs, "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] and pod["securityContext"]["runAsUser"]
+        assert pod["securityContext"]["seccompProfile"]["type"] == "RuntimeDefault", name
+        for volume in pod["volumes"]:
+            assert set(volume) - {"name"} <= RESTRICTED_VOLUMES, (name, volume)
+        for c in pod["containers"]:
+            context = c["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            assert not context["capabilities"].get("add"), name
+            assert not any("hostPort" in p for p in c["ports"]), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_reference_between_objects_resolves(
+    built: dict[str, list[Obj]], overlay: str
+) -> None:
+    objs = built[overlay]
+    deployments = of_kind(objs, "Deployment")
+    pod_labels = {n: d["spec"]["template"]["metadata"]["labels"] for n, d in deployments.items()}
+    for name, service in of_kind(objs, "Service").items():
+        selector = {"matchLabels": service["spec"]["selector"]}
+        chosen = [n for n, labels in pod_labels.items() if selects(selector, labels)]
+        assert len(chosen) == 1, f"Service {name} selects {chosen}"
+    for name, budget in of_kind(objs, "PodDisruptionBudget").items():
+        protected = [
+            n for n, labels in pod_labels.items() if selects(budget["spec"]["selector"], labels)
+        ]
+        assert protected == [name]
+    for scaler in of_kind(objs, "HorizontalPodAutoscaler").values():
+        assert scaler["spec"]["scaleTargetRef"]["name"] in deployments
+    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
+    for name, deployment in deployments.items():
+        pod = deployment["spec"]["template"]["spec"]
+        for volume in pod["volumes"]:
+            if "configMap" in volume:
+                assert ("ConfigMap", volume["configMap"]["name"]) in names, (name, volume)
+            if "secret" in volume:
+                assert ("Secret", volume["secret"]["secretName"]) in names, (name, volume)
+        for c in pod["containers"]:
+            for source in c.get("envFrom", []):
+                assert ("ConfigMap", source["configMapRef"]["name"]) in names
+            for entry in c.get("env", []):
+                ref = entry.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    secret = of_kind(objs, "Secret")[ref["name"]]
+                    assert ref["key"] in secret["data"], (name, ref)
+
+
+def test_the_readme_section_names_files_that_exist_and_the_releases_the_files_expect() -> None:
+    text = (REPO / "README.md").read_text()
+    start = text.index("## Running on Kubernetes")
+    end = text.find("\n## ", start + 1)
+    section = text[start : end if end != -1 else None]
+    paths = set(re.findall(r"deploy/k8s/[\w./-]+[\w]", section))
+    assert paths, "the section names the files to apply"
+    for path in paths:
+        if not path.endswith("/secrets"):  # written by step 4, never committed
+            assert (REPO / path).exists(), path
+    # The chart versions and the Pulsar release the files were written for.
+    for directory, version in (("mariadb/mariadb.yaml", "26.6.0"), ("pulsar/values.yaml", "4.7.0")):
+        assert f"--version {version}" in (K8S / directory).read_text()
+        assert f"--version {version}" in section
+    assert "helm install pulsar apachepulsar/pulsar" in section and "-n pulsar " in section
+    assert "kubectl apply -k deploy/k8s/overlays/local" in section
+    assert "python -m services.mesh.k8s secrets deploy/k8s/overlays/local/secrets" in section
