@@ -5,6 +5,7 @@ wiring (probes, variables, secrets, NetworkPolicies) against what the services r
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -607,3 +608,40 @@ def test_the_readme_section_names_files_that_exist_and_the_releases_the_files_ex
     assert "helm install pulsar apachepulsar/pulsar" in section and "-n pulsar " in section
     assert "kubectl apply -k deploy/k8s/overlays/local" in section
     assert "python -m services.mesh.k8s secrets deploy/k8s/overlays/local/secrets" in section
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_reads_the_clusters_settings_as_its_own_user_on_its_own_database(
+    built: dict[str, list[Obj]], overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The services' own config code on the cluster's environment (the Secret's value stands
+    in for the password): every value parses, and each connects as its least-privilege user."""
+    from sqlalchemy.engine import make_url
+
+    from services.cdc.config import CdcConfig
+    from services.kit.config import ServiceConfig
+    from services.kit.db import database_url
+    from services.sagas import __main__ as sagas
+
+    objs = built[overlay]
+    for w in WORKLOADS:
+        env = env_of(of_kind(objs, "Deployment")[w.name], objs)
+        env = {k: v.replace("<from a secret>", "0f" * 20) for k, v in env.items()}
+        if w.name == "cdc":
+            relay = CdcConfig.from_env(env)
+            assert relay.db_url and relay.mode == "binlog" and relay.port == w.port
+            assert make_url(relay.db_url).username == w.db_user
+            continue
+        config = ServiceConfig.from_env(w.name, 1, env)
+        assert (config.host, config.port) == ("0.0.0.0", w.port)
+        if w.db_user:
+            url = database_url(config.db_url, w.name, config.var_dir)
+            assert (url.username, url.database, url.port) == (w.db_user, w.name, 3306)
+            assert url.host == env["DB_HOST"].split(":")[0]
+        else:
+            assert config.db_url is None, w.name
+        if w.name == "sagas":
+            monkeypatch.setattr(os, "environ", env)
+            assert sagas.engine_config().crash_at == ""  # no fault injection in a deployment
+            assert sagas.booking_definitions()
+            assert set(sagas.peer_addresses().values()) == {"envoy-internal:8081"}
