@@ -5,12 +5,15 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.kit.errors import FieldViolation, InvalidRequest
+from services.kit.validation import Violations
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -60,3 +63,38 @@ def keyset_page(
         query = query.where(table.c.seq < antes_de)
     rows = session.execute(query.order_by(table.c.seq.desc()).limit(limite + 1)).all()
     return list(rows[:limite]), rows[limite - 1].seq if len(rows) > limite else None
+
+
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class ListQuery(Generic[E]):
+    """A List request's common fields, checked: filter by state and customer, one page."""
+
+    estado: E | None
+    id_cliente: str  # as asked: the servicer scopes it to the caller
+    antes_de: int | None
+    limite: int
+
+
+def list_query(request: Any, estados: Mapping[int, E]) -> ListQuery[E]:
+    """Checks ``id_cliente``, ``estado`` (one of ``estados``, or unset) and ``page_size``
+    together, then the page token."""
+    v = Violations()
+    if request.id_cliente:
+        v.require_uuid(request.id_cliente, "id_cliente")
+    v.check(request.estado in estados or request.estado == 0, "estado", "no es un estado conocido")
+    v.require_page(request.page_size)
+    v.raise_if_any()
+    return ListQuery(
+        estados.get(request.estado),
+        request.id_cliente,
+        decode(request.page_token),
+        page_size(request.page_size),
+    )
+
+
+def next_token(siguiente: int | None) -> str:
+    """The response's ``next_page_token``: empty on the last page."""
+    return encode(siguiente) if siguiente is not None else ""

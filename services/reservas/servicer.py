@@ -109,24 +109,16 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         return reservas_pb2.ObtenerReservaResponse(reserva=reserva_pb(reserva))
 
     def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:
-        v = Violations()
-        if request.id_cliente:
-            v.require_uuid(request.id_cliente, "id_cliente")
-        v.check(
-            request.estado in _ESTADOS or request.estado == 0, "estado", "no es un estado conocido"
-        )
-        v.require_page(request.page_size)
-        v.raise_if_any()
-        antes_de = paging.decode(request.page_token)
+        q = paging.list_query(request, _ESTADOS)
         with self.uow() as uow:
             reservas, siguiente = self.handlers.listar(
                 uow.session,
-                identity.scoped(context, request.id_cliente),
-                _ESTADOS.get(request.estado),
-                antes_de,
-                paging.page_size(request.page_size),
+                identity.scoped(context, q.id_cliente),
+                q.estado,
+                q.antes_de,
+                q.limite,
             )
         return reservas_pb2.ListarReservasResponse(
             reservas=[reserva_pb(r) for r in reservas],
-            next_page_token=paging.encode(siguiente) if siguiente is not None else "",
+            next_page_token=paging.next_token(siguiente),
         )

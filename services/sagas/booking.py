@@ -51,6 +51,19 @@ def _cancelar(motivo: str) -> Call:
     )
 
 
+def _on_booking(peer: str, module: Any, rpc: str) -> Call:
+    """A call whose request names only the booking (and the step's idempotency key); its types
+    follow the contract's naming (``<Rpc>Request``, ``<Rpc>Response``)."""
+    (service,) = module.DESCRIPTOR.services_by_name.values()
+    request = getattr(module, f"{rpc}Request")
+    return Call(
+        peer,
+        method(service, rpc),
+        getattr(module, f"{rpc}Response"),
+        lambda d, k: request(id_reserva=d["id_reserva"], idempotency_key=k),
+    )
+
+
 VALIDAR_CLIENTE = Call(
     "clientes",
     method(_CLIENTES, "ValidarUsuario"),
@@ -93,14 +106,7 @@ RESERVA = SagaDefinition(
                     idempotency_key=k,
                 ),
             ),
-            compensation=Call(
-                "pagos",
-                method(_PAGOS, "RevertirPago"),
-                pagos_pb2.RevertirPagoResponse,
-                lambda d, k: pagos_pb2.RevertirPagoRequest(
-                    id_reserva=d["id_reserva"], idempotency_key=k
-                ),
-            ),
+            compensation=_on_booking("pagos", pagos_pb2, "RevertirPago"),
             record=lambda r: {"id_pago": r.pago.id},  # type: ignore[attr-defined]
         ),
         Step(
@@ -113,26 +119,12 @@ RESERVA = SagaDefinition(
                     id_reserva=d["id_reserva"], itinerarios=_itinerarios(d), idempotency_key=k
                 ),
             ),
-            compensation=Call(
-                "gds",
-                method(_GDS, "RevertirConfirmacion"),
-                gds_pb2.RevertirConfirmacionResponse,
-                lambda d, k: gds_pb2.RevertirConfirmacionRequest(
-                    id_reserva=d["id_reserva"], idempotency_key=k
-                ),
-            ),
+            compensation=_on_booking("gds", gds_pb2, "RevertirConfirmacion"),
             record=lambda r: {"codigo_localizador": r.confirmacion.codigo_localizador},  # type: ignore[attr-defined]
         ),
         Step(
             "aprobar_reserva",
-            Call(
-                "reservas",
-                method(_RESERVAS, "AprobarReserva"),
-                reservas_pb2.AprobarReservaResponse,
-                lambda d, k: reservas_pb2.AprobarReservaRequest(
-                    id_reserva=d["id_reserva"], idempotency_key=k
-                ),
-            ),
+            _on_booking("reservas", reservas_pb2, "AprobarReserva"),
             compensation=_cancelar("aprobación incierta"),
         ),
     ),

@@ -119,23 +119,13 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga))
 
     def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
-        v = Violations()
-        if request.id_cliente:
-            v.require_uuid(request.id_cliente, "id_cliente")
-        v.check(
-            request.estado in _ESTADOS or request.estado == 0, "estado", "no es un estado conocido"
-        )
-        v.require_page(request.page_size)
-        v.raise_if_any()
+        q = paging.list_query(request, _ESTADOS)
         sagas, siguiente = self.handlers.listar(
-            _ESTADOS.get(request.estado),
-            identity.scoped(context, request.id_cliente),
-            paging.decode(request.page_token),
-            paging.page_size(request.page_size),
+            q.estado, identity.scoped(context, q.id_cliente), q.antes_de, q.limite
         )
         return sagas_pb2.ListarSagasResponse(
             sagas=[saga_pb(s) for s in sagas],
-            next_page_token=paging.encode(siguiente) if siguiente is not None else "",
+            next_page_token=paging.next_token(siguiente),
         )
 
     def ObservarSaga(self, request: Any, context: Any) -> Iterator[sagas_pb2.ObservarSagaResponse]:
