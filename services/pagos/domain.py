@@ -9,6 +9,7 @@ from enum import StrEnum
 from services.kit.errors import BusinessRefusal
 
 MEDIO_RECHAZADO = "tarjeta-rechazada"  # the design's deterministic refusal knob
+LAPIDA = "LAPIDA"  # reverted before any payment: refuses a late PagarReserva
 
 
 class EstadoPago(StrEnum):

@@ -1,4 +1,4 @@
-"""Use cases of pagos; each runs in the caller's transaction and writes its outbox event."""
+"""Use cases of pagos; each works through the caller's unit of work and publishes its event."""
 
 from __future__ import annotations
 
@@ -9,16 +9,12 @@ from datetime import datetime
 
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.pagos.v1 import eventos_pb2
-from sqlalchemy.orm import Session
 
 from services.kit.db import utcnow
 from services.kit.errors import Conflict, NotFound
-from services.kit.outbox import Outbox
 from services.kit.timestamps import to_timestamp
-from services.pagos import tables
-from services.pagos.domain import EstadoPago, Pago, autorizar
-
-TOPICO = "eventos-pago"
+from services.pagos.domain import LAPIDA, EstadoPago, Pago, autorizar
+from services.pagos.uow import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -34,13 +30,11 @@ class Handlers:
     def __init__(self, limite: int, clock: Callable[[], datetime] = utcnow) -> None:
         self.limite = limite
         self.clock = clock
-        self.outbox = Outbox(tables.outbox, source="aeroalpes/pagos")
 
-    def pagar(self, session: Session, cmd: PagarReserva) -> Pago:
+    def pagar(self, uow: UnitOfWork, cmd: PagarReserva) -> Pago:
         autorizar(cmd.medio_pago, cmd.monto, self.limite)
-        repo = tables.Repositorio(session)
-        previo = repo.por_reserva(cmd.id_reserva)
-        if previo == tables.LAPIDA:
+        previo = uow.pagos.for_reserva(cmd.id_reserva)
+        if previo == LAPIDA:
             raise Conflict(
                 f"el pago de la reserva {cmd.id_reserva} ya fue revertido", "PAGO_ANULADO"
             )
@@ -51,7 +45,7 @@ class Handlers:
             str(uuid.uuid4()), cmd.id_reserva, cmd.id_cliente, cmd.monto, cmd.moneda,
             cmd.medio_pago, EstadoPago.APROBADO, ahora, ahora,
         )  # fmt: skip
-        repo.agregar(pago)
+        uow.pagos.add(pago)
         evento = eventos_pb2.ReservaPagada(
             id_pago=pago.id,
             id_reserva=pago.id_reserva,
@@ -59,32 +53,31 @@ class Handlers:
             monto=dinero_pb2.Dinero(unidades_menores=pago.monto, moneda=pago.moneda),
             fecha_pago=to_timestamp(ahora),
         )
-        self.outbox.add(session, TOPICO, evento, subject=pago.id_reserva)
+        uow.publish(evento, subject=pago.id_reserva)
         return pago
 
-    def revertir(self, session: Session, id_reserva: str) -> Pago | None:
+    def revertir(self, uow: UnitOfWork, id_reserva: str) -> Pago | None:
         """Refunds; before any payment records a tombstone and returns None (nothing to undo)."""
-        repo = tables.Repositorio(session)
-        previo = repo.por_reserva(id_reserva)
+        previo = uow.pagos.for_reserva(id_reserva)
         if previo is None:
-            repo.agregar_lapida(str(uuid.uuid4()), id_reserva, self.clock())
+            uow.pagos.add_tombstone(str(uuid.uuid4()), id_reserva, self.clock())
             return None
         if isinstance(previo, str):
             return None
         pago = previo.revertir(self.clock())
         if pago is not previo:
-            repo.actualizar_estado(pago)
+            uow.pagos.update(pago)
             evento = eventos_pb2.PagoRevertido(
                 id_pago=pago.id,
                 id_reserva=pago.id_reserva,
                 id_cliente=pago.id_cliente,
                 fecha_reversion=to_timestamp(pago.fecha_actualizacion),
             )
-            self.outbox.add(session, TOPICO, evento, subject=pago.id_reserva)
+            uow.publish(evento, subject=pago.id_reserva)
         return pago
 
-    def obtener(self, session: Session, id_pago: str) -> Pago:
-        pago = tables.Repositorio(session).por_id(id_pago)
+    def obtener(self, uow: UnitOfWork, id_pago: str) -> Pago:
+        pago = uow.pagos.get(id_pago)
         if pago is None:
             raise NotFound("pago", id_pago)
         return pago

@@ -16,6 +16,7 @@ from services.kit.validation import Violations
 from services.pagos import tables
 from services.pagos.domain import Pago
 from services.pagos.handlers import Handlers, PagarReserva
+from services.pagos.uow import SqlUnitOfWork
 
 
 def pago_pb(pago: Pago) -> pagos_pb2.Pago:
@@ -69,7 +70,9 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         return self.idempotent.once(
             request,
             pagos_pb2.PagarReservaResponse,
-            lambda s: pagos_pb2.PagarReservaResponse(pago=pago_pb(self.handlers.pagar(s, cmd))),
+            lambda s: pagos_pb2.PagarReservaResponse(
+                pago=pago_pb(self.handlers.pagar(SqlUnitOfWork(s), cmd))
+            ),
             context,
         )
 
@@ -77,7 +80,7 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         _require(request, "id_reserva", key=True)
 
         def work(session: Any) -> pagos_pb2.RevertirPagoResponse:
-            pago = self.handlers.revertir(session, request.id_reserva)
+            pago = self.handlers.revertir(SqlUnitOfWork(session), request.id_reserva)
             return pagos_pb2.RevertirPagoResponse(pago=pago_pb(pago) if pago else None)
 
         return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work, context)
@@ -85,6 +88,6 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
     def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
         _require(request, "id_pago", key=False)
         with self.uow() as uow:
-            pago = self.handlers.obtener(uow.session, request.id_pago)
+            pago = self.handlers.obtener(SqlUnitOfWork(uow.session), request.id_pago)
         identity.require_visible(context, pago.id_cliente, "pago", request.id_pago)
         return pagos_pb2.ObtenerPagoResponse(pago=pago_pb(pago))

@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
-from services.pagos.domain import EstadoPago, Pago
-
-LAPIDA = "LAPIDA"  # reverted before any payment: refuses a late PagarReserva
+from services.pagos.domain import LAPIDA, EstadoPago, Pago
 
 metadata = sa.MetaData()
 pagos = sa.Table(
@@ -48,11 +46,11 @@ def _pago(row: sa.Row[object]) -> Pago:
     )
 
 
-class Repositorio:
+class PagoRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def por_reserva(self, id_reserva: str) -> Pago | str | None:
+    def for_reserva(self, id_reserva: str) -> Pago | str | None:
         """The booking's payment, LAPIDA for a tombstone, or None; locks the row."""
         query = sa.select(pagos).where(pagos.c.id_reserva == id_reserva).with_for_update()
         row = self.session.execute(query).first()
@@ -60,12 +58,12 @@ class Repositorio:
             return None
         return LAPIDA if row.estado == LAPIDA else _pago(row)
 
-    def por_id(self, id_pago: str) -> Pago | None:
+    def get(self, id_pago: str) -> Pago | None:
         query = sa.select(pagos).where(pagos.c.id == id_pago, pagos.c.estado != LAPIDA)
         row = self.session.execute(query).first()
         return None if row is None else _pago(row)
 
-    def agregar(self, pago: Pago) -> None:
+    def add(self, pago: Pago) -> None:
         self.session.execute(
             pagos.insert().values(
                 id=pago.id, id_reserva=pago.id_reserva, id_cliente=pago.id_cliente,
@@ -75,7 +73,7 @@ class Repositorio:
             )
         )  # fmt: skip
 
-    def agregar_lapida(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
+    def add_tombstone(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
         self.session.execute(
             pagos.insert().values(
                 id=id_lapida, id_reserva=id_reserva, id_cliente="", monto=0, moneda="",
@@ -83,7 +81,7 @@ class Repositorio:
             )
         )  # fmt: skip
 
-    def actualizar_estado(self, pago: Pago) -> None:
+    def update(self, pago: Pago) -> None:
         self.session.execute(
             pagos.update()
             .where(pagos.c.id == pago.id)
