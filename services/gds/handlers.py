@@ -23,7 +23,7 @@ from services.kit.errors import Conflict, NotFound
 from services.kit.outbox import Outbox
 from services.kit.timestamps import to_timestamp
 
-TOPICO = "eventos-gds"
+TOPIC = "eventos-gds"
 
 
 class Handlers:
@@ -46,8 +46,8 @@ class Handlers:
     def confirmar(
         self, session: Session, id_reserva: str, itinerarios: tuple[Itinerario, ...]
     ) -> Confirmacion:
-        repo = tables.Repositorio(session)
-        previo = repo.por_reserva(id_reserva, lock=True)
+        repo = tables.ConfirmacionRepository(session)
+        previo = repo.for_reserva(id_reserva, lock=True)
         if previo == tables.LAPIDA:
             raise Conflict(
                 f"la confirmación de {id_reserva} ya fue revertida", "CONFIRMACION_ANULADA"
@@ -64,39 +64,39 @@ class Handlers:
             ahora,
             ahora,
         )
-        repo.agregar(confirmacion)  # a locator collision violates its unique index: retried
+        repo.add(confirmacion)  # a locator collision violates its unique index: retried
         evento = eventos_pb2.ReservaGDSConfirmada(
             id_confirmacion=confirmacion.id,
             id_reserva=id_reserva,
             codigo_localizador=confirmacion.codigo_localizador,
             fecha_confirmacion=to_timestamp(ahora),
         )
-        self.outbox.add(session, TOPICO, evento, subject=id_reserva)
+        self.outbox.add(session, TOPIC, evento, subject=id_reserva)
         return confirmacion
 
     def revertir(self, session: Session, id_reserva: str) -> Confirmacion | None:
         """Voids; before any confirmation records a tombstone and returns None."""
-        repo = tables.Repositorio(session)
-        previo = repo.por_reserva(id_reserva, lock=True)
+        repo = tables.ConfirmacionRepository(session)
+        previo = repo.for_reserva(id_reserva, lock=True)
         if previo is None:
-            repo.agregar_lapida(str(uuid.uuid4()), id_reserva, self.clock())
+            repo.add_tombstone(str(uuid.uuid4()), id_reserva, self.clock())
             return None
         if isinstance(previo, str):
             return None
         confirmacion = previo.anular(self.clock())
         if confirmacion is not previo:
-            repo.actualizar_estado(confirmacion)
+            repo.update(confirmacion)
             evento = eventos_pb2.ConfirmacionGDSRevertida(
                 id_confirmacion=confirmacion.id,
                 id_reserva=id_reserva,
                 codigo_localizador=confirmacion.codigo_localizador,
                 fecha_reversion=to_timestamp(confirmacion.fecha_actualizacion),
             )
-            self.outbox.add(session, TOPICO, evento, subject=id_reserva)
+            self.outbox.add(session, TOPIC, evento, subject=id_reserva)
         return confirmacion
 
     def obtener(self, session: Session, id_reserva: str) -> Confirmacion:
-        confirmacion = tables.Repositorio(session).por_reserva(id_reserva)
+        confirmacion = tables.ConfirmacionRepository(session).for_reserva(id_reserva)
         if confirmacion is None or isinstance(confirmacion, str):
             raise NotFound("confirmacion", id_reserva)
         return confirmacion

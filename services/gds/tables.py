@@ -42,11 +42,11 @@ def _confirmacion(row: sa.Row[object]) -> Confirmacion:
     )
 
 
-class Repositorio:
+class ConfirmacionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def por_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:
+    def for_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:
         """The booking's confirmation, LAPIDA for a tombstone, or None."""
         query = sa.select(confirmaciones).where(confirmaciones.c.id_reserva == id_reserva)
         row = self.session.execute(query.with_for_update() if lock else query).first()
@@ -54,7 +54,7 @@ class Repositorio:
             return None
         return LAPIDA if row.estado == LAPIDA else _confirmacion(row)
 
-    def agregar(self, c: Confirmacion) -> None:
+    def add(self, c: Confirmacion) -> None:
         self.session.execute(
             confirmaciones.insert().values(
                 id=c.id, id_reserva=c.id_reserva, codigo_localizador=c.codigo_localizador,
@@ -63,7 +63,7 @@ class Repositorio:
             )
         )  # fmt: skip
 
-    def agregar_lapida(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
+    def add_tombstone(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
         self.session.execute(
             confirmaciones.insert().values(
                 id=id_lapida, id_reserva=id_reserva, codigo_localizador=None, estado=LAPIDA,
@@ -71,7 +71,7 @@ class Repositorio:
             )
         )  # fmt: skip
 
-    def actualizar_estado(self, c: Confirmacion) -> None:
+    def update(self, c: Confirmacion) -> None:
         self.session.execute(
             confirmaciones.update()
             .where(confirmaciones.c.id == c.id)
