@@ -4,18 +4,23 @@ wiring (probes, variables, secrets, NetworkPolicies) against what the services r
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
 import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
+from services.clientes.security import Tokens
 from services.mesh import k8s
 from services.mesh.envoy import render as render_envoy
 from services.mesh.k8s_catalog import WORKLOADS
@@ -440,6 +445,12 @@ def test_secrets_reach_only_their_owners_and_no_image_holds_them(
         }
         [w] = [w for w in WORKLOADS if w.name == name] or [None]
         assert keys == ({w.db_user} if w and w.db_user else set()), name
+    # Envoy verifies with the public half of the very key clientes signs with.
+    pem = base64.b64decode(jwt["data"]["jwt-es256.pem"])
+    key = serialization.load_pem_private_key(pem, password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    jwks = json.loads(generated(objs, "ConfigMap", "aeroalpes-jwks")["data"]["jwks.json"])
+    assert jwks == Tokens.from_key(key, timedelta(hours=1)).jwks()
     clientes = container(of_kind(objs, "Deployment")["clientes"])
     clientes_env = env_of(of_kind(objs, "Deployment")["clientes"], objs)
     key_path = Path(clientes_env["AEROALPES_JWT_PRIVATE_KEY"])
