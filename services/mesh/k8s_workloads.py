@@ -215,6 +215,10 @@ def relay_volume() -> Obj:
 
 def objects(w: Workload) -> list[Obj]:
     found = [deployment(w), service(w.name, w.ports, headless=w.scales, selector=w.name)]
+    if not w.scales:
+        # The relay's Service is how the UI asks its state, which matters most while it is
+        # unready (broker away): reachable then too, to say why rather than "no answer".
+        found[1]["spec"]["publishNotReadyAddresses"] = True
     if w.scales:
         found += [disruption_budget(w.name), autoscaler(w.name)]
     else:

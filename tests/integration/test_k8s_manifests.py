@@ -527,6 +527,8 @@ def test_overlays_shape_replicas_autoscaling_and_disruption(built: dict[str, lis
             assert "replicas" not in deployments[name]["spec"], name
             assert scalers[name]["spec"]["minReplicas"] == least
             assert scalers[name]["spec"]["maxReplicas"] > least
+        # The UI reads the relay's state (and why it is unready) through its Service.
+        assert of_kind(objs, "Service")["cdc"]["spec"]["publishNotReadyAddresses"] is True
         relay = deployments["cdc"]["spec"]
         assert relay["replicas"] == 1 and relay["strategy"] == {"type": "Recreate"}
         [claim] = [v for v in relay["template"]["spec"]["volumes"] if "persistentVolumeClaim" in v]
