@@ -9,7 +9,7 @@ from typing import Any
 from aeroalpes.gds.v1 import gds_pb2, gds_pb2_grpc
 
 from services.comun import proto
-from services.comun.itinerario import validar_itinerarios
+from services.comun.validacion import validar_itinerarios
 from services.gds import tables
 from services.gds.domain import Confirmacion
 from services.gds.handlers import Handlers

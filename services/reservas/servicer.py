@@ -9,7 +9,7 @@ from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
 
 from services.comun import proto
-from services.comun.itinerario import validar_viaje
+from services.comun.validacion import validar_viaje
 from services.kit import identity, paging
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent

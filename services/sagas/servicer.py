@@ -9,7 +9,7 @@ from typing import Any
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from services.comun import proto
-from services.comun.itinerario import validar_viaje
+from services.comun.validacion import validar_viaje
 from services.kit import identity, paging
 from services.kit.db import utcnow
 from services.kit.idempotency import Idempotent, fingerprint

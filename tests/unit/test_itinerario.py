@@ -14,9 +14,11 @@ from services.comun.itinerario import (
     Pasajero,
     Segmento,
     TipoPasajero,
-    es_aeropuerto,
     iva,
     tarifa,
+)
+from services.comun.validacion import (
+    es_aeropuerto,
     validar_itinerarios,
     validar_pasajeros,
     validar_viaje,
