@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2
 from services.cdc.config import CdcConfig
 from services.cdc.estado import SERVICE, RelayServicer
 from services.cdc.relay import Relay
+from services.kit import metrics
 from services.kit.config import ConfigError
 from services.kit.logs import configure_logging
 from services.kit.preflight import PreflightError, check_broker, check_database
@@ -61,6 +62,7 @@ def main() -> int:
             relay_pb2_grpc.add_RelayServiceServicer_to_server, RelayServicer(relay.tracker), SERVICE
         )
         server, port = create_server([estado], config.port, config.host, health_servicer=servicer)
+        endpoint = metrics.serve(config.host, config.metrics_port)
     except OSError as error:
         print(f"cdc: cannot start: {error}", file=sys.stderr)
         return 1
@@ -83,6 +85,8 @@ def main() -> int:
     relay.stopping.wait()
     worker.join(timeout=2)
     server.stop(2).wait()
+    if endpoint is not None:
+        endpoint.shutdown()
     log.info("cdc relay stopped after %d messages", relay.published)
     return 0
 

@@ -32,7 +32,8 @@ class CdcConfig:
     start: str  # first start without checkpoint: "inicio" (oldest binlog) or "ahora"
     poll_ms: int
     host: str
-    port: int  # health only
+    port: int  # health and ObtenerEstado
+    metrics_port: int  # Prometheus /metrics over HTTP; 0: off
 
     @property
     def databases(self) -> frozenset[str]:
@@ -67,4 +68,5 @@ class CdcConfig:
             poll_ms=env_int(env, "AEROALPES_CDC_POLL_MS", 100),
             host=env_str(env, "AEROALPES_HOST", "127.0.0.1"),
             port=env_port(env, "AEROALPES_CDC_PORT", 50068),
+            metrics_port=env_port(env, "AEROALPES_CDC_METRICS_PORT", 9468),
         )

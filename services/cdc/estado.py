@@ -11,10 +11,16 @@ from typing import Any
 import grpc
 from aeroalpes.cdc.v1 import relay_pb2, relay_pb2_grpc
 from google.protobuf import duration_pb2, timestamp_pb2
+from prometheus_client import Counter, Gauge
 
 from services.cdc.envelope import Change
 
 SERVICE = relay_pb2.DESCRIPTOR.services_by_name["RelayService"].full_name
+
+LAG = Gauge("aeroalpes_cdc_lag_seconds", "How far behind commits the relay is (see ObtenerEstado).")
+IN_FLIGHT = Gauge("aeroalpes_cdc_in_flight_changes", "Changes read and not yet acknowledged.")
+UP = Gauge("aeroalpes_cdc_up", "1 while the relay reads its source and the broker answers.")
+PUBLISHED = Counter("aeroalpes_cdc_published_messages_total", "Messages the broker acknowledged.")
 
 
 class Tracker:
@@ -28,18 +34,26 @@ class Tracker:
         self.motivo = "starting"
         self._down_since_ms = clock_ms()  # when it stopped serving (or started)
         self._oldest_in_flight_ms: int | None = None  # commit time of the oldest unacked change
+        self._in_flight = 0
         self.publicados = 0
+        LAG.set_function(lambda: self.retraso_ms() / 1000)
+        IN_FLIGHT.set_function(lambda: self._in_flight)
+        UP.set_function(lambda: 1 if self.sirviendo else 0)
 
     def sending(self, changes: Iterable[Change]) -> None:
         """Changes read and handed to the broker, not acknowledged yet."""
+        changes = list(changes)
         times = [change.ts_ms for change in changes if change.ts_ms]
         with self._lock:
             self._oldest_in_flight_ms = min(times) if times else None
+            self._in_flight = len(changes)
 
     def acknowledged(self, messages: int) -> None:
         with self._lock:
             self._oldest_in_flight_ms = None
+            self._in_flight = 0
             self.publicados += messages
+        PUBLISHED.inc(messages)
 
     def health(self, serving: bool, motivo: str = "") -> None:
         with self._lock:

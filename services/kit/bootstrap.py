@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
-from services.kit import retention
+from services.kit import metrics, retention
 from services.kit.config import ConfigError, ServiceConfig
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.logs import configure_logging
@@ -68,6 +68,7 @@ def run(
             max_workers=max_workers,
             reflection_names=reflection_names,
         )
+        endpoint = metrics.serve(config.host, config.metrics_port)
     except ConfigError as error:
         sys.exit(f"{name}: configuration error: {error}")
     except OSError as error:
@@ -77,6 +78,8 @@ def run(
     pruner.start()
     on_stop(pruner.stop)
     serve(server, name, port, config.grace_seconds)
+    if endpoint is not None:
+        endpoint.shutdown()
     for callback in _on_stop:
         callback()
     engine.dispose()

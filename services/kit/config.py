@@ -51,6 +51,7 @@ class ServiceConfig:
     db_url: str | None  # None: SQLite file under var_dir; else a server URL without database
     log_level: str
     grace_seconds: float
+    metrics_port: int  # Prometheus /metrics over HTTP; 0: off
 
     @classmethod
     def from_env(
@@ -65,4 +66,8 @@ class ServiceConfig:
             db_url=env.get("AEROALPES_DB_URL") or None,
             log_level=env_str(env, "AEROALPES_LOG_LEVEL", "INFO"),
             grace_seconds=float(env_int(env, "AEROALPES_GRACE_SECONDS", 5)),
+            # 94xx beside the gRPC port's 500xx (clientes 50061 -> 9461).
+            metrics_port=env_port(
+                env, f"AEROALPES_{name.upper()}_METRICS_PORT", 9400 + default_port % 100
+            ),
         )

@@ -6,14 +6,23 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulsar
+from prometheus_client import Counter, Gauge
 
 from services.kit.config import env_str
 
 NAMESPACE = "persistent://public/default/"
+# By topic: a consumer subscribes to a fixed list, so the label's values are few.
+CONSUMER_LAG = Gauge(
+    "aeroalpes_consumer_lag_seconds",
+    "Age of the last message consumed, from its publish time to its receipt.",
+    ["topic"],
+)
+CONSUMED = Counter("aeroalpes_consumed_messages_total", "Messages received.", ["topic"])
 
 
 def pulsar_url(env: Mapping[str, str] | None = None) -> str:
@@ -110,3 +119,12 @@ def keep_consuming(
             log.warning("consumer interrupted (%s); resubscribing in %.1fs", error, delay)
             stopping.wait(delay)
             delay = min(10.0, delay * 2)
+
+
+def consumed(message: pulsar.Message) -> str:
+    """Counts a received message and its lag; returns its topic's short name."""
+    topic = str(message.topic_name()).rsplit("/", 1)[-1]
+    published_s = message.publish_timestamp() / 1000
+    CONSUMER_LAG.labels(topic).set(max(0.0, time.time() - published_s))
+    CONSUMED.labels(topic).inc()
+    return topic

@@ -15,6 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from services.kit.interceptor import ErrorInterceptor
+from services.kit.metrics import MetricsInterceptor
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
         # The first interceptor sees the handler the others built: it must be the health one.
-        interceptors=[HealthOnItsOwnThreads(health_pool), ErrorInterceptor()],
+        # Metrics outside the error mapping: they count the status the client receives.
+        interceptors=[HealthOnItsOwnThreads(health_pool), MetricsInterceptor(), ErrorInterceptor()],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared

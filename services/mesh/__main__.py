@@ -30,6 +30,13 @@ def usage() -> str:
     ports = tuple(
         (f"AEROALPES_{service.upper()}_PORT", str(port), f"the {service} service")
         for service, port in SERVICES.items()
+    ) + tuple(
+        (
+            f"AEROALPES_{service.upper()}_METRICS_PORT",
+            str(9400 + port % 100),
+            "its /metrics; 0: off",
+        )
+        for service, port in SERVICES.items()
     )
     width = max(len(name) for name, _, _ in SETTINGS + ports)
     lines = [f"  {name:<{width}}  {default:>14}  {why}" for name, default, why in SETTINGS + ports]

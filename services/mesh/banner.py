@@ -27,6 +27,11 @@ def banner(config: RunnerConfig, services: list[str], processes: int, logs: Path
     if "cdc" in services:
         estado = ask(f"127.0.0.1:{c.ports['cdc']}")
         events += f"; {describe(estado) if estado else 'relay does not answer'}"
+    metrics = "off"
+    if any(c.metrics_ports[s] for s in services):
+        metrics = "http://127.0.0.1:<port>/metrics, " + ", ".join(
+            f"{s} {c.metrics_ports[s]}" for s in services if c.metrics_ports[s]
+        )
     tutorial = (
         f"  tutorial vuelos.Vuelos:  127.0.0.1:{c.compat_port}   (AEROALPES_VUELOS_COMPAT=0: off)\n"
         if c.compat_port
@@ -40,6 +45,8 @@ AeroAlpes mesh is up ({processes} processes; database: {database})
 {tutorial}  Envoy admin:             http://127.0.0.1:{c.admin_port}
   Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
   events:                  {events}
+  metrics (Prometheus):    {metrics}
+                           http://127.0.0.1:{c.admin_port}/stats/prometheus (Envoy)
   logs:                    {logs}/<process>.log
 Try:
   .venv/bin/grpcurl -plaintext {edge} list

@@ -64,6 +64,7 @@ class Runner:
         if "ui" in self.services:
             wanted["web app"] = c.web_port
         wanted.update({s: c.ports[s] for s in self.services})
+        wanted.update({f"{s} metrics": c.metrics_ports[s] for s in self.services})
         for what, port in wanted.items():
             if not port_free(port):
                 raise StartupError(
@@ -97,6 +98,7 @@ class Runner:
         env["AEROALPES_UI_WEB_PORT"] = str(c.web_port)
         for service in SERVICES:
             env[f"AEROALPES_{service.upper()}_PORT"] = str(c.ports[service])
+            env[f"AEROALPES_{service.upper()}_METRICS_PORT"] = str(c.metrics_ports[service])
             # Services call each other through Envoy's internal listener.
             env[f"AEROALPES_{service.upper()}_ADDR"] = f"127.0.0.1:{c.internal_port}"
         # The relay serves no client RPC, so it is not behind Envoy: its state is asked directly.

@@ -53,6 +53,7 @@ class RunnerConfig:
     max_request_bytes: int
     compat_port: int | None  # None: the tutorial's vuelos listener is off
     ports: dict[str, int]
+    metrics_ports: dict[str, int]  # Prometheus /metrics of each service (0: off)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> RunnerConfig:
@@ -78,6 +79,10 @@ class RunnerConfig:
             if env_str(env, "AEROALPES_VUELOS_COMPAT", "1") == "1"
             else None,
             ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
+            metrics_ports={  # as each service reads it (services/kit/config.py)
+                s: env_port(env, f"AEROALPES_{s.upper()}_METRICS_PORT", 9400 + p % 100)
+                for s, p in SERVICES.items()
+            },
         )
 
 

@@ -15,7 +15,7 @@ from services.kit.config import ConfigError, ServiceConfig, env_int, env_str
 from services.kit.db import UnitOfWork, session_factory
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.server import Registration
-from services.sagas import tables
+from services.sagas import metrics, tables
 from services.sagas.booking import RESERVA, RESERVA_V1
 from services.sagas.caller import GrpcCaller
 from services.sagas.definition import Definitions, SagaDefinition
@@ -92,6 +92,7 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
     store = SagaStore(lambda: UnitOfWork(sessions), owner, timedelta(seconds=engine_cfg.lease_s))
     caller, notifier, definitions = GrpcCaller(peer_addresses()), Notifier(), booking_definitions()
     engine = Engine(store, definitions, caller, engine_cfg, notifier)
+    metrics.declare(definitions.loaded())
     engine.start()
     bootstrap.on_stop(engine.stop)
     bootstrap.on_stop(caller.close)

@@ -69,6 +69,9 @@ class Definitions:
         self.current = {current.tipo: current}
         self._all = {(d.tipo, d.version): d for d in (current, *previous)}
 
+    def loaded(self) -> list[SagaDefinition]:
+        return list(self._all.values())
+
     def of(self, tipo: str, version: int, step_names: list[str]) -> SagaDefinition:
         """The definition a saga started with; it must still name the saga's steps."""
         definition = self._all.get((tipo, version))

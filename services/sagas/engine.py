@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from services.kit.db import utcnow
+from services.sagas import metrics
 from services.sagas.caller import GrpcCaller
 from services.sagas.definition import Definitions, SagaDefinition, UnknownDefinition
 from services.sagas.domain import EstadoSaga, Saga
@@ -117,8 +118,10 @@ class Engine:
             definition = self._definition(saga)
             if siguiente.tipo == "completar":
                 self._save(saga.completar(self.clock()))
+                metrics.ENDED.labels(saga.tipo, "completed").inc()
             elif siguiente.tipo == "compensada":
                 self._save(saga.compensada(self.clock()))
+                metrics.ENDED.labels(saga.tipo, "compensated").inc()
             elif siguiente.tipo == "accion":
                 step = definition.step(saga.pasos[siguiente.indice].nombre)
                 pending = self.steps.action(saga, siguiente.indice, step)

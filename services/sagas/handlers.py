@@ -17,6 +17,7 @@ from services.kit import deadline
 from services.kit.db import utcnow
 from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
 from services.kit.idempotency import scoped_key
+from services.sagas import metrics
 from services.sagas.booking import RESERVA, VALIDAR_CLIENTE
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
 from services.sagas.definition import Definitions, UnknownDefinition
@@ -88,6 +89,7 @@ class Handlers:
         self._validar_cliente(cmd.id_cliente)
         saga, created = self.store.create(nueva, key, cmd.huella)
         if created:
+            metrics.STARTED.labels(saga.tipo).inc()
             self.engine.submit(saga.id)
         return saga
 

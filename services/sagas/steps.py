@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from google.protobuf.message import Message
 
+from services.sagas import metrics
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
 from services.sagas.definition import Call, RetryPolicy, Step
 from services.sagas.domain import Saga
@@ -104,6 +105,7 @@ class StepRunner:
                 if attempt >= self.config.compensation_attempts:
                     proximo = self.clock() + self.config.parked_wait(saga.aparcamientos)
                     self._save(saga.fallida(i, failure.message, self.clock(), proximo))
+                    metrics.PARKED.labels(saga.tipo).inc()
                     log.warning("saga %s: parked until %s: %s", saga.id, proximo, failure.message)
                     return False
                 saga = self._save(saga.compensacion_reintento(i, failure.message, self.clock()))
@@ -120,12 +122,22 @@ class StepRunner:
         self, call: Call, saga: Saga, i: int, kind: str, deadline: float | None, retry: RetryPolicy
     ) -> Message:
         key = f"{saga.id}:{i}:{kind}"
+        step = saga.pasos[i].nombre
         # Each attempt stays under half the lease, so the next log write renews it in time; the
         # rest of the step's time travels as the call's deadline, through Envoy to the participant.
         timeout = min(retry.attempt_timeout_s, self.config.lease_s / 2)
         if deadline is not None:
             timeout = max(0.05, min(timeout, deadline - self.clock().timestamp()))
-        return self.caller.call(call, call.build(saga.datos, key), timeout, request_id=saga.id)
+        with metrics.step_call(saga.tipo, step, kind) as outcome:
+            try:
+                response = self.caller.call(
+                    call, call.build(saga.datos, key), timeout, request_id=saga.id
+                )
+            except StepFailure as failure:
+                outcome(failure.outcome.value)
+                raise
+            outcome("ok")
+            return response
 
     def _maybe_crash(self, point: str, step: Step) -> None:
         if self.config.crash_at == f"{point}:{step.name}":

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
+from services.kit import metrics
 from services.kit.config import ConfigError, ServiceConfig, env_int, env_port, env_str
 from services.kit.logs import configure_logging
 from services.kit.owners import reserva_owner
@@ -66,11 +67,14 @@ def main() -> int:
             [registration], config.port, config.host, max_workers=streams.total + 32
         )
         web = serve_static(web_root, config.host, web_port)
+        endpoint = metrics.serve(config.host, config.metrics_port)
     except OSError as error:
         print(f"ui: cannot start: {error}", file=sys.stderr)
         return 1
     log.info("web app on http://%s:%d (from %s)", config.host, web_port, web_root)
     serve(server, "ui", port, config.grace_seconds)
+    if endpoint is not None:
+        endpoint.shutdown()
     source.stopping.set()
     relay.stopping.set()
     web.shutdown()

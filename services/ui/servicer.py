@@ -55,7 +55,7 @@ class EventosServicer(eventos_pb2_grpc.EventosServiceServicer):
     def _response(item: Item, operator: bool) -> eventos_pb2.SuscribirResponse:
         if isinstance(item, eventos_pb2.Evento):
             return eventos_pb2.SuscribirResponse(evento=item)
-        if not operator and item.motivo:  # error texts name users and hosts: operators only
+        if not operator:  # the reason names users and hosts, the count is the system's volume
             item = relay_pb2.EstadoRelay(
                 sirviendo=item.sirviendo, modo=item.modo, retraso=item.retraso, fecha=item.fecha
             )

@@ -12,7 +12,7 @@ import pulsar
 from aeroalpes.ui.v1 import eventos_pb2
 from google.protobuf import timestamp_pb2
 
-from services.kit.pulsar import client, keep_consuming, topic_url
+from services.kit.pulsar import client, consumed, keep_consuming, topic_url
 from services.ui.feed import Feed
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ class PulsarSource:
                     message = consumer.receive(timeout_millis=500)
                 except pulsar.Timeout:
                     continue
-                topic = message.topic_name().rsplit("/", 1)[-1]
+                topic = consumed(message)
                 try:
                     self.feed.publish(
                         evento(

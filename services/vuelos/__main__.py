@@ -8,6 +8,7 @@ import grpc
 import vuelos_pb2
 import vuelos_pb2_grpc
 
+from services.kit import metrics
 from services.kit.config import ConfigError, ServiceConfig, env_str
 from services.kit.logs import configure_logging
 from services.kit.server import Registration, create_server, serve
@@ -33,11 +34,14 @@ def main() -> int:
     registration = Registration(vuelos_pb2_grpc.add_VuelosServicer_to_server, servicer, SERVICE)
     try:
         server, port = create_server([registration], config.port, config.host)
+        endpoint = metrics.serve(config.host, config.metrics_port)
     except OSError as error:
         print(f"vuelos: cannot start: {error}", file=sys.stderr)
         return 1
     log.info("vuelos.Vuelos for customer %s via %s", cliente, sagas)
     serve(server, "vuelos", port, config.grace_seconds)
+    if endpoint is not None:
+        endpoint.shutdown()
     channel.close()
     return 0
 

@@ -26,6 +26,7 @@ OPTIONAL_ENV = {
     "AEROALPES_JWT_PRIVATE_KEY",  # generated into the (persistent) var dir on first start
     "AEROALPES_SAGAS_FALLA",  # test-only fault injection: must never be set in production
     "AEROALPES_FALLA_TRAS_COMMIT",  # test-only: commit, then die before answering
+    "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay dies with a batch unacked
     # Tunables whose documented defaults are the production values.
     "AEROALPES_IDENTIDAD_TTL_S",
     "AEROALPES_LOGIN_FALLOS_CUENTA",
@@ -105,7 +106,12 @@ def test_compose_commands_name_modules_that_exist() -> None:
 def test_compose_publishes_only_the_edge_and_ports_do_not_clash() -> None:
     published = {n: s["ports"] for n, s in SERVICES.items() if s.get("ports")}
     # The edge, and the tutorial's port only on request (adaptador) and on the host's loopback.
-    assert published == {"envoy": ["8080:8080"], "envoy-vuelos": ["127.0.0.1:50051:50051"]}
+    assert published == {
+        "envoy": ["8080:8080"],
+        "envoy-vuelos": ["127.0.0.1:50051:50051"],
+        "prometheus": ["127.0.0.1:9090:9090"],  # only with --profile tracing
+    }
+    assert SERVICES["prometheus"]["profiles"] == ["tracing"]
     assert SERVICES["envoy-vuelos"]["profiles"] == SERVICES["vuelos"]["profiles"] == ["adaptador"]
     grpc_ports = [
         s["environment"][f"AEROALPES_{n.upper()}_PORT"] for n, s in PYTHON_SERVICES.items()
@@ -131,6 +137,8 @@ def env_vars_read(package: str) -> set[str]:
         found |= set(re.findall(r'"(AEROALPES_[A-Z_]+)"', text))
         if "AEROALPES_{name.upper()}_PORT" in text:
             found.add(f"AEROALPES_{package.upper()}_PORT")
+        if "AEROALPES_{name.upper()}_METRICS_PORT" in text:
+            found.add(f"AEROALPES_{package.upper()}_METRICS_PORT")
         if "AEROALPES_{peer.upper()}_ADDR" in text:
             found |= {
                 f"AEROALPES_{p.upper()}_ADDR" for p in ("clientes", "reservas", "pagos", "gds")
@@ -149,6 +157,16 @@ def test_compose_sets_every_variable_a_service_reads(name: str) -> None:
     )
     missing = found - set(PYTHON_SERVICES[name]["environment"]) - OPTIONAL_ENV
     assert not missing, f"{name} reads {sorted(missing)} but docker-compose does not set them"
+
+
+def test_prometheus_scrapes_every_service_on_the_metrics_port_compose_gives_it() -> None:
+    config = yaml.safe_load((REPO / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {t for job in config["scrape_configs"] for c in job["static_configs"] for t in c["targets"]}  # fmt: skip  # noqa: E501
+    expected = {
+        f"{name}:{service['environment'][f'AEROALPES_{name.upper()}_METRICS_PORT']}"
+        for name, service in PYTHON_SERVICES.items()
+    }
+    assert targets == expected
 
 
 def test_compose_mysql_has_the_binlog_the_relay_needs_and_envoy_matches_the_wheel() -> None:

@@ -69,6 +69,9 @@ def grpc_service(
         **(env or {}),
         port_env: str(port),
     }
+    # Its Prometheus endpoint on a free port too, unless the test chose one (0: off).
+    metrics_env = port_env.removesuffix("_PORT") + "_METRICS_PORT"
+    child_env.setdefault(metrics_env, str(free_port()))
     child_env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
     with log.open("ab") as out:  # a restart on the same port appends to the same log
         process = subprocess.Popen(

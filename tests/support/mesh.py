@@ -61,6 +61,7 @@ def mesh_env(var_dir: Path) -> tuple[dict[str, str], dict[str, int]]:
         "UI_WEB",
         "VUELOS_COMPAT",
         *map(str.upper, SERVICES),
+        *(f"{s.upper()}_METRICS" for s in SERVICES),
     )
     ports = {name: free_port() for name in names}
     env = {**os.environ, "AEROALPES_VAR_DIR": str(var_dir), **HARNESS_LIMITS}
