@@ -17,6 +17,7 @@ from services.cdc.config import CdcConfig
 from services.cdc.envelope import Change, cdc_message, outbox_message
 from services.cdc.estado import Tracker
 from services.cdc.outbox_poll import OutboxPoller
+from services.kit import faults
 from services.kit.db import create_engine
 from services.kit.pulsar import OutMessage, Publisher, client
 
@@ -37,6 +38,7 @@ class Relay:
         self.ok = False
         self.error = "starting"
         self.tracker = Tracker(config.backend, clock_ms)
+        self.fault_before_ack = faults.before_ack()  # test-only; a no-op unless set
 
     def route(self, change: Change) -> OutMessage | None:
         if change.table == "outbox" and change.db in self.config.outbox_dbs:
@@ -53,6 +55,7 @@ class Relay:
         messages = self.messages(changes)
         if messages:
             self.tracker.sending(changes)
+            self.fault_before_ack()
             publisher.send_all(messages)
             self.published += len(messages)
             self.tracker.acknowledged(len(messages))

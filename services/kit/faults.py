@@ -36,3 +36,26 @@ def after_commit(method: str) -> Callable[[], None]:
             os._exit(17)
 
     return maybe_die
+
+
+RELAY_VARIABLE = "AEROALPES_CDC_FALLA_ANTES_DEL_ACK"
+
+
+def before_ack() -> Callable[[], None]:
+    """Test-only, for the relay: ``AEROALPES_CDC_FALLA_ANTES_DEL_ACK=N`` makes the relay exit when
+    its N-th batch of messages is in flight: read, handed over to publish, never acknowledged by
+    the broker (none of it reached the broker). Deterministic, unlike a timed SIGKILL: whatever
+    the relay saved before this point is all a restart has. Never set it in production."""
+    spec = os.environ.get(RELAY_VARIABLE, "").strip()
+    if not spec:
+        return lambda: None
+    nth, batches = int(spec), [0]
+
+    def maybe_die() -> None:
+        batches[0] += 1
+        if batches[0] == nth:
+            log.warning("fault injection: relay exiting with batch %d in flight, unacked", nth)
+            logging.shutdown()
+            os._exit(17)
+
+    return maybe_die
