@@ -11,11 +11,12 @@ import pymysql
 from pymysqlreplication import BinLogStreamReader
 from pymysqlreplication.event import XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
-from sqlalchemy.engine import make_url
 
 from services.cdc.envelope import Change
+from services.kit.preflight import connect_args
 
 log = logging.getLogger(__name__)
+HEARTBEAT_S = 5
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,10 @@ class Transaction:
 
 
 def connection_settings(db_url: str) -> dict[str, Any]:
-    url = make_url(db_url)
-    return {
-        "host": url.host or "127.0.0.1",
-        "port": url.port or 3306,
-        "user": url.username or "root",
-        "passwd": url.password or "",
-    }
+    """As the services connect (socket, TLS, charset from the URL), and a read timeout: the
+    server sends a heartbeat every HEARTBEAT_S while idle, so a stream silent for three of them
+    is dead (a partition, a firewall that dropped the connection) and is opened again."""
+    return {**connect_args(db_url), "read_timeout": 3 * HEARTBEAT_S}
 
 
 def first_position(settings: dict[str, Any], start: str) -> dict[str, Any]:
@@ -68,7 +66,7 @@ def transactions(
         # is_mariadb=True makes the reader ignore log_file/log_pos and start over; the plain
         # file/position protocol resumes correctly on MariaDB and MySQL alike.
         is_mariadb=False,
-        slave_heartbeat=5,
+        slave_heartbeat=HEARTBEAT_S,
     )
     try:
         changes: list[Change] = []

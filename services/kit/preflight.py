@@ -46,17 +46,22 @@ def is_server(db_url: str | None) -> bool:
     return bool(db_url) and make_url(db_url or "").get_backend_name() != "sqlite"
 
 
+def connect_args(db_url: str) -> dict[str, Any]:
+    """PyMySQL's arguments for the server, read from the URL exactly as the services' engines
+    read it (``?unix_socket=``, ``?ssl_ca=``, ``?charset=`` …), without a database."""
+    url = make_url(db_url)
+    _, params = url.get_dialect()().create_connect_args(url)
+    params.pop("database", None)
+    params.pop("db", None)
+    return dict(params)
+
+
 def connect(db_url: str) -> Any:
     url = make_url(db_url)
-    where = f"{url.host or '127.0.0.1'}:{url.port or 3306}"
+    params = connect_args(db_url)
+    where = params.get("unix_socket") or f"{url.host or '127.0.0.1'}:{url.port or 3306}"
     try:
-        return pymysql.connect(
-            host=url.host or "127.0.0.1",
-            port=url.port or 3306,
-            user=url.username or "root",
-            password=url.password or "",
-            connect_timeout=5,
-        )
+        return pymysql.connect(**params, connect_timeout=5)
     except pymysql.MySQLError as error:
         if error.args and error.args[0] == ACCESS_DENIED:
             raise PreflightError(
