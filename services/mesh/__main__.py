@@ -3,6 +3,7 @@
 import sys
 
 from services.mesh.runner import SERVICES, main
+from services.mesh.settings import REPLICA_PORT_STEP, SINGLE
 
 # Every variable RunnerConfig.from_env reads, with its default; the service ports come from the
 # runner's own table so the help cannot drift from what it starts.
@@ -23,20 +24,33 @@ SETTINGS = (
     ("AEROALPES_EDGE_ANON_RPS", "20", "edge requests per second per anonymous address"),
     ("AEROALPES_EDGE_ANON_BURST", "40", "edge burst per anonymous address"),
     ("AEROALPES_EDGE_MAX_REQUEST_BYTES", "1048576", "largest request body the edge accepts"),
+    ("AEROALPES_REPLICAS", "1", "processes of each service (not cdc, notificaciones, ui)"),
 )
 
 
 def usage() -> str:
-    ports = tuple(
-        (f"AEROALPES_{service.upper()}_PORT", str(port), f"the {service} service")
-        for service, port in SERVICES.items()
-    ) + tuple(
-        (
-            f"AEROALPES_{service.upper()}_METRICS_PORT",
-            str(9400 + port % 100),
-            "its /metrics; 0: off",
+    ports = (
+        tuple(
+            (f"AEROALPES_{service.upper()}_PORT", str(port), f"the {service} service")
+            for service, port in SERVICES.items()
         )
-        for service, port in SERVICES.items()
+        + tuple(
+            (
+                f"AEROALPES_{service.upper()}_METRICS_PORT",
+                str(9400 + port % 100),
+                "its /metrics; 0: off",
+            )
+            for service, port in SERVICES.items()
+        )
+        + tuple(
+            (
+                f"AEROALPES_{service.upper()}_REPLICAS",
+                "1",
+                "its processes; unset: AEROALPES_REPLICAS",
+            )
+            for service in SERVICES
+            if service not in SINGLE
+        )
     )
     width = max(len(name) for name, _, _ in SETTINGS + ports)
     lines = [f"  {name:<{width}}  {default:>14}  {why}" for name, default, why in SETTINGS + ports]
@@ -47,6 +61,11 @@ def usage() -> str:
             "Starts pulsar-lite, every service and Envoy locally, prints the endpoints;",
             "Ctrl-C stops it. Environment (name, default, meaning):",
             *lines,
+            "",
+            f"Replica k of a service listens on its port + {REPLICA_PORT_STEP}*(k-1), its metrics",
+            "likewise; Envoy balances each service's cluster across them (least request).",
+            "Replicas need AEROALPES_DB_URL: a SQLite file has one writer. One process only:",
+            *(f"  {s}: {why}" for s, why in SINGLE.items()),
         ]
     )
 

@@ -27,11 +27,21 @@ def banner(config: RunnerConfig, services: list[str], processes: int, logs: Path
     if "cdc" in services:
         estado = ask(f"127.0.0.1:{c.ports['cdc']}")
         events += f"; {describe(estado) if estado else 'relay does not answer'}"
+    processes_of = [r for s in services for r in c.replica_ports(s)]
     metrics = "off"
-    if any(c.metrics_ports[s] for s in services):
+    if any(m for _, _, m in processes_of):
         metrics = "http://127.0.0.1:<port>/metrics, " + ", ".join(
-            f"{s} {c.metrics_ports[s]}" for s in services if c.metrics_ports[s]
+            f"{name} {m}" for name, _, m in processes_of if m
         )
+    replicas = ""
+    if any(c.replicas[s] > 1 for s in services):
+        # Every replica behind Envoy's cluster of its service (least-request balancing).
+        scaled = ", ".join(
+            f"{s} " + "/".join(str(p) for _, p, _ in c.replica_ports(s))
+            for s in services
+            if c.replicas[s] > 1
+        )
+        replicas = f"  replicas (balanced):     {scaled}\n"
     tutorial = (
         f"  tutorial vuelos.Vuelos:  127.0.0.1:{c.compat_port}   (AEROALPES_VUELOS_COMPAT=0: off)\n"
         if c.compat_port
@@ -42,7 +52,7 @@ AeroAlpes mesh is up ({processes} processes; database: {database})
   web app:                 http://{edge}/
   edge (gRPC, gRPC-Web):   {edge}
   internal listener:       127.0.0.1:{c.internal_port}   (every RPC; fault injection)
-{tutorial}  Envoy admin:             http://127.0.0.1:{c.admin_port}
+{replicas}{tutorial}  Envoy admin:             http://127.0.0.1:{c.admin_port}
   Pulsar:                  pulsar://127.0.0.1:{c.pulsar_port}
   events:                  {events}
   metrics (Prometheus):    {metrics}

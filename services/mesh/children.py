@@ -38,6 +38,12 @@ class Child:
     restarts: int = 0
     started_at: float = 0.0
     restart_at: float | None = None
+    service: str = ""  # what it runs (its name unless it is a replica: sagas-2 runs sagas)
+    replica: int = 1
+
+    @property
+    def kind(self) -> str:
+        return self.service or self.name
 
     def start(self) -> None:
         with self.log_path.open("ab") as out:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.mesh.edge_policy import typed
@@ -40,26 +41,28 @@ OUTLIER_DETECTION = {
 }
 
 
+def endpoint(host: str, port: int) -> dict[str, Any]:
+    return {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+
+
 def cluster(
-    name: str, host: str, port: int, dns: bool, health_interval: str, grpc: bool = True
+    name: str,
+    host: str,
+    port: int,
+    dns: bool,
+    health_interval: str,
+    grpc: bool = True,
+    replicas: Sequence[tuple[str, int]] = (),
 ) -> dict[str, Any]:
+    """``replicas``: every (host, port) of the service when it runs as several processes."""
+    hosts = list(replicas) or [(host, port)]
     config: dict[str, Any] = {
         "name": name,
         "type": "STRICT_DNS" if dns else "STATIC",
         "connect_timeout": "1s",
         "load_assignment": {
             "cluster_name": name,
-            "endpoints": [
-                {
-                    "lb_endpoints": [
-                        {
-                            "endpoint": {
-                                "address": {"socket_address": {"address": host, "port_value": port}}
-                            }
-                        }
-                    ]
-                }
-            ],
+            "endpoints": [{"lb_endpoints": [endpoint(h, p) for h, p in hosts]}],
         },
         "circuit_breakers": {
             "thresholds": [
@@ -78,6 +81,10 @@ def cluster(
         # replicas the healthy ones take the traffic while at least half are up.
         "common_lb_config": {"healthy_panic_threshold": {"value": 50}},
     }
+    if len(hosts) > 1:
+        # Calls differ a lot in length (a ReservarVuelo that waits, a read): the host with the
+        # fewest calls in flight takes the next one (of two picked at random), not the next in turn.
+        config["lb_policy"] = "LEAST_REQUEST"
     if grpc:
         config["typed_extension_protocol_options"] = {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": typed(

@@ -31,7 +31,7 @@ __all__ = [
 
 
 def _cluster(name: str, host: str, port: int, t: Topology, grpc: bool = True) -> dict[str, Any]:
-    return cluster(name, host, port, t.dns, t.health_interval, grpc)
+    return cluster(name, host, port, t.dns, t.health_interval, grpc, t.replicas.get(name, ()))
 
 
 def _admin(t: Topology) -> dict[str, Any]:

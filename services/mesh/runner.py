@@ -63,8 +63,8 @@ class Runner:
             wanted["tutorial vuelos listener"] = c.compat_port
         if "ui" in self.services:
             wanted["web app"] = c.web_port
-        wanted.update({s: c.ports[s] for s in self.services})
-        wanted.update({f"{s} metrics": c.metrics_ports[s] for s in self.services})
+        for name, port, metrics in self.replicas():
+            wanted.update({name: port, f"{name} metrics": metrics})
         for what, port in wanted.items():
             if not port_free(port):
                 raise StartupError(
@@ -123,16 +123,24 @@ class Runner:
             )
         )  # fmt: skip
         for service in self.services:
-            port = c.ports[service]
-            self.children.append(
-                Child(
-                    service,
-                    [sys.executable, "-m", f"services.{service}"],
-                    env,
-                    self.logs / f"{service}.log",
-                    lambda port=port: is_serving(f"127.0.0.1:{port}"),  # type: ignore[misc]
+            for k, (name, port, metrics) in enumerate(c.replica_ports(service), start=1):
+                # Each replica listens on its own ports; its peers are still Envoy's listener.
+                own = {
+                    **env,
+                    f"AEROALPES_{service.upper()}_PORT": str(port),
+                    f"AEROALPES_{service.upper()}_METRICS_PORT": str(metrics),
+                }
+                self.children.append(
+                    Child(
+                        name,
+                        [sys.executable, "-m", f"services.{service}"],
+                        own,
+                        self.logs / f"{name}.log",
+                        lambda port=port: is_serving(f"127.0.0.1:{port}"),  # type: ignore[misc]
+                        service=service,
+                        replica=k,
+                    )
                 )
-            )
         envoy_config = c.var_dir / "envoy-local.json"
         envoy_config.write_text(json.dumps(render(self.topology()), indent=1))
         envoy = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
@@ -150,6 +158,11 @@ class Runner:
         grpc_services = {
             s: ("127.0.0.1", c.ports[s]) for s in self.services if s in PUBLIC or s == "vuelos"
         }
+        replicas = {
+            s: tuple(("127.0.0.1", port) for _, port, _ in c.replica_ports(s))
+            for s in grpc_services
+            if c.replicas[s] > 1
+        }
         return Topology(
             grpc_services,
             c.edge_port,
@@ -162,10 +175,19 @@ class Runner:
             max_request_bytes=c.max_request_bytes,
             compat_port=c.compat_port,
             extra={"ui_web_port": c.web_port},
+            replicas=replicas,
         )
 
+    def replicas(self) -> list[tuple[str, int, int]]:
+        """(name, gRPC port, metrics port) of every service process the runner starts."""
+        return [r for s in self.services for r in self.config.replica_ports(s)]
+
     def write_state(self) -> None:
-        state = {"pid": os.getpid(), "children": {ch.name: ch.pid for ch in self.children}}
+        state = {
+            "pid": os.getpid(),
+            "children": {ch.name: ch.pid for ch in self.children},
+            "ports": {name: {"grpc": port, "metrics": m} for name, port, m in self.replicas()},
+        }
         temporary = self.config.var_dir / "runner.json.tmp"
         temporary.write_text(json.dumps(state))
         temporary.replace(self.config.var_dir / "runner.json")  # readers never see half a file
@@ -178,20 +200,30 @@ class Runner:
         self.build_children()
         # Waves: what a wave needs is up before it starts; within a wave, processes start together.
         planned = {name for wave in WAVES for name in wave}
-        leftovers = tuple(c.name for c in self.children if c.name not in planned)  # new services
+        leftovers = tuple(c.kind for c in self.children if c.kind not in planned)  # new services
         for wave in (*WAVES[:-1], leftovers, WAVES[-1]):
-            starting = [child for child in self.children if child.name in wave]
-            for child in starting:
-                if child.name == "vuelos":
-                    child.env["AEROALPES_VUELOS_CLIENTE"] = tutorial_customer(
-                        self.config.var_dir, f"127.0.0.1:{self.config.ports['clientes']}"
-                    )
-                log.info("starting %s", child.name)
-                child.start()
-            self.write_state()
-            for child in starting:
-                self._wait_ready(child, timeout)
+            members = [child for child in self.children if child.kind in wave]
+            # A service's first process migrates its database (clientes also makes its signing
+            # key) before its other replicas start: two doing it at once would race.
+            for starting in (
+                [child for child in members if child.replica == 1],
+                [child for child in members if child.replica > 1],
+            ):
+                self._start_together(starting, timeout)
         print(banner(self.config, self.services, len(self.children), self.logs), flush=True)
+
+    def _start_together(self, starting: list[Child], timeout: float) -> None:
+        for child in starting:
+            if child.kind == "vuelos":
+                child.env["AEROALPES_VUELOS_CLIENTE"] = tutorial_customer(
+                    self.config.var_dir, f"127.0.0.1:{self.config.ports['clientes']}"
+                )
+            log.info("starting %s", child.name)
+            child.start()
+        if starting:
+            self.write_state()
+        for child in starting:
+            self._wait_ready(child, timeout)
 
     def _wait_ready(self, child: Child, timeout: float) -> None:
         deadline = time.monotonic() + timeout

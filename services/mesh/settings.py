@@ -6,8 +6,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.config import env_int, env_port, env_str
-from services.kit.preflight import cdc_mode
+from services.kit.config import ConfigError, env_int, env_port, env_str
+from services.kit.preflight import cdc_mode, is_server
 from services.mesh.edge_policy import RateLimits
 
 REPO = Path(__file__).resolve().parents[2]
@@ -24,6 +24,15 @@ SERVICES = {
     "ui": 50067,
 }
 OPTIONAL = ("cdc", "notificaciones", "ui", "vuelos")  # started once their package exists
+# Services that run as one process whatever AEROALPES_REPLICAS says, and why; every other one
+# keeps its state in its database and may run as several (AEROALPES_<SERVICE>_REPLICAS).
+SINGLE = {
+    "cdc": "the relay is the one binlog reader and its checkpoint's one writer",
+    "notificaciones": "pulsar-lite lets one process hold its Shared subscription",
+    "ui": "each ui process consumes every topic for its own browsers' streams",
+}
+# Replica k (from 1) of a service listens on its port + 100 * (k - 1), its metrics likewise.
+REPLICA_PORT_STEP = 100
 
 
 WAVES = (
@@ -54,9 +63,16 @@ class RunnerConfig:
     compat_port: int | None  # None: the tutorial's vuelos listener is off
     ports: dict[str, int]
     metrics_ports: dict[str, int]  # Prometheus /metrics of each service (0: off)
+    replicas: dict[str, int]  # processes per service (1 unless AEROALPES_*REPLICAS says)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> RunnerConfig:
+        ports = {s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()}
+        metrics = {  # as each service reads it (services/kit/config.py)
+            s: env_port(env, f"AEROALPES_{s.upper()}_METRICS_PORT", 9400 + p % 100)
+            for s, p in SERVICES.items()
+        }
+        highest = {s: max(ports[s], metrics[s]) for s in SERVICES}
         return cls(
             var_dir=Path(env_str(env, "AEROALPES_VAR_DIR", "var")).resolve(),
             db_url=env.get("AEROALPES_DB_URL") or None,
@@ -78,12 +94,51 @@ class RunnerConfig:
             compat_port=env_port(env, "AEROALPES_VUELOS_COMPAT_PORT", 50051)
             if env_str(env, "AEROALPES_VUELOS_COMPAT", "1") == "1"
             else None,
-            ports={s: env_port(env, f"AEROALPES_{s.upper()}_PORT", p) for s, p in SERVICES.items()},
-            metrics_ports={  # as each service reads it (services/kit/config.py)
-                s: env_port(env, f"AEROALPES_{s.upper()}_METRICS_PORT", 9400 + p % 100)
-                for s, p in SERVICES.items()
-            },
+            ports=ports,
+            metrics_ports=metrics,
+            replicas=replicas(env, highest),
         )
+
+    def replica_name(self, service: str, k: int) -> str:
+        """The first replica keeps the service's name (logs, runner.json); then sagas-2 …"""
+        return service if k == 1 else f"{service}-{k}"
+
+    def replica_ports(self, service: str) -> list[tuple[str, int, int]]:
+        """(name, gRPC port, metrics port or 0) of each replica of ``service``."""
+        port, metrics = self.ports[service], self.metrics_ports[service]
+        return [
+            (
+                self.replica_name(service, k),
+                port + REPLICA_PORT_STEP * (k - 1),
+                metrics and metrics + REPLICA_PORT_STEP * (k - 1),
+            )
+            for k in range(1, self.replicas[service] + 1)
+        ]
+
+
+def replicas(env: dict[str, str], highest: dict[str, int]) -> dict[str, int]:
+    """Processes per service; ``highest``: each service's higher port (gRPC or metrics)."""
+    every = env_int(env, "AEROALPES_REPLICAS", 1)
+    if every < 1:
+        raise ConfigError(f"AEROALPES_REPLICAS must be 1 or more, got {every}")
+    counts = {}
+    for service, port in highest.items():
+        name = f"AEROALPES_{service.upper()}_REPLICAS"
+        count = env_int(env, name, 1 if service in SINGLE else every)
+        if count < 1:
+            raise ConfigError(f"{name} must be 1 or more, got {count}")
+        if count > 1 and service in SINGLE:
+            raise ConfigError(f"{name}={count}: {service} runs as one process ({SINGLE[service]})")
+        if port + REPLICA_PORT_STEP * (count - 1) > 65535:
+            raise ConfigError(f"{name}={count}: its replicas' ports would pass 65535")
+        counts[service] = count
+    scaled = [s for s, n in counts.items() if n > 1]
+    if scaled and not is_server(env.get("AEROALPES_DB_URL")):
+        raise ConfigError(
+            f"replicas of {', '.join(scaled)} need a database server (AEROALPES_DB_URL):"
+            " on SQLite each context's file has one writer, so each service runs one process"
+        )
+    return counts
 
 
 def exists(service: str) -> bool:

@@ -51,3 +51,5 @@ class Topology:
     compat_port: int | None = None  # the tutorial's vuelos.Vuelos listener (50051), when enabled
     compat_only: bool = False  # render only that listener (docker-compose's adaptador profile)
     extra: dict[str, Any] = field(default_factory=dict)
+    # A service run as several processes (make run with AEROALPES_REPLICAS): all its hosts.
+    replicas: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
