@@ -197,6 +197,7 @@ OPTIONAL_ENV = {
     "AEROALPES_GRACE_SECONDS",  # 5 s drain on SIGTERM, inside the pods' 30 s grace
     "AEROALPES_SAGAS_FALLA",  # test-only fault injection: never in a deployment
     "AEROALPES_FALLA_TRAS_COMMIT",  # test-only: commit, then die before answering
+    "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay exits with a batch unacked
     "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay dies with a batch unacked
     "AEROALPES_OPERADORES",  # none until an operator is named
     # Tunables whose documented defaults are the production values.
