@@ -30,16 +30,19 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import grpc
+import pymysql
 from aeroalpes.reservas.v1 import reserva_pb2
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from bench.sagas import customer, itinerario
 from services.kit.faults import VARIABLE
+from services.kit.preflight import connect_args
 from tests.support.builders import SIN_CUPO
 from tests.support.components import wait_until
 from tests.support.mesh import Mesh, run_mesh
@@ -69,27 +72,46 @@ def booking(id_cliente: str, n: int) -> sagas_pb2.ReservarVueloRequest:
     )
 
 
-def book_all(mesh: Mesh, id_cliente: str, token: str, count: int) -> list[str]:
-    """Starts every booking (retrying what a dying orchestrator drops); returns the saga ids."""
+RETRYABLE = (  # what a client may see and retry with the same key (README, Errors)
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+)
+
+
+def book_all(
+    mesh: Mesh,
+    id_cliente: str,
+    token: str,
+    count: int,
+    workers: int = 16,
+    seen: Counter[str] | None = None,
+    answered: Callable[[int], None] = lambda _: None,
+    esperar: bool = False,
+) -> list[str]:
+    """Starts every booking (retrying what a dying orchestrator drops); returns the saga ids.
+    ``seen`` counts the retryable errors clients got; ``answered(n)`` is told each booking's
+    number once it is answered (with ``esperar``: once its saga ended)."""
     stub = sagas_pb2_grpc.SagasServiceStub(grpc.insecure_channel(mesh.edge))  # type: ignore[no-untyped-call]
     auth = (("authorization", f"Bearer {token}"),)
 
     def start(n: int) -> str:
         request = booking(id_cliente, n)
-        deadline = time.monotonic() + 120
+        request.esperar = esperar
+        deadline = time.monotonic() + (240 if esperar else 120)
         while True:  # same key on every try: one saga whatever happens
             try:
-                return str(stub.ReservarVuelo(request, metadata=auth, timeout=15).saga.id)
+                saga = stub.ReservarVuelo(request, metadata=auth, timeout=60 if esperar else 15)
+                answered(n)
+                return str(saga.saga.id)
             except grpc.RpcError as error:
-                if time.monotonic() > deadline or error.code() not in (
-                    grpc.StatusCode.UNAVAILABLE,
-                    grpc.StatusCode.DEADLINE_EXCEEDED,
-                    grpc.StatusCode.ABORTED,
-                ):
+                if time.monotonic() > deadline or error.code() not in RETRYABLE:
                     raise
+                if seen is not None:
+                    seen[error.code().name] += 1
                 time.sleep(0.2)  # the client's own retry pacing, not synchronisation
 
-    with ThreadPoolExecutor(16) as pool:
+    with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(start, range(count)))
 
 
@@ -162,25 +184,45 @@ def died_after_commit(mesh: Mesh) -> dict[str, int]:
     return {p: said.count(f"runner: {p} exited with code 17;") for p in PARTICIPANTS}
 
 
+# A context's rows: rows(database, query with ? placeholders, *args), on SQLite or a server.
+Rows = Callable[..., list[tuple[Any, ...]]]
+
+
+def sqlite_rows(var_dir: Path) -> Rows:
+    def rows(db: str, query: str, *args: object) -> list[tuple[Any, ...]]:
+        with sqlite3.connect(var_dir / f"{db}.db", timeout=30) as conn:
+            return list(conn.execute(query, args))
+
+    return rows
+
+
+def server_rows(db_url: str) -> Rows:
+    """The same queries on a MySQL/MariaDB server (AEROALPES_DB_URL: one database per context)."""
+
+    def rows(db: str, query: str, *args: object) -> list[tuple[Any, ...]]:
+        with pymysql.connect(**connect_args(db_url), database=db) as conn, conn.cursor() as cur:
+            cur.execute(query.replace("?", "%s"), args)
+            return list(cur.fetchall())
+
+    return rows
+
+
 def rows(var_dir: Path, db: str, query: str, *args: object) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(var_dir / f"{db}.db", timeout=30) as conn:
-        return list(conn.execute(query, args))
+    return sqlite_rows(var_dir)(db, query, *args)
 
 
-def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
-    v, violations = mesh.var_dir, []
+def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga], rows: Rows | None = None) -> list[str]:
+    q, violations = rows or sqlite_rows(mesh.var_dir), []
     for saga in sagas.values():
-        reserva = rows(v, "reservas", "SELECT estado FROM reservas WHERE id = ?", saga.id_reserva)
+        reserva = q("reservas", "SELECT estado FROM reservas WHERE id = ?", saga.id_reserva)
         pagos = [
             r[0]
-            for r in rows(
-                v, "pagos", "SELECT estado FROM pagos WHERE id_reserva = ?", saga.id_reserva
-            )
+            for r in q("pagos", "SELECT estado FROM pagos WHERE id_reserva = ?", saga.id_reserva)
         ]
         conf = [
             r[0]
-            for r in rows(
-                v, "gds", "SELECT estado FROM confirmaciones WHERE id_reserva = ?", saga.id_reserva
+            for r in q(
+                "gds", "SELECT estado FROM confirmaciones WHERE id_reserva = ?", saga.id_reserva
             )
         ]
         estado = reserva[0][0] if reserva else None
@@ -200,8 +242,7 @@ def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
                 )
         else:
             violations.append(f"FALLIDA {saga.id}: {saga.motivo}")
-        charged = rows(
-            v,
+        charged = q(
             "pagos",
             "SELECT count(*) FROM outbox WHERE sujeto = ? AND tipo = 'ReservaPagada'",
             saga.id_reserva,
@@ -209,12 +250,9 @@ def check(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
         if charged[0][0] > 1:
             violations.append(f"reserva {saga.id_reserva} charged {charged[0][0]} times")
     events = [
-        r[0]
-        for r in rows(v, "sagas", "SELECT id FROM outbox WHERE tipo IN (?, ?, ?, ?)", *SAGA_EVENTS)
+        r[0] for r in q("sagas", "SELECT id FROM outbox WHERE tipo IN (?, ?, ?, ?)", *SAGA_EVENTS)
     ]
-    notified = Counter(
-        r[0] for r in rows(v, "notificaciones", "SELECT id_evento FROM notificaciones")
-    )
+    notified = Counter(r[0] for r in q("notificaciones", "SELECT id_evento FROM notificaciones"))
     for event_id in events:
         if notified[event_id] != 1:
             violations.append(f"saga event {event_id} notified {notified[event_id]} times")
@@ -236,11 +274,12 @@ def read_topic(url: str, topic: str) -> list[dict[str, Any]]:
         reader.close()
 
 
-def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
+def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga], rows: Rows | None = None) -> list[str]:
     """Every committed change of every saga row (each version the saga log wrote) and every
     booking's latest state are on their CDC topics."""
+    q = rows or sqlite_rows(mesh.var_dir)
     url = f"pulsar://127.0.0.1:{mesh.ports['PULSAR']}"
-    versions = rows(mesh.var_dir, "sagas", "SELECT id, version FROM sagas")
+    versions = q("sagas", "SELECT id, version FROM sagas")
     expected = {
         "sagas": {
             (saga_id, v)
@@ -248,9 +287,7 @@ def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
             if saga_id in sagas
             for v in range(1, last + 1)
         },
-        "reservas": {
-            tuple(r) for r in rows(mesh.var_dir, "reservas", "SELECT id, estado FROM reservas")
-        },
+        "reservas": {tuple(r) for r in q("reservas", "SELECT id, estado FROM reservas")},
     }
     field = {"sagas": "version", "reservas": "estado"}
     violations: list[str] = []
@@ -266,6 +303,23 @@ def check_cdc(mesh: Mesh, sagas: dict[str, sagas_pb2.Saga]) -> list[str]:
             violations.append(
                 f"CDC missing on aeroalpesdb.{table}.{table}: {len(missing)}, e.g. {example}"
             )
+    return violations
+
+
+def verify(mesh: Mesh, final: dict[str, sagas_pb2.Saga], rows: Rows | None = None) -> list[str]:
+    """Every invariant, on every terminal saga; [] when none is violated."""
+    violations = check(mesh, final, rows) + check_cdc(mesh, final, rows)
+    # Notifications arrive after the saga ends: give the consumer time, then check again.
+    if any("notified" in v for v in violations):
+        try:
+            wait_until(
+                lambda: not [v for v in check(mesh, final, rows) if "notified" in v],
+                60,
+                "notifications",
+            )
+            violations = check(mesh, final, rows) + check_cdc(mesh, final, rows)
+        except TimeoutError:
+            pass
     return violations
 
 
@@ -329,18 +383,7 @@ def main() -> int:
         finally:
             killer.join()  # every planned kill happens, even when the bookings were quick
         final = wait_all_terminal(mesh, token, ids, timeout=600)
-        violations = check(mesh, final) + check_cdc(mesh, final)
-        # Notifications arrive after the saga ends: give the consumer time, then check again.
-        if any("notified" in v for v in violations):
-            try:
-                wait_until(
-                    lambda: not [v for v in check(mesh, final) if "notified" in v],
-                    60,
-                    "notifications",
-                )
-                violations = check(mesh, final) + check_cdc(mesh, final)
-            except TimeoutError:
-                pass
+        violations = verify(mesh, final)
         commit_deaths = died_after_commit(mesh)
         parked = rows(
             mesh.var_dir, "sagas", "SELECT count(DISTINCT id_saga) FROM saga_eventos"

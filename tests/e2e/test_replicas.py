@@ -1,0 +1,176 @@
+"""Replicas behind Envoy (`make run` with AEROALPES_REPLICAS=2) on MariaDB: two orchestrators and
+two of each participant take 100 bookings through the edge while one replica of each kind is
+SIGKILLed (the runner restarts it); every saga ends consistent (bench/chaos.py's invariants), a
+client sees only retryable errors, and both orchestrators drove sagas."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.chaos import book_all, live_pid, server_rows, verify, wait_all_terminal
+from bench.sagas import customer
+from services.mesh.settings import REPLICA_PORT_STEP, SINGLE, port_free
+from tests.support.components import REPO, free_port, wait_until
+from tests.support.mariadb import MariaDB, start_mariadb
+from tests.support.mesh import Mesh, run_mesh
+
+SCALED = ("clientes", "reservas", "pagos", "gds", "sagas")
+# One replica of each kind, killed as the answered bookings pass these counts.
+KILLS = (("sagas-2", 8), ("clientes", 20), ("reservas-2", 35), ("pagos", 50), ("gds-2", 65))
+BOOKINGS, AT_ONCE = 100, 8
+TERMINAL = ("SAGA_COMPLETADA", "SAGA_COMPENSADA")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
+    """A private server with the binlog on: the contexts' real database names are ours alone."""
+    yield from start_mariadb(tmp_path_factory.mktemp("replicas-mariadb"))
+
+
+def port_with_room() -> int:
+    """A free port whose second replica's port (+100) is free too."""
+    while True:
+        port = free_port()
+        if port + REPLICA_PORT_STEP <= 65535 and port_free(port + REPLICA_PORT_STEP):
+            return port
+
+
+def replica_env(server: MariaDB) -> dict[str, str]:
+    env = {
+        "AEROALPES_DB_URL": server.url,
+        "AEROALPES_REPLICAS": "2",
+        "AEROALPES_VUELOS_COMPAT": "0",  # the tutorial's sidecar is not under test here
+        "AEROALPES_EDGE_RPS": "100000",
+        "AEROALPES_EDGE_BURST": "100000",
+        # A killed orchestrator's sagas are taken over within seconds, not the default lease.
+        "AEROALPES_SAGAS_LEASE_MS": "3000",
+        "AEROALPES_SAGAS_RECUPERACION_MS": "500",
+    }
+    for service in SCALED:
+        env[f"AEROALPES_{service.upper()}_PORT"] = str(port_with_room())
+        env[f"AEROALPES_{service.upper()}_METRICS_PORT"] = str(port_with_room())
+    return env
+
+
+def kill_in_turn(mesh: Mesh, answered: list[int], lock: threading.Condition) -> list[int]:
+    """SIGKILLs each planned replica once its count of answered bookings is reached."""
+    killed = []
+    for name, after in KILLS:
+        with lock:
+            lock.wait_for(lambda after=after: answered[0] >= after, timeout=600)  # type: ignore[misc]
+        pid = wait_until(lambda n=name: live_pid(mesh, n), 60, f"{name} running")  # type: ignore[misc]
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+    return killed
+
+
+def ended_total(port: int) -> float:
+    """aeroalpes_sagas_ended_total of one orchestrator process, summed over type and outcome."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+        text = answer.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("aeroalpes_sagas_ended_total{")
+    )
+
+
+def test_two_of_each_take_bookings_while_one_of_each_kind_is_killed(
+    tmp_path: Path, server: MariaDB
+) -> None:
+    with run_mesh(tmp_path, env=replica_env(server)) as mesh:
+        banner = mesh.output.read_text()
+        assert "replicas (balanced):" in banner and "sagas " in banner
+        children = mesh.children()
+        assert {f"{s}-2" for s in SCALED} <= set(children)
+        assert not {f"{s}-2" for s in SINGLE} & set(children)
+        pids_of = {pid: name for name, pid in children.items()}
+
+        id_cliente, token = customer(mesh)
+        answered, lock = [0], threading.Condition()
+
+        def count(_: int) -> None:
+            with lock:
+                answered[0] += 1
+                lock.notify_all()
+
+        killed: list[int] = []
+        killer = threading.Thread(target=lambda: killed.extend(kill_in_turn(mesh, answered, lock)))
+        killer.start()
+        seen: Counter[str] = Counter()
+        try:
+            ids = book_all(mesh, id_cliente, token, BOOKINGS, AT_ONCE, seen, count, esperar=True)
+        finally:
+            with lock:
+                answered[0] = BOOKINGS  # a failed run must not leave the killer waiting
+                lock.notify_all()
+            killer.join()
+        assert len(killed) == len(KILLS)
+
+        # The runner restarted every killed replica (on its own ports: Envoy's hosts are fixed).
+        for (name, _), old in zip(KILLS, killed, strict=True):
+            pid = wait_until(
+                lambda n=name, o=old: (p := live_pid(mesh, n)) and p != o and p,  # type: ignore[misc]
+                90,
+                f"{name} restarted",
+            )
+            pids_of[pid] = name
+        said = mesh.output.read_text()
+        assert all(f"runner: {name} exited with code -9;" in said for name, _ in KILLS)
+
+        final = wait_all_terminal(mesh, token, ids, timeout=300)
+        rows = server_rows(server.url)
+        assert verify(mesh, final, rows) == []
+
+        # Which orchestrator process ended each saga (the saga log names its owner: host:pid:…).
+        ended_by = Counter[str]()
+        for owner, sagas in rows(
+            "sagas",
+            "SELECT propietario, count(DISTINCT id_saga) FROM saga_eventos"
+            " WHERE tipo IN (?, ?) GROUP BY propietario",
+            *TERMINAL,
+        ):
+            ended_by[pids_of.get(int(owner.split(":")[1]), owner)] += int(sagas)
+        ports = mesh_ports(mesh)
+        scraped = {name: ended_total(ports[name]) for name in ("sagas", "sagas-2")}
+        print(f"\nsagas ended per orchestrator (saga log): {dict(ended_by)}")
+        print(f"aeroalpes_sagas_ended_total since each process started: {scraped}")
+        print(f"retryable errors clients saw: {dict(seen)}")
+        assert sum(ended_by.values()) >= BOOKINGS
+        assert ended_by["sagas"] > 0 and ended_by["sagas-2"] > 0, ended_by
+
+
+def mesh_ports(mesh: Mesh) -> dict[str, int]:
+    state = json.loads((mesh.var_dir / "runner.json").read_text())
+    return {name: ports["metrics"] for name, ports in state["ports"].items()}
+
+
+def test_on_sqlite_replicas_are_refused_in_one_line(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "AEROALPES_VAR_DIR": str(tmp_path / "var"),
+        "AEROALPES_SAGAS_REPLICAS": "2",
+    }
+    env.pop("AEROALPES_DB_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "services.mesh"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "runner: configuration error: replicas of sagas need a database server"
+        " (AEROALPES_DB_URL): on SQLite each context's file has one writer, so each service"
+        " runs one process"
+    ]
+    assert not (tmp_path / "var").exists()
