@@ -64,6 +64,7 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 	$(PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	$(PY) -m bench.sagas
 	$(PY) -m bench.relay
+	$(PY) -m bench.scaling
 
 chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
 	$(PY) -m bench.chaos
