@@ -28,7 +28,7 @@ OPTIONAL = ("cdc", "notificaciones", "ui", "vuelos")  # started once their packa
 # keeps its state in its database and may run as several (AEROALPES_<SERVICE>_REPLICAS).
 SINGLE = {
     "cdc": "the relay is the one binlog reader and its checkpoint's one writer",
-    "notificaciones": "pulsar-lite lets one process hold its Shared subscription",
+    "notificaciones": "pulsar-lite gives all of its Shared subscription to one process",
     "ui": "each ui process consumes every topic for its own browsers' streams",
 }
 # Replica k (from 1) of a service listens on its port + 100 * (k - 1), its metrics likewise.
