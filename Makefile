@@ -69,6 +69,10 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
 	$(PY) -m bench.chaos
 
+.PHONY: mutate
+mutate: venv  ## mutation testing (mutmut, one worker) of the saga, idempotency, relay checkpoint, owner and error modules on the committed tree; report to bench/results/mutation.md
+	$(PY) -m bench.mutate
+
 system-deps:  ## install Debian packages the tests need (MariaDB server, Chromium) when root and missing
 	@missing=""; \
 	command -v mariadbd >/dev/null || test -x /usr/sbin/mariadbd || missing="$$missing mariadb-server"; \

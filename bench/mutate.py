@@ -1,0 +1,217 @@
+"""`make mutate`: mutmut over the modules where a silent regression costs money or data, each
+with a fast test selection run in-process (unit tests and SQLite-backed integration tests), one
+worker. Works on a scratch copy of the committed tree (`git archive HEAD`), never the work tree,
+and writes bench/results/mutation.md: the score per module and every surviving mutant with its
+diff and, where bench/mutation_notes.toml has one, why it may survive.
+
+MUTATE_GROUPS=sagas-domain,owners limits the run; MUTATE_DIR picks the scratch directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import tomllib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+REPORT = REPO / "bench" / "results" / "mutation.md"
+NOTES = REPO / "bench" / "mutation_notes.toml"
+MUTMUT = Path(sys.executable).parent / "mutmut"
+
+ENGINE_TESTS = [
+    "tests/unit/test_compensation_order.py",
+    "tests/unit/test_classification.py",
+    "tests/integration/test_compensation_order.py",
+    "tests/integration/test_sagas_engine.py",
+]
+# group -> (modules mutated, the tests that may kill them). mutmut runs, for each mutant, only
+# those of these tests that executed the mutated function.
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "sagas-domain": (["services/sagas/domain.py"], ENGINE_TESTS),
+    "sagas-engine": (["services/sagas/engine.py", "services/sagas/steps.py"], ENGINE_TESTS),
+    "sagas-store": (
+        ["services/sagas/store.py", "services/sagas/rows.py", "services/sagas/leases.py"],
+        ENGINE_TESTS,
+    ),
+    "idempotency": (["services/kit/idempotency.py"], ["tests/unit/test_idempotency.py"]),
+    "relay-checkpoint": (["services/cdc/checkpoint.py"], ["tests/unit/test_checkpoint.py"]),
+    "outbox-poll": (["services/cdc/outbox_poll.py"], ["tests/integration/test_outbox_poll.py"]),
+    "owners": (
+        ["services/kit/identity.py", "services/kit/owners.py", "services/ui/owners.py"],
+        ["tests/unit/test_identity.py", "tests/unit/test_feed.py"],
+    ),
+    "error-mapping": (
+        ["services/kit/errors.py", "services/kit/status.py", "services/kit/interceptor.py"],
+        [
+            "tests/integration/test_error_mapping.py",
+            "tests/unit/test_validation.py",
+            "tests/integration/test_sagas_engine.py",
+        ],
+    ),
+}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+
+@dataclass
+class Module:
+    path: str
+    statuses: dict[str, str] = field(default_factory=dict)  # mutant -> status
+    diffs: dict[str, str] = field(default_factory=dict)  # survivor -> its diff
+
+    def count(self, *names: str) -> int:
+        return sum(s in names for s in self.statuses.values())
+
+    @property
+    def checked(self) -> int:
+        return len(self.statuses) - self.count("not checked")
+
+    @property
+    def killed(self) -> int:
+        return self.count(*KILLED)
+
+    @property
+    def survivors(self) -> list[str]:
+        alive = {"survived", "no tests", "suspicious"}
+        return sorted((m for m, s in self.statuses.items() if s in alive), key=_natural)
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / self.checked if self.checked else 0.0
+
+
+def _natural(name: str) -> tuple[str, int]:
+    head, _, number = name.rpartition("__mutmut_")
+    return head, int(number) if number.isdigit() else 0
+
+
+def scratch_tree(base: Path) -> Path:
+    tree = base / "tree"
+    shutil.rmtree(tree, ignore_errors=True)
+    tree.mkdir(parents=True)
+    archive = base / "head.tar"
+    subprocess.run(["git", "archive", "-o", str(archive), "HEAD"], cwd=REPO, check=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    archive.unlink()
+    return tree
+
+
+def configure(tree: Path, modules: list[str], tests: list[str]) -> None:
+    """The committed [tool.mutmut] section plus this group's modules and tests."""
+    pyproject = tree / "pyproject.toml"
+    text = pyproject.read_text()
+    base = tomllib.loads(text).get("tool", {}).get("mutmut", {})
+    text = re.sub(r"\n\[tool\.mutmut\]\n.*?(?=\n\[|\Z)", "\n", text, flags=re.S)
+    settings = {**base, "only_mutate": modules, "pytest_add_cli_args_test_selection": tests}
+    lines = [f"{key} = {json.dumps(value)}" for key, value in settings.items()]
+    pyproject.write_text(text.rstrip() + "\n\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
+
+
+def run_group(base: Path, tree: Path, name: str, timeout_s: float) -> tuple[list[Module], float]:
+    modules, tests = GROUPS[name]
+    shutil.rmtree(tree / "mutants", ignore_errors=True)
+    configure(tree, modules, tests)
+    started = time.monotonic()
+    with (base / f"{name}.log").open("w") as log:
+        try:
+            subprocess.run(
+                [str(MUTMUT), "run", "--max-children", "1"],
+                cwd=tree, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s,
+                env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            log.write(f"\nstopped after {timeout_s:.0f} s: the rest is 'not checked'\n")
+    elapsed = time.monotonic() - started
+    measured = [results(tree, path) for path in modules]
+    for module in measured:
+        module.diffs = {mutant: diff(tree, mutant) for mutant in module.survivors}
+    return measured, elapsed
+
+
+def results(tree: Path, path: str) -> Module:
+    from mutmut.stats import status_by_exit_code
+
+    meta = tree / "mutants" / f"{path}.meta"
+    module = Module(path)
+    if meta.exists():
+        codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
+        module.statuses = {k: status_by_exit_code[v] for k, v in codes.items()}
+    return module
+
+
+def diff(tree: Path, mutant: str) -> str:
+    shown = subprocess.run(
+        [str(MUTMUT), "show", mutant], cwd=tree, capture_output=True, text=True, timeout=120
+    ).stdout
+    return "\n".join(line for line in shown.splitlines() if re.match(r"^[-+] ", line))
+
+
+def report(
+    commit: str, measured: list[tuple[str, list[Module], float]], notes: dict[str, str]
+) -> str:
+    out = [
+        "# Mutation testing (make mutate)",
+        "",
+        f"mutmut {version('mutmut')}, one worker, measured on commit `{commit}` "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Score = killed (timeouts included) / checked.",
+        "Survivors are listed with their diff and, where one applies, the reason they may live",
+        "(bench/mutation_notes.toml); an unexplained survivor is a test still to write.",
+        "",
+        "| group | module | mutants | checked | killed | survived | score | time |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, modules, elapsed in measured:
+        for m in modules:
+            out.append(
+                f"| {name} | `{m.path}` | {len(m.statuses)} | {m.checked} | {m.killed} "
+                f"| {len(m.survivors)} | {m.score:.1f} % | {elapsed / 60:.1f} min |"
+            )
+    for _name, modules, _elapsed in measured:
+        for m in modules:
+            if not m.survivors:
+                continue
+            out += ["", f"## `{m.path}`: {len(m.survivors)} surviving", ""]
+            for mutant in m.survivors:
+                short = mutant.split(".")[-1]
+                note = next((n for pattern, n in notes.items() if re.search(pattern, short)), "")
+                out.append(f"- `{short}` ({m.statuses[mutant]}){': ' + note if note else ''}")
+                out += ["  ```diff", *(f"  {line}" for line in m.diffs[mutant].splitlines())]
+                out.append("  ```")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    chosen = [g for g in os.environ.get("MUTATE_GROUPS", ",".join(GROUPS)).split(",") if g]
+    unknown = set(chosen) - set(GROUPS)
+    if unknown:
+        raise SystemExit(f"unknown MUTATE_GROUPS {sorted(unknown)}; known: {', '.join(GROUPS)}")
+    base = Path(os.environ.get("MUTATE_DIR") or Path(tempfile.gettempdir()) / "aeroalpes-mutate")
+    timeout_s = float(os.environ.get("MUTATE_TIMEOUT_S", "1500"))
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
+    tree = scratch_tree(base)
+    notes = tomllib.loads(NOTES.read_text()).get("survivors", {}) if NOTES.exists() else {}
+    measured = []
+    for name in chosen:
+        modules, elapsed = run_group(base, tree, name, timeout_s)
+        for m in modules:
+            print(f"{name}: {m.path}: {m.killed}/{m.checked} killed ({m.score:.1f} %)", flush=True)
+        measured.append((name, modules, elapsed))
+        REPORT.parent.mkdir(parents=True, exist_ok=True)
+        REPORT.write_text(report(commit, measured, notes))
+    print(f"report: {REPORT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()
