@@ -9,14 +9,14 @@ from services.cdc.relay import SqlitePositions
 
 
 def test_nothing_saved_loads_as_none_and_a_save_loads_back(tmp_path: Path) -> None:
-    checkpoint = Checkpoint(tmp_path / "cdc" / "binlog.json")
+    checkpoint = Checkpoint(tmp_path / "var" / "cdc" / "binlog.json")  # neither folder exists yet
     assert checkpoint.load() is None
     checkpoint.save({"log_file": "mysql-bin.000002", "log_pos": 1234})
     assert checkpoint.load() == {"log_file": "mysql-bin.000002", "log_pos": 1234}
     checkpoint.save({"log_file": "mysql-bin.000002", "log_pos": 5678})
-    assert Checkpoint(tmp_path / "cdc" / "binlog.json").load()["log_pos"] == 5678  # type: ignore[index]
+    assert Checkpoint(checkpoint.path).load() == {"log_file": "mysql-bin.000002", "log_pos": 5678}
     # Written whole then renamed: no temporary file is left to be mistaken for a position.
-    assert sorted(p.name for p in (tmp_path / "cdc").iterdir()) == ["binlog.json"]
+    assert sorted(p.name for p in checkpoint.path.parent.iterdir()) == ["binlog.json"]
 
 
 def test_positions_resume_from_the_saved_seq_of_the_same_database() -> None:
