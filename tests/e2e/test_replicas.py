@@ -42,13 +42,12 @@ def replica_env(server: MariaDB) -> dict[str, str]:
     return {
         "AEROALPES_DB_URL": server.url,
         "AEROALPES_REPLICAS": "2",
-        "AEROALPES_VUELOS_COMPAT": "0",  # the tutorial's sidecar is not under test here
         "AEROALPES_EDGE_RPS": "100000",
         "AEROALPES_EDGE_BURST": "100000",
         # A killed orchestrator's sagas are taken over within seconds, not the default lease.
         "AEROALPES_SAGAS_LEASE_MS": "3000",
         "AEROALPES_SAGAS_RECUPERACION_MS": "500",
-        **replica_ports_env(SCALED),  # each with room for its second replica (+100)
+        **replica_ports_env((*SCALED, "vuelos")),  # each with room for its second replica
     }
 
 
@@ -82,7 +81,7 @@ def test_two_of_each_take_bookings_while_one_of_each_kind_is_killed(
         banner = mesh.output.read_text()
         assert "replicas (balanced):" in banner and "sagas " in banner
         children = mesh.children()
-        assert {f"{s}-2" for s in SCALED} <= set(children)
+        assert {f"{s}-2" for s in (*SCALED, "vuelos")} <= set(children)  # each one serving
         assert not {f"{s}-2" for s in SINGLE} & set(children)
         pids_of: dict[int, str] = {pid: name for name, pid in children.items()}
 
