@@ -29,10 +29,12 @@ NOTES = REPO / "bench" / "mutation_notes.toml"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
 ENGINE_TESTS = [
+    "tests/unit/test_saga_log.py",
     "tests/unit/test_compensation_order.py",
     "tests/unit/test_classification.py",
     "tests/integration/test_compensation_order.py",
     "tests/integration/test_sagas_engine.py",
+    "tests/integration/test_engine_recovery.py",
 ]
 # group -> (modules mutated, the tests that may kill them). mutmut runs, for each mutant, only
 # those of these tests that executed the mutated function.
