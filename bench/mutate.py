@@ -45,12 +45,25 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["services/sagas/store.py", "services/sagas/rows.py", "services/sagas/leases.py"],
         ENGINE_TESTS,
     ),
-    "idempotency": (["services/kit/idempotency.py"], ["tests/unit/test_idempotency.py"]),
+    "idempotency": (
+        ["services/kit/idempotency.py"],
+        [
+            "tests/unit/test_idempotency.py",
+            "tests/integration/test_kit_database.py",
+            "tests/integration/test_inputs.py::test_another_customers_identical_key_is_just_another_key",
+            "-k",
+            "not mariadb",  # the same code on SQLite: no server to start per mutant
+        ],
+    ),
     "relay-checkpoint": (["services/cdc/checkpoint.py"], ["tests/unit/test_checkpoint.py"]),
     "outbox-poll": (["services/cdc/outbox_poll.py"], ["tests/integration/test_outbox_poll.py"]),
     "owners": (
         ["services/kit/identity.py", "services/kit/owners.py", "services/ui/owners.py"],
-        ["tests/unit/test_identity.py", "tests/unit/test_feed.py"],
+        [
+            "tests/unit/test_identity.py",
+            "tests/unit/test_feed.py",
+            "tests/integration/test_reserva_owner.py",
+        ],
     ),
     "error-mapping": (
         ["services/kit/errors.py", "services/kit/status.py", "services/kit/interceptor.py"],
