@@ -9,7 +9,7 @@ from typing import Any
 
 import pymysql
 from pymysqlreplication import BinLogStreamReader
-from pymysqlreplication.event import XidEvent
+from pymysqlreplication.event import HeartbeatLogEvent, RotateEvent, XidEvent
 from pymysqlreplication.row_event import DeleteRowsEvent, UpdateRowsEvent, WriteRowsEvent
 
 from services.cdc.envelope import Change
@@ -22,7 +22,7 @@ HEARTBEAT_S = 5
 @dataclass(frozen=True)
 class Transaction:
     changes: list[Change]
-    position: dict[str, Any]  # where to resume after it: the end of its XID event
+    position: dict[str, Any] | None  # where to resume after it (its XID); None: a heartbeat
 
 
 def connection_settings(db_url: str) -> dict[str, Any]:
@@ -61,7 +61,15 @@ def transactions(
         log_file=position["log_file"],
         log_pos=position["log_pos"],
         blocking=True,
-        only_events=[WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent, XidEvent],
+        # Heartbeats (while idle) and the rotate that opens a stream prove the stream is alive.
+        only_events=[
+            WriteRowsEvent,
+            UpdateRowsEvent,
+            DeleteRowsEvent,
+            XidEvent,
+            HeartbeatLogEvent,
+            RotateEvent,
+        ],
         only_schemas=schemas,
         # is_mariadb=True makes the reader ignore log_file/log_pos and start over; the plain
         # file/position protocol resumes correctly on MariaDB and MySQL alike.
@@ -71,6 +79,10 @@ def transactions(
     try:
         changes: list[Change] = []
         for event in stream:
+            if isinstance(event, HeartbeatLogEvent | RotateEvent):
+                if not changes:  # between transactions: alive, nothing to save
+                    yield Transaction([], None)
+                continue
             if isinstance(event, XidEvent):
                 # Only here is the position a transaction boundary safe to resume from.
                 yield Transaction(changes, {"log_file": stream.log_file, "log_pos": stream.log_pos})

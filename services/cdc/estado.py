@@ -32,7 +32,7 @@ class Tracker:
         self._lock = threading.Lock()
         self.sirviendo = False
         self.motivo = "starting"
-        self._down_since_ms = clock_ms()  # when it stopped serving (or started)
+        self._read_ms = clock_ms()  # when its source last answered (or it started)
         self._oldest_in_flight_ms: int | None = None  # commit time of the oldest unacked change
         self._in_flight = 0
         self.publicados = 0
@@ -55,10 +55,13 @@ class Tracker:
             self.publicados += messages
         PUBLISHED.inc(messages)
 
+    def read(self) -> None:
+        """Its source answered (a batch, an empty poll, a heartbeat)."""
+        with self._lock:
+            self._read_ms = self.clock_ms()
+
     def health(self, serving: bool, motivo: str = "") -> None:
         with self._lock:
-            if self.sirviendo and not serving:
-                self._down_since_ms = self.clock_ms()
             self.sirviendo, self.motivo = serving, "" if serving else motivo
 
     def retraso_ms(self) -> int:
@@ -66,7 +69,7 @@ class Tracker:
         with self._lock:
             if self._oldest_in_flight_ms is not None:
                 return max(0, now - self._oldest_in_flight_ms)
-            return 0 if self.sirviendo else max(0, now - self._down_since_ms)
+            return 0 if self.sirviendo else max(0, now - self._read_ms)
 
     def estado(self) -> relay_pb2.EstadoRelay:
         retraso_ms = self.retraso_ms()

@@ -5,6 +5,7 @@ one line, with its fix, before anything starts (``python -m services.kit.preflig
 from __future__ import annotations
 
 import os
+import re
 import socket
 import sys
 from collections.abc import Mapping
@@ -28,7 +29,11 @@ WANTED = {  # binlog variable: (value the relay needs, the my.cnf line that give
 # What reading the binlog takes; MariaDB 10.5+ shows REPLICATION CLIENT as BINLOG MONITOR.
 REPLICATION = ("REPLICATION SLAVE", "REPLICATION REPLICA")
 POSITION = ("REPLICATION CLIENT", "BINLOG MONITOR", "SUPER")
-ACCESS_DENIED = 1045
+# Client error codes: the server cannot be reached, or it answered and refused the user.
+UNREACHABLE = frozenset({2002, 2003, 2005, 2006, 2013})
+REFUSED = frozenset({1045, 1698, 1862})  # wrong password, no such user, password expired
+HOST_NOT_ALLOWED = 1130
+HOST_NAME = re.compile(r"[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:]+")
 
 
 class PreflightError(Exception):
@@ -58,18 +63,38 @@ def connect_args(db_url: str) -> dict[str, Any]:
 
 def connect(db_url: str) -> Any:
     url = make_url(db_url)
-    params = connect_args(db_url)
+    if url.host and not HOST_NAME.fullmatch(url.host):
+        # e.g. an unencoded @ in the password: what follows it is read as the host, so echoing
+        # the host would write part of the password into every log.
+        raise PreflightError(
+            "the host in AEROALPES_DB_URL is not a host name: percent-encode @ : / in the user"
+            " or password (@ is %40)"
+        )
+    user = url.username or "root"
+    params = {"connect_timeout": 5, **connect_args(db_url)}  # the URL's own timeout wins
     where = params.get("unix_socket") or f"{url.host or '127.0.0.1'}:{url.port or 3306}"
     try:
-        return pymysql.connect(**params, connect_timeout=5)
+        return pymysql.connect(**params)
     except pymysql.MySQLError as error:
-        if error.args and error.args[0] == ACCESS_DENIED:
+        code, text = (error.args[0], error.args[-1]) if error.args else (0, str(error))
+        if code in UNREACHABLE:
+            fix = "start it or fix AEROALPES_DB_URL"
+            raise PreflightError(f"database at {where} unreachable ({text}): {fix}") from None
+        if code in REFUSED:
+            fix = "fix the user or password in AEROALPES_DB_URL (`make db-users` creates them)"
             raise PreflightError(
-                f"database at {where} refused user {url.username or 'root'} ({error.args[-1]}): "
-                "fix the user or password in AEROALPES_DB_URL (`make db-users` creates them)"
+                f"database at {where} refused user {user} ({text}): {fix}"
             ) from None
+        if code == HOST_NOT_ALLOWED:
+            fix = "create the user for this host or '%' (`make db-users` uses '%')"
+            raise PreflightError(
+                f"database at {where} refused {user} from here ({text}): {fix}"
+            ) from None
+        raise PreflightError(f"database at {where} refused the connection ({text})") from None
+    except (OSError, TypeError, ValueError) as error:  # a TLS file missing, an unknown option
         raise PreflightError(
-            f"database at {where} unreachable ({error.args[-1]}): start it or fix AEROALPES_DB_URL"
+            f"cannot connect to the database at {where} ({type(error).__name__}: {error}):"
+            " fix the options in AEROALPES_DB_URL"
         ) from None
 
 

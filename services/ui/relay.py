@@ -24,7 +24,13 @@ class RelayWatch:
         self.stopping = threading.Event()
 
     def run_forever(self) -> None:
-        with grpc.insecure_channel(self.address) as channel:
+        # Reconnect within a second: gRPC's default backoff (up to 2 min) would show the relay
+        # down long after it came back.
+        options = [
+            ("grpc.initial_reconnect_backoff_ms", 500),
+            ("grpc.max_reconnect_backoff_ms", 1000),
+        ]
+        with grpc.insecure_channel(self.address, options=options) as channel:
             stub = relay_pb2_grpc.RelayServiceStub(channel)  # type: ignore[no-untyped-call]
             silent_since = time.monotonic()
             while True:

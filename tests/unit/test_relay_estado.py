@@ -37,11 +37,12 @@ def test_lag_is_the_oldest_unacknowledged_change_then_zero_once_acknowledged() -
     assert (estado.sirviendo, estado.modo, estado.publicados) == (True, "binlog", 3)
 
 
-def test_while_not_serving_the_lag_is_the_time_since_it_stopped_and_the_reason_is_kept() -> None:
+def test_while_not_serving_the_lag_is_the_time_since_its_source_answered_and_why_is_kept() -> None:
     clock = Clock()
     tracker = Tracker("sondeo", clock)
     tracker.health(True)
     clock.ms += 60_000  # an idle minute, caught up: no lag
+    tracker.read()  # its last poll
     tracker.health(False, "Pulsar broker at 127.0.0.1:6650 unreachable")
     clock.ms += 4_500
     estado = tracker.estado()
@@ -50,7 +51,7 @@ def test_while_not_serving_the_lag_is_the_time_since_it_stopped_and_the_reason_i
     assert estado.motivo == "Pulsar broker at 127.0.0.1:6650 unreachable"
     assert describe(estado).startswith("relay NOT_SERVING (sondeo) for 4 s: Pulsar broker")
     clock.ms += 1_000
-    tracker.health(False, "still down")  # still down: counted from when it stopped
+    tracker.health(False, "still down")  # still down: counted from its last read
     assert tracker.retraso_ms() == 5_500
     tracker.health(True)
     assert (tracker.retraso_ms(), tracker.estado().motivo) == (0, "")
