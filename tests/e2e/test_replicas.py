@@ -117,6 +117,27 @@ def test_two_of_each_take_bookings_while_one_of_each_kind_is_killed(
         said = mesh.output.read_text()
         assert all(f"runner: {name} exited with code -9;" in said for name, _ in KILLS)
 
+        # Envoy balanced every scaled cluster over both replicas (calls on each host), and its
+        # health checks see each restarted replica healthy again.
+        flags: dict[str, list[str]] = {}
+
+        def all_healthy() -> bool:
+            flags.clear()
+            for cluster, hosts in envoy_hosts(mesh).items():
+                flags[cluster] = [h.get("health_flags", "") for h in hosts.values()]
+            return all(f == "healthy" for each in flags.values() for f in each)
+
+        try:
+            wait_until(all_healthy, 60, "every replica healthy in Envoy")
+        except TimeoutError:
+            raise AssertionError(f"Envoy's health flags: {flags}") from None
+        calls = {
+            cluster: sorted(int(h["rq_total"]) for h in hosts.values())
+            for cluster, hosts in envoy_hosts(mesh).items()
+        }
+        print(f"\ncalls per replica, as Envoy routed them: {calls}")
+        assert all(len(c) == 2 and c[0] > 0 for c in calls.values()), calls
+
         final = wait_all_terminal(mesh, token, ids, timeout=300)
         rows = server_rows(server.url)
         assert verify(mesh, final, rows) == []
@@ -132,11 +153,24 @@ def test_two_of_each_take_bookings_while_one_of_each_kind_is_killed(
             ended_by[pids_of.get(int(owner.split(":")[1])) or str(owner)] += int(sagas)
         ports = mesh_ports(mesh)
         scraped = {name: ended_total(ports[name]) for name in ("sagas", "sagas-2")}
-        print(f"\nsagas ended per orchestrator (saga log): {dict(ended_by)}")
+        print(f"sagas ended per orchestrator (saga log): {dict(ended_by)}")
         print(f"aeroalpes_sagas_ended_total since each process started: {scraped}")
         print(f"retryable errors clients saw: {dict(seen)}")
         assert sum(ended_by.values()) == BOOKINGS  # one terminal event per saga, one writer
         assert ended_by["sagas"] > 0 and ended_by["sagas-2"] > 0, ended_by
+
+
+def envoy_hosts(mesh: Mesh) -> dict[str, dict[str, dict[str, str]]]:
+    """Envoy's view of each scaled cluster: host -> its stats and flags (admin /clusters)."""
+    url = f"http://127.0.0.1:{mesh.ports['ENVOY_ADMIN']}/clusters"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        lines = answer.read().decode().splitlines()
+    hosts: dict[str, dict[str, dict[str, str]]] = {s: {} for s in SCALED}
+    for line in lines:
+        parts = line.split("::")
+        if len(parts) == 4 and parts[0] in hosts and ":" in parts[1]:  # host lines only
+            hosts[parts[0]].setdefault(parts[1], {})[parts[2]] = parts[3]
+    return hosts
 
 
 def mesh_ports(mesh: Mesh) -> dict[str, int]:
