@@ -12,10 +12,12 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 
 from bench.chaos import book_all, live_pid, server_rows, verify, wait_all_terminal
@@ -51,6 +53,33 @@ def replica_env(server: MariaDB) -> dict[str, str]:
     }
 
 
+def refused_many(mesh: Mesh) -> set[str]:
+    """Calls both reservas replicas refuse (UNIMPLEMENTED is HTTP 501 to Envoy, INVALID_ARGUMENT,
+    NOT_FOUND), 40 of each kind; returns the codes seen."""
+    obtener = "/aeroalpes.reservas.v1.ReservasService/ObtenerReserva"
+    refused = [
+        ("/aeroalpes.reservas.v1.ReservasService/NoExiste", b""),
+        (obtener, b"\x0a\x03abc"),  # not a UUID
+        (obtener, b"\x0a\x24" + str(uuid.uuid4()).encode()),  # no such booking
+    ]
+    seen = set()
+    with grpc.insecure_channel(mesh.internal) as channel:
+        for _ in range(40):
+            for path, body in refused:
+                try:
+                    channel.unary_unary(path)(body, timeout=10)  # type: ignore[call-arg]
+                except grpc.RpcError as error:
+                    seen.add(error.code().name)
+    return seen
+
+
+def envoy_stat(mesh: Mesh, name: str) -> int:
+    url = f"http://127.0.0.1:{mesh.ports['ENVOY_ADMIN']}/stats?filter=^{name}$"
+    with urllib.request.urlopen(url, timeout=5) as answer:
+        lines = answer.read().decode().splitlines()
+    return int(lines[0].split(": ")[1]) if lines else 0
+
+
 def kill_in_turn(mesh: Mesh, answered: list[int], lock: threading.Condition) -> list[int]:
     """SIGKILLs each planned replica once its count of answered bookings is reached."""
     killed = []
@@ -84,6 +113,12 @@ def test_two_of_each_take_bookings_while_one_of_each_kind_is_killed(
         assert {f"{s}-2" for s in (*SCALED, "vuelos")} <= set(children)  # each one serving
         assert not {f"{s}-2" for s in SINGLE} & set(children)
         pids_of: dict[int, str] = {pid: name for name, pid in children.items()}
+
+        # A client's refused calls eject no replica (the edge-trust rule holds per host).
+        assert refused_many(mesh) == {"UNIMPLEMENTED", "INVALID_ARGUMENT", "NOT_FOUND"}
+        assert envoy_stat(mesh, "cluster.reservas.outlier_detection.ejections_enforced_total") == 0
+        assert all(h["health_flags"] == "healthy" for h in envoy_hosts(mesh)["reservas"].values())
+        assert all(int(h["rq_total"]) > 0 for h in envoy_hosts(mesh)["reservas"].values())
 
         id_cliente, token = customer(mesh)
         answered, lock = [0], threading.Condition()
