@@ -4,7 +4,10 @@ worker. Works on a scratch copy of the committed tree (`git archive HEAD`), neve
 and writes bench/results/mutation.md: the score per module and every surviving mutant with its
 diff and, where bench/mutation_notes.toml has one, why it may survive.
 
-MUTATE_GROUPS=sagas-domain,owners limits the run; MUTATE_DIR picks the scratch directory."""
+MUTATE_GROUPS=sagas-domain,owners runs only those groups (the others keep their last results,
+each with the commit it was measured on, in bench/results/mutation.json); MUTATE_DIR picks the
+scratch directory; MUTATE_RENDER_ONLY=1 rewrites the report from the saved results (after a note
+was added)."""
 
 from __future__ import annotations
 
@@ -18,13 +21,15 @@ import tarfile
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 REPORT = REPO / "bench" / "results" / "mutation.md"
+RESULTS = REPORT.with_suffix(".json")
 NOTES = REPO / "bench" / "mutation_notes.toml"
 MUTMUT = Path(sys.executable).parent / "mutmut"
 
@@ -171,28 +176,43 @@ def diff(tree: Path, mutant: str) -> str:
     return "\n".join(line for line in shown.splitlines() if re.match(r"^[-+] ", line))
 
 
-def report(
-    commit: str, measured: list[tuple[str, list[Module], float]], notes: dict[str, str]
-) -> str:
+Measured = dict[str, dict[str, Any]]  # group -> {commit, minutes, modules: [Module]}
+
+
+def save(measured: Measured) -> None:
+    plain = {g: {**r, "modules": [asdict(m) for m in r["modules"]]} for g, r in measured.items()}
+    RESULTS.write_text(json.dumps(plain, indent=1, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def load() -> Measured:
+    if not RESULTS.exists():
+        return {}
+    saved = json.loads(RESULTS.read_text())
+    return {g: {**r, "modules": [Module(**m) for m in r["modules"]]} for g, r in saved.items()}
+
+
+def report(measured: Measured, notes: dict[str, str]) -> str:
     out = [
         "# Mutation testing (make mutate)",
         "",
-        f"mutmut {version('mutmut')}, one worker, measured on commit `{commit}` "
-        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Score = killed (timeouts included) / checked.",
-        "Survivors are listed with their diff and, where one applies, the reason they may live",
-        "(bench/mutation_notes.toml); an unexplained survivor is a test still to write.",
+        f"mutmut {version('mutmut')}, one worker; each group measured on the commit in its row.",
+        "Score = killed (timeouts included) / checked. Every survivor is listed with its diff",
+        "and, where one applies, why it may live (bench/mutation_notes.toml); a survivor",
+        "without a note is a test still to write.",
         "",
-        "| group | module | mutants | checked | killed | survived | score | time |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| group | commit, UTC | module | mutants | checked | killed | survived | score | time |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, modules, elapsed in measured:
-        for m in modules:
+    groups = [(g, measured[g]) for g in GROUPS if g in measured]
+    for name, run in groups:
+        for m in run["modules"]:
             out.append(
-                f"| {name} | `{m.path}` | {len(m.statuses)} | {m.checked} | {m.killed} "
-                f"| {len(m.survivors)} | {m.score:.1f} % | {elapsed / 60:.1f} min |"
+                f"| {name} | `{run['commit']}` {run['at']} | `{m.path}` | {len(m.statuses)} "
+                f"| {m.checked} "
+                f"| {m.killed} | {len(m.survivors)} | {m.score:.1f} % | {run['minutes']:.1f} min |"
             )
-    for _name, modules, _elapsed in measured:
-        for m in modules:
+    for _name, run in groups:
+        for m in run["modules"]:
             if not m.survivors:
                 continue
             out += ["", f"## `{m.path}`: {len(m.survivors)} surviving", ""]
@@ -205,7 +225,17 @@ def report(
     return "\n".join(out) + "\n"
 
 
+def write_report(measured: Measured) -> None:
+    notes = tomllib.loads(NOTES.read_text()).get("survivors", {}) if NOTES.exists() else {}
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(report(measured, notes))
+
+
 def main() -> None:
+    measured = load()
+    if os.environ.get("MUTATE_RENDER_ONLY"):
+        write_report(measured)
+        return
     chosen = [g for g in os.environ.get("MUTATE_GROUPS", ",".join(GROUPS)).split(",") if g]
     unknown = set(chosen) - set(GROUPS)
     if unknown:
@@ -216,15 +246,14 @@ def main() -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     tree = scratch_tree(base)
-    notes = tomllib.loads(NOTES.read_text()).get("survivors", {}) if NOTES.exists() else {}
-    measured = []
     for name in chosen:
         modules, elapsed = run_group(base, tree, name, timeout_s)
         for m in modules:
             print(f"{name}: {m.path}: {m.killed}/{m.checked} killed ({m.score:.1f} %)", flush=True)
-        measured.append((name, modules, elapsed))
-        REPORT.parent.mkdir(parents=True, exist_ok=True)
-        REPORT.write_text(report(commit, measured, notes))
+        at = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
+        measured[name] = {"commit": commit, "at": at, "minutes": elapsed / 60, "modules": modules}
+        save(measured)
+        write_report(measured)
     print(f"report: {REPORT.relative_to(REPO)}")
 
 
