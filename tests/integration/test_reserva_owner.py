@@ -53,7 +53,8 @@ def test_the_customer_of_a_known_booking(served: tuple[str, Reservas]) -> None:
     address, servicer = served
     assert reserva_owner(address, timeout_s=7.5)("r-ana") == "ana"
     remaining = servicer.timeouts[-1]
-    assert remaining is not None and 0 < remaining <= 7.5  # the lookup carries its deadline
+    # The lookup carries its deadline (7.5 s here, not the 5 s default; the wire rounds it up).
+    assert remaining is not None and 5.5 < remaining <= 8
 
 
 @pytest.mark.parametrize("booking", ["r-nadie", "r-mal"])
