@@ -73,6 +73,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "error-mapping": (
         ["services/kit/errors.py", "services/kit/status.py", "services/kit/interceptor.py"],
         [
+            "tests/unit/test_status_mapping.py",
             "tests/integration/test_error_mapping.py",
             "tests/unit/test_validation.py",
             "tests/integration/test_sagas_engine.py",
