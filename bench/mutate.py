@@ -54,6 +54,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["services/kit/idempotency.py"],
         [
             "tests/unit/test_idempotency.py",
+            "tests/integration/test_idempotency_store.py",
             "tests/integration/test_kit_database.py",
             "tests/integration/test_inputs.py::test_another_customers_identical_key_is_just_another_key",
             "-k",
