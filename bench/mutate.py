@@ -76,6 +76,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/unit/test_status_mapping.py",
             "tests/integration/test_error_mapping.py",
+            "tests/integration/test_interceptor.py",
             "tests/unit/test_validation.py",
             "tests/integration/test_sagas_engine.py",
         ],
