@@ -40,6 +40,7 @@ ENGINE_TESTS = [
     "tests/integration/test_compensation_order.py",
     "tests/integration/test_sagas_engine.py",
     "tests/integration/test_engine_recovery.py",
+    "tests/integration/test_saga_rows.py",
 ]
 # group -> (modules mutated, the tests that may kill them). mutmut runs, for each mutant, only
 # those of these tests that executed the mutated function.

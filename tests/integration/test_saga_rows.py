@@ -1,0 +1,151 @@
+"""The saga log in its tables, in-process on SQLite: a saga reads back exactly as written, its
+row columns, its log lines, the events it announces on eventos-saga, fenced writes and keys."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from services.kit.db import UnitOfWork, create_engine, session_factory
+from services.kit.errors import Conflict
+from services.sagas import tables
+from services.sagas.domain import Saga
+from services.sagas.leases import LeaseLost
+from services.sagas.store import SagaStore
+from tests.support.builders import new_id
+
+T0 = datetime(2027, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'sagas.db'}")
+    tables.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def store(db: Engine, owner: str = "yo") -> SagaStore:
+    sessions = session_factory(db)
+    return SagaStore(lambda: UnitOfWork(sessions), owner, timedelta(seconds=30), clock=lambda: T0)
+
+
+def nueva() -> Saga:
+    datos: dict[str, Any] = {"id_reserva": new_id(), "monto_total": 1000, "nested": {"b": [1, 2]}}
+    return Saga.nueva(
+        new_id(), "reserva", ["crear_reserva", "pagar_reserva", "confirmar_gds"], datos,
+        new_id(), T0, T0 + timedelta(minutes=1), version_definicion=2,
+    )  # fmt: skip
+
+
+def rows(db: Engine, query: str, **params: Any) -> list[Any]:
+    with db.connect() as conn:
+        return list(conn.execute(sa.text(query), params))
+
+
+def outbox(db: Engine, id_saga: str) -> list[tuple[str, str, dict[str, Any]]]:
+    found = rows(
+        db, "SELECT topico, tipo, datos FROM outbox WHERE sujeto = :s ORDER BY seq", s=id_saga
+    )
+    return [(topico, tipo, json.loads(datos)) for topico, tipo, datos in found]
+
+
+def test_a_saga_reads_back_exactly_as_written(db: Engine) -> None:
+    s = store(db)
+    created, new = s.create(nueva(), "clave", "huella")
+    assert new and created.version == 1 and created.eventos == ()
+    t = [T0 + timedelta(seconds=n) for n in range(1, 6)]
+    saga = created.intento_accion(0, t[0]).paso_exitoso(0, {"id_pago": "p-1"}, t[1])
+    saga = saga.intento_accion(1, t[2]).paso_fallido(1, "x" * 600, True, t[3])
+    saved = s.save(saga)
+    assert saved.version == 2 and saved.eventos == ()
+    loaded = s.load(created.id)
+    # Steps, times, data: nothing lost or changed on the way; the reason is kept to 500 characters.
+    assert loaded == replace(saved, motivo="x" * 500)
+    assert loaded is not None and loaded.pasos[1].incierto and loaded.version_definicion == 2
+    [row] = rows(
+        db,
+        "SELECT estado, paso_actual, id_reserva, id_pago, codigo_localizador, motivo, propietario,"
+        " version, aparcamientos FROM sagas WHERE id = :id",
+        id=created.id,
+    )
+    assert tuple(row) == (
+        "COMPENSANDO",
+        1,
+        saga.datos["id_reserva"],
+        "p-1",
+        "",
+        "x" * 500,
+        "yo",
+        2,
+        0,
+    )
+    log = rows(
+        db, "SELECT version, paso, tipo, detalle, propietario FROM saga_eventos"
+        " WHERE id_saga = :id ORDER BY seq", id=created.id,
+    )  # fmt: skip
+    assert [tuple(r) for r in log] == [
+        (1, -1, "SAGA_INICIADA", "", "yo"),
+        (2, 0, "PASO_INICIADO", "intento 1", "yo"),
+        (2, 0, "PASO_EXITOSO", "", "yo"),
+        (2, 1, "PASO_INICIADO", "intento 1", "yo"),
+        (2, 1, "PASO_FALLIDO", "x" * 500, "yo"),
+    ]
+    assert s.load(new_id()) is None
+
+
+def test_each_ending_is_announced_with_its_fields(db: Engine) -> None:
+    s = store(db)
+    done, _ = s.create(nueva(), "k1", "h")
+    done = s.save(done.intento_accion(0, T0).paso_exitoso(0, {"codigo_localizador": "ABC123"}, T0))
+    done = s.save(done.completar(T0))
+    parked, _ = s.create(nueva(), "k2", "h")
+    parked = s.save(parked.intento_accion(0, T0).paso_fallido(0, "no", False, T0))
+    parked = s.save(parked.fallida(0, "caído", T0, T0 + timedelta(minutes=5)))
+    parked = s.save(parked.reanudar(T0, "operador").fallida(0, "sigue", T0, T0))  # not news
+    parked = s.save(parked.reanudar(T0, "operador").compensada(T0))
+    c, p = done.datos, parked.datos
+    assert outbox(db, done.id) == [
+        ("eventos-saga", "SagaIniciada", {"idSaga": done.id, "idCliente": done.id_cliente,
+                                          "fechaInicio": "2027-03-01T12:00:00.123456Z"}),
+        ("eventos-saga", "SagaCompletada", {
+            "idSaga": done.id, "idCliente": done.id_cliente, "idReserva": c["id_reserva"],
+            "codigoLocalizador": "ABC123", "fechaFin": "2027-03-01T12:00:00.123456Z"}),
+    ]  # fmt: skip
+    announced = outbox(db, parked.id)
+    assert [tipo for _, tipo, _ in announced] == ["SagaIniciada", "SagaFallida", "SagaCompensada"]
+    fallida, compensada = announced[1][2], announced[2][2]
+    assert (fallida["idReserva"], fallida["idCliente"]) == (p["id_reserva"], parked.id_cliente)
+    assert fallida["motivo"] == "compensación de crear_reserva agotó sus reintentos: caído"
+    assert "fechaFallo" in fallida and "fechaFin" in compensada
+    assert compensada["motivo"] == parked.motivo and compensada["idSaga"] == parked.id
+
+
+def test_writes_are_fenced_on_owner_and_version(db: Engine) -> None:
+    mine = store(db, "yo")
+    saga, _ = mine.create(nueva(), "k", "h")
+    with pytest.raises(LeaseLost):
+        store(db, "otro").save(saga.intento_accion(0, T0))  # not its saga
+    mine.save(saga.intento_accion(0, T0))
+    with pytest.raises(LeaseLost):
+        mine.save(saga.intento_accion(0, T0))  # a stale version: someone wrote since
+    assert mine.load(saga.id).version == 2  # type: ignore[union-attr]
+
+
+def test_a_key_names_one_saga_and_one_request(db: Engine) -> None:
+    s = store(db)
+    first, created = s.create(nueva(), "k", "h1")
+    again, created_again = s.create(nueva(), "k", "h1")
+    assert created and not created_again and again.id == first.id
+    assert s.existing("k", "h1") == again and s.existing("otra", "h1") is None
+    with pytest.raises(Conflict) as reused:
+        s.existing("k", "h2")
+    assert reused.value.reason == "CLAVE_REUTILIZADA"
