@@ -213,9 +213,14 @@ OPTIONAL_ENV = {
     "AEROALPES_RETENCION_EVENTOS_SAGA_DIAS",
     "AEROALPES_RETENCION_INTERVALO_S",
     "AEROALPES_RETENCION_OUTBOX_DIAS",
+    # Traces: files in the pod unless the cluster names its collector (README: Traces).
+    "AEROALPES_OTLP_ENDPOINT",
+    "AEROALPES_TRAZAS_MUESTREO",
 }
 # Metrics: each service's default port beside its gRPC one; scraping is the cluster's choice.
 OPTIONAL_ENV |= {f"AEROALPES_{w.name.upper()}_METRICS_PORT" for w in WORKLOADS}
+# Traces: exported only where a collector is named (the cluster's choice), all of them sampled.
+OPTIONAL_ENV |= {"AEROALPES_OTLP_ENDPOINT", "AEROALPES_TRAZAS_MUESTREO"}
 NOT_APPLICABLE = {"ui": {"AEROALPES_DB_URL"}}  # keeps no data: no database credentials at all
 
 
