@@ -198,7 +198,6 @@ OPTIONAL_ENV = {
     "AEROALPES_SAGAS_FALLA",  # test-only fault injection: never in a deployment
     "AEROALPES_FALLA_TRAS_COMMIT",  # test-only: commit, then die before answering
     "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay exits with a batch unacked
-    "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay dies with a batch unacked
     "AEROALPES_OPERADORES",  # none until an operator is named
     # Tunables whose documented defaults are the production values.
     "AEROALPES_IDENTIDAD_TTL_S",
@@ -219,8 +218,6 @@ OPTIONAL_ENV = {
 }
 # Metrics: each service's default port beside its gRPC one; scraping is the cluster's choice.
 OPTIONAL_ENV |= {f"AEROALPES_{w.name.upper()}_METRICS_PORT" for w in WORKLOADS}
-# Traces: exported only where a collector is named (the cluster's choice), all of them sampled.
-OPTIONAL_ENV |= {"AEROALPES_OTLP_ENDPOINT", "AEROALPES_TRAZAS_MUESTREO"}
 NOT_APPLICABLE = {"ui": {"AEROALPES_DB_URL"}}  # keeps no data: no database credentials at all
 
 
