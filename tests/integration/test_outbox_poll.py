@@ -4,6 +4,7 @@ rows after it, a rolled-back one does not hold them for ever."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC
@@ -111,3 +112,58 @@ def test_a_rolled_back_seq_holds_nothing_back_for_ever(
     later = committed(engine, 2)  # seq 2 and 3
     assert poller.read(10) == []  # the first sight of a gap: its writer may be mid-insert
     assert ids(poller.read(10)) == later  # a locking read finds no row: it never will
+
+
+def test_rows_before_an_open_seq_go_and_the_rest_wait_in_order(
+    server_engine: Engine, database: tuple[str, Engine]
+) -> None:
+    db, engine = database
+    outbox_table(sa.MetaData()).create(engine)
+    poller = OutboxPoller(server_engine, db)
+    [first] = committed(engine)  # seq 1
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        add(conn)  # seq 2, rolled back
+        transaction.rollback()
+    slow = engine.connect()
+    transaction = slow.begin()
+    pending = add(slow)  # seq 3, still being written
+    [last] = committed(engine)  # seq 4
+    assert ids(poller.read(10)) == [first]  # what comes before the first gap goes
+    poller.save(poller.read(10))
+    for _ in range(3):  # seq 2 found gone; seq 3 first seen, then found locked
+        assert poller.read(10) == []
+    transaction.commit()
+    slow.close()
+    batch = poller.read(10)
+    assert ids(batch) == [pending, last]  # never 4 before 3
+    assert [c.position for c in batch] == [f"{db}:outbox:3", f"{db}:outbox:4"]
+
+
+def test_progress_is_the_last_row_of_the_batch(
+    server_engine: Engine, database: tuple[str, Engine]
+) -> None:
+    db, engine = database
+    outbox_table(sa.MetaData()).create(engine)
+    committed(engine, 4)
+    poller = OutboxPoller(server_engine, db)
+    poller.save(poller.read(3))
+    assert (poller.relayed, OutboxPoller(server_engine, db).relayed) == (3, 3)
+
+
+def test_event_times_are_utc_whatever_the_local_zone(
+    server_engine: Engine, database: tuple[str, Engine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, engine = database
+    outbox_table(sa.MetaData()).create(engine)
+    committed(engine)
+    with engine.connect() as conn:
+        fecha = conn.execute(sa.text("SELECT fecha FROM outbox")).scalar_one()
+    monkeypatch.setenv("TZ", "America/Bogota")
+    time.tzset()
+    try:
+        [change] = OutboxPoller(server_engine, db).read(10)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert change.ts_ms == int(fecha.replace(tzinfo=UTC).timestamp() * 1000)
