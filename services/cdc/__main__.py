@@ -5,6 +5,7 @@ On a server it first checks what its mode needs (binlog settings and grants, see
 services/kit/preflight.py) and exits with a one-line reason when something is missing."""
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -15,7 +16,7 @@ from grpc_health.v1 import health, health_pb2
 from services.cdc.config import CdcConfig
 from services.cdc.estado import SERVICE, RelayServicer
 from services.cdc.relay import Relay
-from services.kit import metrics
+from services.kit import metrics, tracing
 from services.kit.config import ConfigError
 from services.kit.logs import configure_logging
 from services.kit.preflight import PreflightError, check_broker, check_database
@@ -55,6 +56,11 @@ def main() -> int:
         except PreflightError as error:
             print(f"cdc: cannot start: {error}", file=sys.stderr)
             return 1
+    try:
+        tracing.setup("cdc", config.var_dir, os.environ)
+    except ConfigError as error:
+        print(f"cdc: configuration error: {error}", file=sys.stderr)
+        return 2
     relay = Relay(config)
     servicer = health.HealthServicer(experimental_non_blocking=True)
     try:
@@ -85,6 +91,7 @@ def main() -> int:
     relay.stopping.wait()
     worker.join(timeout=2)
     server.stop(2).wait()
+    tracing.shutdown()
     if endpoint is not None:
         endpoint.shutdown()
     log.info("cdc relay stopped after %d messages", relay.published)

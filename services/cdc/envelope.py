@@ -92,6 +92,8 @@ def outbox_message(change: Change) -> OutMessage:
         "datacontenttype": "application/json",
         "pos": change.position,
     }
+    if row.get("traza"):  # CloudEvents distributed tracing: the writer's trace goes on
+        properties["traceparent"] = str(row["traza"])
     return OutMessage(
         str(row["topico"]), str(row["datos"]).encode(), str(row["sujeto"]), properties
     )

@@ -19,7 +19,7 @@ from services.cdc.estado import Tracker
 from services.cdc.outbox_poll import OutboxPoller
 from services.kit import faults
 from services.kit.db import create_engine
-from services.kit.pulsar import OutMessage, Publisher, client
+from services.kit.pulsar import OutMessage, Publisher, client, publish_spans
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -38,6 +38,7 @@ class Relay:
         self.ok = False
         self.error = "starting"
         self.tracker = Tracker(config.backend, clock_ms)
+        self._schema: dict[str, int] = {}  # SQLite: the schema version each db's triggers match
         self.fault_before_ack = faults.before_ack()  # test-only; a no-op unless set
 
     def route(self, change: Change) -> OutMessage | None:
@@ -50,13 +51,19 @@ class Relay:
     def messages(self, changes: list[Change]) -> list[OutMessage]:
         return [m for m in (self.route(c) for c in changes) if m is not None]
 
+    def alive(self) -> None:
+        """The source answered: healthy (while the broker answers too)."""
+        self.ok = True
+        self.tracker.read()
+
     def publish(self, publisher: Publisher, changes: list[Change]) -> int:
         """Publishes what ``changes`` route to; returns, with how many, once all are acked."""
         messages = self.messages(changes)
         if messages:
             self.tracker.sending(changes)
-            self.fault_before_ack()
-            publisher.send_all(messages)
+            with publish_spans(messages) as traced:
+                self.fault_before_ack()
+                publisher.send_all(traced)
             self.published += len(messages)
             self.tracker.acknowledged(len(messages))
         return len(messages)
@@ -78,6 +85,7 @@ class Relay:
                     self._run_sqlite(publisher)
             except Exception as error:
                 self.ok, self.error = False, f"relay interrupted ({error})"
+                self.tracker.health(False, self.error)  # now, not at the next health check
                 if time.monotonic() - started > 30:
                     delay = 0.5
                 log.warning(
@@ -98,10 +106,14 @@ class Relay:
         position = checkpoint.load() or binlog.first_position(settings, self.config.start)
         log.info("reading the binlog from %s:%s", position["log_file"], position["log_pos"])
         last_save = time.monotonic()
-        self.ok = True  # the server answered; a lost stream or broker raises out of the loop
+        # Healthy once the stream delivers something (a rotate at once, a heartbeat while idle):
+        # a connection through a partition reads nothing, and a lost stream raises.
         for transaction in binlog.transactions(
             settings, self.config.server_id, position, sorted(self.config.databases)
         ):
+            self.alive()
+            if transaction.position is None:
+                continue
             published = self.publish(publisher, transaction.changes)
             # Transactions of other databases move the position too: save those now and then.
             if published or time.monotonic() - last_save > 1:
@@ -133,7 +145,7 @@ class Relay:
                     checkpoint.save(positions.saved())
                     sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
                     busy = busy or len(rows) == BATCH
-                self.ok = True
+                self.alive()
                 if not busy:
                     self.stopping.wait(self.config.poll_ms / 1000)
         finally:
@@ -157,7 +169,7 @@ class Relay:
                     self.publish(publisher, changes)
                     pollers[db].save(changes)
                     busy = busy or len(changes) == BATCH
-                self.ok = True
+                self.alive()
                 if not busy:
                     self.stopping.wait(self.config.poll_ms / 1000)
         finally:
@@ -188,8 +200,12 @@ class Relay:
         wanted = {t for d, t in self.config.watched if d == db}
         if db in self.config.outbox_dbs:
             wanted.add("outbox")
-        if wanted - installed[db]:
-            installed[db] = sqlite_changes.install(conn, sorted(wanted), self.config.excluded)
+        # Again after any schema change (a migration adding a column): triggers copy the columns
+        # that existed when they were made.
+        if wanted - installed[db] or sqlite_changes.schema_version(conn) != self._schema.get(db):
+            installed[db], self._schema[db] = sqlite_changes.install(
+                conn, sorted(wanted), self.config.excluded
+            )
             dates[db] = {t: sqlite_changes.datetime_columns(conn, t) for t in installed[db]}
             if installed[db]:
                 log.info("capturing %s: %s", db, ", ".join(sorted(installed[db])))

@@ -61,9 +61,12 @@ def _operations(table: str) -> tuple[tuple[str, str, str], ...]:
     return (("c", "INSERT", "NEW"), ("u", "UPDATE", "NEW"), ("d", "DELETE", "OLD"))
 
 
-def install(conn: sqlite3.Connection, tables: Iterable[str], excluded: frozenset[str]) -> set[str]:
+def install(
+    conn: sqlite3.Connection, tables: Iterable[str], excluded: frozenset[str]
+) -> tuple[set[str], int]:
     """(Re)creates the change table and one trigger per table and operation; returns the tables
-    that exist now (the others are retried later: their service may not have migrated yet)."""
+    that exist now (the others are retried later: their service may not have migrated yet) and
+    the schema version the triggers were made for (read before anyone else can change it)."""
     hidden = excluded | ALWAYS_EXCLUDED
     installed = set()
     conn.execute("BEGIN IMMEDIATE")
@@ -95,11 +98,17 @@ def install(conn: sqlite3.Connection, tables: Iterable[str], excluded: frozenset
                     " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END"
                 )
             installed.add(table)
+        version = schema_version(conn)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return installed
+    return installed, version
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """SQLite's schema cookie: it changes with every CREATE/ALTER/DROP (a migration)."""
+    return int(conn.execute("PRAGMA schema_version").fetchone()[0])
 
 
 def datetime_columns(conn: sqlite3.Connection, table: str) -> set[str]:

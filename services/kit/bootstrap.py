@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import sqlalchemy.exc
 from sqlalchemy.engine import Engine
 
-from services.kit import metrics, retention
+from services.kit import metrics, retention, tracing
 from services.kit.config import ConfigError, ServiceConfig
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.logs import configure_logging
@@ -59,6 +60,10 @@ def run(
         except PreflightError as error:
             sys.exit(f"{name}: cannot start: {error}")
     try:
+        tracing.setup(name, config.var_dir, os.environ)
+    except ConfigError as error:
+        sys.exit(f"{name}: configuration error: {error}")
+    try:
         engine = open_database(config, migrations)
         pruner = retention.Pruner(engine, retention.rules_for(engine), retention.interval_s())
         server, port = create_server(
@@ -83,3 +88,4 @@ def run(
     for callback in _on_stop:
         callback()
     engine.dispose()
+    tracing.shutdown()

@@ -14,6 +14,8 @@ import re
 import sys
 from datetime import UTC, datetime
 
+from opentelemetry import trace
+
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
@@ -52,6 +54,9 @@ class JsonFormatter(logging.Formatter):
         }
         if rid := request_id.get():
             line["request_id"] = rid
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:  # written inside a traced request: find its trace from the log
+            line["trace_id"], line["span_id"] = f"{span.trace_id:032x}", f"{span.span_id:016x}"
         line.update(
             {k: _redacted(k, v) for k, v in vars(record).items() if k not in _STANDARD_ATTRS}
         )

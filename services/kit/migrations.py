@@ -43,3 +43,20 @@ def drop_retention_indexes() -> None:
 
     op.drop_index("ix_idempotency_keys_fecha", "idempotency_keys")
     op.drop_index("ix_outbox_fecha", "outbox")
+
+
+def add_outbox_trace() -> None:
+    """The outbox's ``traza``: the traceparent of the request that wrote each event, which the
+    relay carries into the message's properties (one migration step shared by every context)."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("traza", sa.String(55), nullable=True))
+
+
+def drop_outbox_trace() -> None:
+    from alembic import op
+
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("traza")

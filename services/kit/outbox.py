@@ -9,6 +9,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from sqlalchemy.orm import Session
 
+from services.kit import tracing
 from services.kit.db import UtcDateTime, big_id, utcnow
 
 TOPICS = frozenset(
@@ -31,7 +32,15 @@ def outbox_columns() -> list[sa.Column[object]]:
 
 
 def outbox_table(metadata: sa.MetaData) -> sa.Table:
-    return sa.Table("outbox", metadata, *outbox_columns(), sa.Index("ix_outbox_fecha", "fecha"))
+    return sa.Table(
+        "outbox",
+        metadata,
+        *outbox_columns(),
+        # Added later (services/kit/migrations.add_outbox_trace): the W3C traceparent of the
+        # request that wrote the event; the relay puts it in the message's properties.
+        sa.Column("traza", sa.String(55), nullable=True),
+        sa.Index("ix_outbox_fecha", "fecha"),
+    )
 
 
 class Outbox:
@@ -54,6 +63,7 @@ class Outbox:
                 sujeto=subject,
                 datos=json_format.MessageToJson(event, indent=None, sort_keys=True),
                 fecha=utcnow(),
+                traza=tracing.current_traceparent(),
             )
         )
         return event_id

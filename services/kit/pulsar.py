@@ -7,12 +7,16 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 
 import pulsar
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Gauge
 
+from services.kit import tracing
 from services.kit.config import env_str
 
 NAMESPACE = "persistent://public/default/"
@@ -128,3 +132,60 @@ def consumed(message: pulsar.Message) -> str:
     CONSUMER_LAG.labels(topic).set(max(0.0, time.time() - published_s))
     CONSUMED.labels(topic).inc()
     return topic
+
+
+@contextmanager
+def publish_spans(messages: Sequence[OutMessage]) -> Iterator[list[OutMessage]]:
+    """A PRODUCER span for each message that carries a ``traceparent`` (the writer's), ended once
+    the block (publishing, up to the broker's ack) is over; each message then carries its own
+    span's ``traceparent``, so the consumer's span is its child."""
+    tracer = tracing.tracer(__name__)
+    spans, out = [], []
+    for message in messages:
+        parent = tracing.parent(message.properties.get("traceparent"))
+        if parent is None:
+            out.append(message)
+            continue
+        span = tracer.start_span(
+            f"publish {message.topic}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "pulsar",
+                "messaging.destination.name": message.topic,
+                "messaging.message.id": message.properties.get("id", ""),
+            },
+        )
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, context=trace.set_span_in_context(span))
+        out.append(replace(message, properties={**message.properties, **carrier}))
+        spans.append(span)
+    try:
+        yield out
+    except BaseException as error:
+        for span in spans:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, "not acknowledged"))
+        raise
+    finally:
+        for span in spans:
+            span.end()
+
+
+@contextmanager
+def consume_span(message: pulsar.Message, consumer: str) -> Iterator[None]:
+    """The CONSUMER span of handling ``message``, child of its producer's (when it has one), and
+    current meanwhile: calls made while handling it belong to the same trace."""
+    traceparent = dict(message.properties()).get("traceparent")
+    topic = str(message.topic_name()).rsplit("/", 1)[-1]
+    with tracing.tracer(__name__).start_as_current_span(
+        f"consume {topic}",
+        context=tracing.parent(traceparent),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "pulsar",
+            "messaging.destination.name": topic,
+            "messaging.consumer.group.name": consumer,
+        },
+    ):
+        yield

@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import filters, server_interceptor
 
 from services.kit.interceptor import ErrorInterceptor
 from services.kit.metrics import MetricsInterceptor
@@ -73,8 +74,14 @@ def create_server(
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
         # The first interceptor sees the handler the others built: it must be the health one.
-        # Metrics outside the error mapping: they count the status the client receives.
-        interceptors=[HealthOnItsOwnThreads(health_pool), MetricsInterceptor(), ErrorInterceptor()],
+        # Metrics outside the error mapping: they count the status the client receives. The
+        # trace span (from the caller's traceparent) encloses both; health checks make none.
+        interceptors=[
+            HealthOnItsOwnThreads(health_pool),
+            server_interceptor(filter_=filters.negate(filters.health_check())),  # type: ignore[no-untyped-call]
+            MetricsInterceptor(),
+            ErrorInterceptor(),
+        ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),  # a taken port must fail loudly, not be shared

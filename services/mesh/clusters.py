@@ -41,8 +41,46 @@ OUTLIER_DETECTION = {
 }
 
 
+OTLP_CLUSTER = "otlp"
+
+
 def endpoint(host: str, port: int) -> dict[str, Any]:
     return {"endpoint": {"address": {"socket_address": {"address": host, "port_value": port}}}}
+
+
+def otlp_cluster(host: str, port: int, dns: bool) -> dict[str, Any]:
+    """Where Envoy sends its spans (an OTLP/gRPC receiver): HTTP/2, no health checks (a
+    collector need not answer grpc.health), a span lost while it is away is only a span."""
+    return {
+        "name": OTLP_CLUSTER,
+        "type": "STRICT_DNS" if dns else "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": OTLP_CLUSTER,
+            "endpoints": [{"lb_endpoints": [endpoint(host, port)]}],
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": typed(
+                "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+                explicit_http_config={"http2_protocol_options": {}},
+            )
+        },
+    }
+
+
+def tracing(listener: str) -> dict[str, Any]:
+    """The HTTP connection manager's tracing: a span per request, to the OTLP cluster, joining
+    the caller's W3C traceparent (or starting the trace) and passing its own on."""
+    return {
+        "provider": {
+            "name": "envoy.tracers.opentelemetry",
+            "typed_config": typed(
+                "envoy.config.trace.v3.OpenTelemetryConfig",
+                grpc_service={"envoy_grpc": {"cluster_name": OTLP_CLUSTER}, "timeout": "1s"},
+                service_name=f"aeroalpes-envoy-{listener}",
+            ),
+        },
+    }
 
 
 def cluster(

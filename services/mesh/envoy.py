@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.mesh.clusters import cluster
+from services.mesh.clusters import cluster, otlp_cluster
 from services.mesh.edge import (
     ALLOWED_HEADERS,
     CORS,
@@ -45,6 +45,8 @@ def render(t: Topology) -> dict[str, Any]:
         compat = [compat_listener(t, t.compat_port)]
     if t.compat_only:
         return {"admin": _admin(t), "static_resources": {"listeners": compat, "clusters": clusters}}
+    if t.otlp:
+        clusters.append(otlp_cluster(*t.otlp, t.dns))
     if "ui" in t.services:
         host, _ = t.services["ui"]
         clusters.append(_cluster("ui_web", host, t.extra["ui_web_port"], t, grpc=False))

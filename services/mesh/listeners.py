@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.mesh.clusters import tracing
 from services.mesh.edge_policy import http_filter, typed
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
 from services.mesh.topology import PUBLIC, Topology
@@ -64,6 +65,7 @@ def listener(
         stream_idle_timeout=t.stream_idle_timeout,
         route_config={"name": name, "virtual_hosts": [virtual_host]},
         http_filters=[*filters, ROUTER],
+        **({"tracing": tracing(name)} if t.otlp else {}),
         **(options or {}),
     )
     return {

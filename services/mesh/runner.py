@@ -176,6 +176,7 @@ class Runner:
             compat_port=c.compat_port,
             extra={"ui_web_port": c.web_port},
             replicas=replicas,
+            otlp=c.otlp,
         )
 
     def replicas(self) -> list[tuple[str, int, int]]:

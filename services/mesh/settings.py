@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.preflight import cdc_mode, is_server
@@ -64,6 +65,7 @@ class RunnerConfig:
     ports: dict[str, int]
     metrics_ports: dict[str, int]  # Prometheus /metrics of each service (0: off)
     replicas: dict[str, int]  # processes per service (1 unless AEROALPES_*REPLICAS says)
+    otlp: tuple[str, int] | None = None  # an OTLP/gRPC receiver for traces (Envoy's included)
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> RunnerConfig:
@@ -97,6 +99,7 @@ class RunnerConfig:
             ports=ports,
             metrics_ports=metrics,
             replicas=replicas(env, highest),
+            otlp=otlp_address(env.get("AEROALPES_OTLP_ENDPOINT")),
         )
 
     def replica_name(self, service: str, k: int) -> str:
@@ -162,3 +165,13 @@ def tcp_open(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def otlp_address(endpoint: str | None) -> tuple[str, int] | None:
+    """``http://host:4317`` or ``host:4317`` -> (host, port); unset -> None."""
+    if not endpoint:
+        return None
+    parsed = urlparse(endpoint if "//" in endpoint else f"//{endpoint}")
+    if not parsed.hostname:
+        raise ConfigError(f"AEROALPES_OTLP_ENDPOINT must be host:port, got {endpoint!r}")
+    return parsed.hostname, parsed.port or 4317

@@ -53,3 +53,5 @@ class Topology:
     extra: dict[str, Any] = field(default_factory=dict)
     # A service run as several processes (make run with AEROALPES_REPLICAS): all its hosts.
     replicas: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
+    # An OTLP/gRPC receiver (AEROALPES_OTLP_ENDPOINT): with it, every listener traces requests.
+    otlp: tuple[str, int] | None = None

@@ -11,7 +11,7 @@ import grpc
 import pulsar
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 
-from services.kit.pulsar import client, consumed, keep_consuming, topic_url
+from services.kit.pulsar import client, consume_span, consumed, keep_consuming, topic_url
 from services.notificaciones.domain import Evento
 from services.notificaciones.handlers import Handlers
 
@@ -72,7 +72,8 @@ class Consumer:
                 except pulsar.Timeout:
                     continue
                 consumed(message)
-                self._handle(consumer, message)
+                with consume_span(message, SUBSCRIPTION):
+                    self._handle(consumer, message)
         finally:
             pulsar_client.close()
 

@@ -68,6 +68,8 @@ class Saga:
     version_definicion: int = 1  # the definition it started with, and resumes with
     proximo_intento: datetime | None = None  # parked (FALLIDA): when compensation is tried again
     aparcamientos: int = 0  # times parked: the next wait grows with it
+    traza: str | None = None  # the W3C traceparent of the request that started it: every
+    # attempt, also after a crash, is a span of that trace
     eventos: tuple[tuple[str, int, str], ...] = field(
         default=(), compare=False
     )  # pending log lines
@@ -83,11 +85,12 @@ class Saga:
         ahora: datetime,
         limite: datetime,
         version_definicion: int = 1,
+        traza: str | None = None,
     ) -> Saga:
         pasos = tuple(Paso(i, n) for i, n in enumerate(nombres))
         saga = cls(
             id, tipo, EstadoSaga.EN_CURSO, pasos, datos, id_cliente, ahora, ahora, limite,
-            version_definicion=version_definicion,
+            version_definicion=version_definicion, traza=traza,
         )  # fmt: skip
         return saga._evento("SAGA_INICIADA", -1, "")
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from services.kit import tracing
 from services.kit.db import utcnow
 from services.sagas import metrics
 from services.sagas.caller import GrpcCaller
@@ -21,6 +22,7 @@ from services.sagas.store import SagaStore
 __all__ = ["Engine", "EngineConfig"]
 
 log = logging.getLogger(__name__)
+TRACER = tracing.tracer(__name__)
 
 
 class Engine:
@@ -98,20 +100,33 @@ class Engine:
     # --- driving one saga from its log
 
     def drive(self, saga_id: str, due: bool = False) -> None:
+        saga = self.store.load(saga_id)
+        if saga is None or (saga.estado is EstadoSaga.FALLIDA and not due):
+            return  # parked: its next attempt comes through recovery (or ReanudarSaga)
+        if saga.estado is not EstadoSaga.FALLIDA and saga.siguiente() is None:
+            return  # ended: nothing to do, nothing to trace
+        # A span in the trace of the request that started it, also after a crash elsewhere.
+        with TRACER.start_as_current_span(
+            f"saga {saga.tipo}",
+            context=tracing.parent(saga.traza),
+            attributes={"aeroalpes.saga.id": saga.id, "aeroalpes.saga.type": saga.tipo},
+        ):
+            self._drive(saga, due)
+
+    def _drive(self, saga: Saga, due: bool) -> None:
         # A step's success is written together with the next transition (the next step's
         # start, or the end): one transaction instead of two, still before the next RPC.
-        pending: Saga | None = None
-        saga = self.store.load(saga_id)
-        if saga is not None and saga.estado is EstadoSaga.FALLIDA:
-            if not due:
-                return  # parked: its next attempt comes through recovery (or ReanudarSaga)
+        saga_id = saga.id
+        pending: Saga | None = saga  # just loaded: no second read
+        if saga.estado is EstadoSaga.FALLIDA:
             self._definition(saga)  # an unknown definition stays parked, untouched
             pending = self._save(saga.reanudar(self.clock(), "reintento automático"))
         while not self._stopping.is_set():
-            saga = pending or self.store.load(saga_id)
+            current = pending or self.store.load(saga_id)
             pending = None
-            if saga is None:
+            if current is None:
                 return
+            saga = current
             siguiente = saga.siguiente()
             if siguiente is None:
                 return

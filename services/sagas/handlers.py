@@ -13,7 +13,7 @@ import grpc
 from aeroalpes.clientes.v1 import clientes_pb2
 from sqlalchemy.orm import Session
 
-from services.kit import deadline
+from services.kit import deadline, tracing
 from services.kit.db import utcnow
 from services.kit.errors import BusinessRefusal, DependencyUnavailable, NotFound
 from services.kit.idempotency import scoped_key
@@ -79,6 +79,7 @@ class Handlers:
             ahora,
             limite,
             self.definition.version,
+            tracing.current_traceparent(),
         )
         # Scoped by the customer booked for: another customer's identical key is another key
         # (it neither replays nor conflicts with theirs, so it reveals nothing).

@@ -57,6 +57,7 @@ def saga_of(row: sa.Row[Any]) -> Saga:
         version_definicion=m["version_definicion"],
         proximo_intento=m["proximo_intento"],
         aparcamientos=m["aparcamientos"],
+        traza=m["traza"],
     )
 
 

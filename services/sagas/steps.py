@@ -12,13 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from google.protobuf.message import Message
+from opentelemetry.trace import Status, StatusCode
 
+from services.kit import tracing
 from services.sagas import metrics
 from services.sagas.caller import GrpcCaller, Outcome, StepFailure
 from services.sagas.definition import Call, RetryPolicy, Step
 from services.sagas.domain import Saga
 
 log = logging.getLogger(__name__)
+TRACER = tracing.tracer(__name__)
 
 
 @dataclass(frozen=True)
@@ -128,15 +131,28 @@ class StepRunner:
         timeout = min(retry.attempt_timeout_s, self.config.lease_s / 2)
         if deadline is not None:
             timeout = max(0.05, min(timeout, deadline - self.clock().timestamp()))
-        with metrics.step_call(saga.tipo, step, kind) as outcome:
+        attempt = saga.pasos[i].intentos
+        attributes: dict[str, str | int] = {
+            "aeroalpes.saga.id": saga.id,
+            "aeroalpes.saga.step": step,
+            "aeroalpes.saga.attempt": attempt,
+            "aeroalpes.idempotency_key": key,
+        }
+        with (
+            TRACER.start_as_current_span(f"{kind} {step}", attributes=attributes) as span,
+            metrics.step_call(saga.tipo, step, kind) as outcome,
+        ):
             try:
                 response = self.caller.call(
                     call, call.build(saga.datos, key), timeout, request_id=saga.id
                 )
             except StepFailure as failure:
                 outcome(failure.outcome.value)
+                span.set_attribute("aeroalpes.saga.outcome", failure.outcome.value)
+                span.set_status(Status(StatusCode.ERROR, failure.message))
                 raise
             outcome("ok")
+            span.set_attribute("aeroalpes.saga.outcome", "ok")
             return response
 
     def _maybe_crash(self, point: str, step: Step) -> None:

@@ -49,7 +49,7 @@ class SagaStore:
                         lease_hasta=self.leases.until(uow.session),
                         version=1, fecha_creacion=saga.fecha_creacion,
                         fecha_limite=saga.fecha_limite,
-                        version_definicion=saga.version_definicion,
+                        version_definicion=saga.version_definicion, traza=saga.traza,
                         **columns(saga),
                     )
                 )  # fmt: skip

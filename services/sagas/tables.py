@@ -35,6 +35,7 @@ sagas = sa.Table(
     sa.Column("version_definicion", sa.Integer, nullable=False, server_default="1"),
     sa.Column("proximo_intento", UtcDateTime, nullable=True),  # parked: when to try again
     sa.Column("aparcamientos", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("traza", sa.String(55), nullable=True),  # W3C traceparent of the request
 )
 saga_eventos = sa.Table(
     "saga_eventos",

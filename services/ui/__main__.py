@@ -8,7 +8,7 @@ from pathlib import Path
 
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
-from services.kit import metrics
+from services.kit import metrics, tracing
 from services.kit.config import ConfigError, ServiceConfig, env_int, env_port, env_str
 from services.kit.logs import configure_logging
 from services.kit.owners import reserva_owner
@@ -46,6 +46,11 @@ def main() -> int:
         print(f"ui: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging("ui", config.log_level)
+    try:
+        tracing.setup("ui", config.var_dir, os.environ)
+    except ConfigError as error:
+        print(f"ui: configuration error: {error}", file=sys.stderr)
+        return 2
     if not (web_root / "index.html").exists():
         print(f"ui: cannot start: no web build at {web_root} (run `make web`)", file=sys.stderr)
         return 1
@@ -73,6 +78,7 @@ def main() -> int:
         return 1
     log.info("web app on http://%s:%d (from %s)", config.host, web_port, web_root)
     serve(server, "ui", port, config.grace_seconds)
+    tracing.shutdown()
     if endpoint is not None:
         endpoint.shutdown()
     source.stopping.set()

@@ -8,7 +8,7 @@ import grpc
 import vuelos_pb2
 import vuelos_pb2_grpc
 
-from services.kit import metrics
+from services.kit import metrics, tracing
 from services.kit.config import ConfigError, ServiceConfig, env_str
 from services.kit.logs import configure_logging
 from services.kit.server import Registration, create_server, serve
@@ -29,6 +29,11 @@ def main() -> int:
         print(f"vuelos: configuration error: {error}", file=sys.stderr)
         return 2
     configure_logging("vuelos", config.log_level)
+    try:
+        tracing.setup("vuelos", config.var_dir, os.environ)
+    except ConfigError as error:
+        print(f"vuelos: configuration error: {error}", file=sys.stderr)
+        return 2
     channel = grpc.insecure_channel(sagas)
     servicer = VuelosServicer(channel, cliente, medio_pago)
     registration = Registration(vuelos_pb2_grpc.add_VuelosServicer_to_server, servicer, SERVICE)
@@ -40,6 +45,7 @@ def main() -> int:
         return 1
     log.info("vuelos.Vuelos for customer %s via %s", cliente, sagas)
     serve(server, "vuelos", port, config.grace_seconds)
+    tracing.shutdown()
     if endpoint is not None:
         endpoint.shutdown()
     channel.close()

@@ -169,3 +169,39 @@ def test_a_relay_started_before_its_broker_says_so_and_is_not_serving(tmp_path: 
         estado = ask(relay.address)
         assert estado is not None and not estado.sirviendo and estado.modo == "sqlite"
         assert health_status(relay.address) == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mariadb"])
+def test_a_column_added_while_the_relay_runs_is_in_the_next_change(
+    tmp_path: Path, pulsar_broker: PulsarBroker, mariadb: MariaDB, backend: str
+) -> None:
+    """A migration after the relay started (SQLite: its triggers copy the columns of their day)."""
+    db, server, engine = watched_database(
+        backend, tmp_path, mariadb if backend == "mariadb" else None
+    )
+    reader = TopicReader(pulsar_broker.url, [f"aeroalpesdb.{db}.vuelos"])
+    with ExitStack() as stack:
+        stack.callback(reader.close)
+        stack.callback(engine.dispose)
+        start_relay(stack, tmp_path, pulsar_broker, db, server)
+        wait_for_triggers(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.text("ALTER TABLE vuelos ADD COLUMN puerta VARCHAR(4)"))
+        if backend == "sqlite":  # within a poll the relay remakes its triggers with the column
+            remade = sa.text(
+                "SELECT count(*) FROM sqlite_master WHERE type='trigger' AND sql LIKE '%puerta%'"
+            )
+
+            def remade_triggers() -> bool:
+                with engine.connect() as conn:  # a new snapshot each time
+                    return conn.execute(remade).scalar() == 3
+
+            wait_until(remade_triggers, 30, "the triggers remade with the new column")
+        with engine.begin() as conn:
+            conn.execute(
+                vuelos.insert().values(codigo="AV30", destino="MDE", salida=T0, password_hash="x")
+            )
+            conn.execute(sa.text("UPDATE vuelos SET puerta = 'B12' WHERE codigo = 'AV30'"))
+        reader.until(lambda r: len(r) >= 2, 30, "the insert and the update")
+    update = reader.received[1].json()
+    assert (update["before"]["puerta"], update["after"]["puerta"]) == (None, "B12")

@@ -41,6 +41,9 @@ OPTIONAL_ENV = {
     "AEROALPES_RETENCION_EVENTOS_SAGA_DIAS",
     "AEROALPES_RETENCION_INTERVALO_S",
     "AEROALPES_RETENCION_OUTBOX_DIAS",
+    # Traces: to files under the var dir unless an OTLP receiver is named (README: Traces).
+    "AEROALPES_OTLP_ENDPOINT",
+    "AEROALPES_TRAZAS_MUESTREO",
 }
 
 
@@ -110,8 +113,9 @@ def test_compose_publishes_only_the_edge_and_ports_do_not_clash() -> None:
         "envoy": ["8080:8080"],
         "envoy-vuelos": ["127.0.0.1:50051:50051"],
         "prometheus": ["127.0.0.1:9090:9090"],  # only with --profile tracing
+        "jaeger": ["127.0.0.1:16686:16686"],
     }
-    assert SERVICES["prometheus"]["profiles"] == ["tracing"]
+    assert SERVICES["prometheus"]["profiles"] == SERVICES["jaeger"]["profiles"] == ["tracing"]
     assert SERVICES["envoy-vuelos"]["profiles"] == SERVICES["vuelos"]["profiles"] == ["adaptador"]
     grpc_ports = [
         s["environment"][f"AEROALPES_{n.upper()}_PORT"] for n, s in PYTHON_SERVICES.items()

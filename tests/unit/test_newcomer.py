@@ -28,7 +28,8 @@ def test_help_lists_every_variable_the_runner_reads_with_its_default() -> None:
     source = "".join((REPO / path).read_text() for path in READERS if (REPO / path).exists())
     found = READ.findall(source)
     assert len(found) > 10  # the pattern still matches how the runner reads its settings
-    shown = {line.split()[0]: line.split()[1] for line in help_text().splitlines()[4:]}
+    table = [line for line in help_text().splitlines() if line.startswith("  AEROALPES_")]
+    shown = {line.split()[0]: line.split()[1] for line in table}
     for name, default, bare in found:
         name = name or bare
         assert name in shown, f"{name} is read by the runner but missing from --help"

@@ -1,0 +1,132 @@
+"""OpenTelemetry traces: the SDK, its gRPC instrumentation (every server span from the caller's
+``traceparent``, every client call carrying it on), and one exporter per process.
+
+Spans go over OTLP/gRPC to ``AEROALPES_OTLP_ENDPOINT`` when it is set (a Collector, Jaeger);
+without it, to ``<var>/trazas/<service>-<pid>.jsonl`` in the OTLP JSON format the OpenTelemetry
+Collector's ``otlpjsonfile`` receiver reads (README: Traces). ``AEROALPES_TRAZAS_MUESTREO`` is the
+share of new traces sampled (default 1; 0: tracing off); a trace begun upstream keeps its
+caller's decision."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+from services.kit.config import ConfigError, env_str
+
+log = logging.getLogger(__name__)
+_provider: TracerProvider | None = None
+
+
+def sample_ratio(env: Mapping[str, str]) -> float:
+    text = env_str(env, "AEROALPES_TRAZAS_MUESTREO", "1")
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"AEROALPES_TRAZAS_MUESTREO must be a number from 0 to 1, got {text!r}"
+        ) from None
+    if not 0 <= ratio <= 1:
+        raise ConfigError(f"AEROALPES_TRAZAS_MUESTREO must be from 0 to 1, got {text!r}")
+    return ratio
+
+
+def setup(service: str, var_dir: Path, env: Mapping[str, str]) -> None:
+    """Call first thing in a process: channels created before it do not carry the trace."""
+    global _provider
+    ratio = sample_ratio(env)
+    if ratio == 0 or _provider is not None:
+        return
+    from opentelemetry.instrumentation.grpc import GrpcInstrumentorClient
+
+    endpoint = env.get("AEROALPES_OTLP_ENDPOINT") or ""
+    exporter: SpanExporter
+    if endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=endpoint, insecure=not endpoint.startswith("https"))
+    else:
+        # One file per process: replicas of a service never interleave their lines.
+        exporter = JsonLinesExporter(var_dir / "trazas" / f"{service}-{os.getpid()}.jsonl")
+    _provider = TracerProvider(
+        resource=Resource.create({"service.name": f"aeroalpes-{service}"}),
+        sampler=ParentBased(TraceIdRatioBased(ratio)),
+    )
+    _provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    trace.set_tracer_provider(_provider)
+    GrpcInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
+    log.info("traces (%.0f %% sampled) to %s", ratio * 100, endpoint or exporter)
+
+
+def shutdown() -> None:
+    """Flushes what is buffered (call on the way out)."""
+    if _provider is not None:
+        _provider.shutdown()
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def current_traceparent() -> str | None:
+    """The W3C ``traceparent`` of the current span, to store beside what it caused."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def parent(traceparent: str | None) -> otel_context.Context | None:
+    """The context a stored or received ``traceparent`` names (None: start a new trace)."""
+    return propagate.extract({"traceparent": traceparent}) if traceparent else None
+
+
+class JsonLinesExporter(SpanExporter):
+    """One ``ExportTraceServiceRequest`` per line, in OTLP JSON (hex ids, as the spec wants)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        request = json_format.MessageToDict(encode_spans(spans))
+        for resource in request.get("resourceSpans", []):
+            for scope in resource.get("scopeSpans", []):
+                for span in scope.get("spans", []):
+                    _hex_ids(span)
+                    for link in span.get("links", []):
+                        _hex_ids(link)
+        try:
+            with self._lock:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a") as out:
+                    out.write(json.dumps(request, separators=(",", ":")) + "\n")
+        except OSError as error:
+            log.warning("cannot write traces to %s: %s", self.path, error)
+            return SpanExportResult.FAILURE
+        return SpanExportResult.SUCCESS
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def _hex_ids(item: dict[str, Any]) -> None:
+    """Protobuf's JSON writes bytes as base64; OTLP JSON writes trace and span ids as hex."""
+    import base64
+
+    for key in ("traceId", "spanId", "parentSpanId"):
+        if item.get(key):
+            item[key] = base64.b64decode(item[key]).hex()
