@@ -68,6 +68,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["services/kit/identity.py", "services/kit/owners.py", "services/ui/owners.py"],
         [
             "tests/unit/test_identity.py",
+            "tests/unit/test_owner_checks.py",
             "tests/unit/test_feed.py",
             "tests/integration/test_reserva_owner.py",
         ],

@@ -107,7 +107,8 @@ def test_once_scopes_keys_by_the_caller(store: tuple[IdempotencyStore, Any]) -> 
     internal = once.once(request("k"), Response, work)  # no edge subject: the internal scope
     assert [ana.pago.id, beto.pago.id, internal.pago.id] == ["p1", "p2", "p3"]
     assert once.once(request("k"), Response, work, Context("ana")).pago.id == "p1"
-    assert work.runs == 3
+    assert once.once(request("k2"), Response, work, Context("ana")).pago.id == "p4"  # her 2nd key
+    assert work.runs == 4
 
 
 def test_stored_keys_keep_their_form() -> None:
