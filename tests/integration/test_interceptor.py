@@ -9,7 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import grpc
+import pymysql
 import pytest
+import sqlalchemy.exc
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 from google.rpc import error_details_pb2
 
@@ -33,7 +35,7 @@ class Sagas(sagas_pb2_grpc.SagasServiceServicer):
         left = deadline.remaining()
         self.fail(request.id_saga, context)
         motivo = "sin plazo" if left is None else f"{left:.1f}"
-        saga = sagas_pb2.Saga(id=request_id.get(), motivo=motivo)
+        saga = sagas_pb2.Saga(id=request_id.get(), motivo=motivo, id_reserva=request.id_saga)
         return sagas_pb2.ObtenerSagaResponse(saga=saga)
 
     def ObservarSaga(self, request: Any, context: Any) -> Iterator[Any]:
@@ -50,6 +52,42 @@ class Sagas(sagas_pb2_grpc.SagasServiceServicer):
             raise ValueError("un error nuestro")
         if how == "propio":
             context.abort(grpc.StatusCode.PERMISSION_DENIED, "elegido por el servicer")
+        if how in FAILURES:
+            raise FAILURES[how]
+
+
+class Downstream(grpc.RpcError):
+    """What a call to another service raises."""
+
+    def __init__(self, code: grpc.StatusCode) -> None:
+        self._code = code
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+
+def db_error(orig: Exception) -> sqlalchemy.exc.OperationalError:
+    return sqlalchemy.exc.OperationalError("SELECT 1", {}, orig)
+
+
+# failure -> (code, details) the client gets; no driver text ever reaches it.
+FAILURES: dict[str, Exception] = {
+    "bloqueo": db_error(pymysql.err.OperationalError(1213, "Deadlock found")),
+    "caida": db_error(pymysql.err.OperationalError(2003, "Can't connect")),
+    "sin-args": db_error(Exception()),
+    "peer-caido": Downstream(grpc.StatusCode.UNAVAILABLE),
+    "peer-no": Downstream(grpc.StatusCode.NOT_FOUND),
+}
+EXPECTED = {
+    "bloqueo": (
+        grpc.StatusCode.ABORTED,
+        "conflicto de concurrencia en la base de datos; reintente",
+    ),
+    "caida": (grpc.StatusCode.UNAVAILABLE, "la base de datos no está disponible"),
+    "sin-args": (grpc.StatusCode.UNAVAILABLE, "la base de datos no está disponible"),
+    "peer-caido": (grpc.StatusCode.UNAVAILABLE, "un servicio dependiente no está disponible"),
+    "peer-no": (grpc.StatusCode.INTERNAL, "error interno (request id r)"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +189,26 @@ def test_a_stream_sends_what_it_had_then_its_error(served: tuple[grpc.Channel, S
         assert failure(lambda s=stream: list(s)).code() == code  # type: ignore[attr-defined]
     ok = stub.ObservarSaga(sagas_pb2.ObservarSagaRequest(id_saga="ok"), timeout=9)
     assert len(list(ok)) == 2
+
+
+@pytest.mark.parametrize("how", list(FAILURES))
+def test_database_and_peer_failures_become_their_status(
+    served: tuple[grpc.Channel, Sagas], how: str
+) -> None:
+    channel, _ = served
+    error = failure(lambda: obtener(channel, how, metadata=(("x-request-id", "r"),), timeout=9))
+    assert (error.code(), error.details()) == EXPECTED[how]  # type: ignore[attr-defined]
+
+
+def test_a_call_with_no_time_left_runs_nothing(served: tuple[grpc.Channel, Sagas]) -> None:
+    channel, servicer = served
+    before = servicer.calls
+    error = failure(lambda: obtener(channel, "ok", timeout=0.01))  # under the 20 ms minimum
+    assert error.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+    assert servicer.calls == before
+
+
+def test_ids_reach_the_servicer_in_one_spelling(served: tuple[grpc.Channel, Sagas]) -> None:
+    channel, _ = served
+    upper = "0B1C2D3E-4F50-4617-8283-94A5B6C7D8E9"
+    assert obtener(channel, upper, timeout=9).id_reserva == upper.lower()
