@@ -5,6 +5,7 @@ no traceback and the request id to find it in the logs)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -212,3 +213,17 @@ def test_ids_reach_the_servicer_in_one_spelling(served: tuple[grpc.Channel, Saga
     channel, _ = served
     upper = "0B1C2D3E-4F50-4617-8283-94A5B6C7D8E9"
     assert obtener(channel, upper, timeout=9).id_reserva == upper.lower()
+
+
+def test_refusals_and_bugs_are_logged_with_method_and_reason(
+    served: tuple[grpc.Channel, Sagas], caplog: pytest.LogCaptureFixture
+) -> None:
+    channel, _ = served
+    with caplog.at_level(logging.INFO, logger="services.kit.interceptor"):
+        failure(lambda: obtener(channel, "rechazo", timeout=9))
+        failure(lambda: obtener(channel, "bug", timeout=9))
+    refused, bug = (r for r in caplog.records if r.name == "services.kit.interceptor")
+    assert refused.getMessage() == f"{OBTENER} refused: SAGA_NO_FALLIDA"
+    assert refused.reason == "SAGA_NO_FALLIDA"  # type: ignore[attr-defined]  # a JSON log field
+    assert bug.getMessage() == f"unexpected error in {OBTENER}"
+    assert bug.exc_info is not None and bug.exc_info[0] is ValueError  # the traceback stays here
