@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -167,3 +168,28 @@ def test_event_times_are_utc_whatever_the_local_zone(
         monkeypatch.undo()
         time.tzset()
     assert change.ts_ms == int(fecha.replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def test_a_seq_committed_just_before_the_locking_read_is_not_skipped(
+    server_engine: Engine, database: tuple[str, Engine]
+) -> None:
+    db, engine = database
+    outbox_table(sa.MetaData()).create(engine)
+    poller = OutboxPoller(server_engine, db)
+    slow = engine.connect()
+    transaction = slow.begin()
+    pending = add(slow)  # seq 1
+    [later] = committed(engine)  # seq 2
+    assert poller.read(10) == []  # seq 1 first seen missing
+
+    def commit_first(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "NOWAIT" in statement and transaction.is_active:
+            transaction.commit()  # seq 1 lands after the poll's read, before its locking read
+
+    sa.event.listen(server_engine, "before_cursor_execute", commit_first)
+    try:
+        assert poller.read(10) == []  # found committed: the next read takes it, in order
+    finally:
+        sa.event.remove(server_engine, "before_cursor_execute", commit_first)
+        slow.close()
+    assert ids(poller.read(10)) == [pending, later]
