@@ -65,6 +65,7 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 	$(PY) -m bench.sagas
 	$(PY) -m bench.relay
 	$(PY) -m bench.scaling
+	$(PY) -m bench.observability
 
 chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
 	$(PY) -m bench.chaos
