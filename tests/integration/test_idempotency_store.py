@@ -124,3 +124,24 @@ def test_stored_keys_keep_their_form() -> None:
 )  # fmt: skip
 def test_a_secret_is_a_field_named_with_a_secret_word(name: str, secret: bool) -> None:
     assert is_secret(SimpleNamespace(name=name)) is secret  # type: ignore[arg-type]
+
+
+def test_the_table_is_the_one_the_migrations_create() -> None:
+    # The migrations create it from idempotency_columns(), and the kit's migration names its
+    # index: the primary key is what settles a race between two calls with one key.
+    table = idempotency_table(sa.MetaData())
+    assert table.name == "idempotency_keys"
+    assert [c.name for c in table.primary_key.columns] == ["clave"]
+    shape = {
+        c.name: (type(c.type).__name__, getattr(c.type, "length", None), c.nullable)
+        for c in table.columns
+    }
+    assert shape == {
+        "clave": ("String", 200, False),
+        "huella": ("String", 64, False),
+        "respuesta": ("LargeBinary", None, False),
+        "fecha": ("UtcDateTime", None, False),
+    }
+    assert [(i.name, [c.name for c in i.columns]) for i in table.indexes] == [
+        ("ix_idempotency_keys_fecha", ["fecha"])
+    ]
