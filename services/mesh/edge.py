@@ -12,8 +12,8 @@ from services.mesh.topology import DEFAULT_TIMEOUT, LONG, PUBLIC, STREAMS, Topol
 
 ALLOWED_HEADERS = "content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization,x-request-id"
 EXPOSED_HEADERS = "grpc-status,grpc-message,grpc-status-details-bin"
-WEB_FILES = (  # web/build.mjs output
-    "/", "/index.html", "/app.js", "/app.js.map", "/styles.css", "/favicon.ico",
+WEB_FILES = (  # web/build.mjs output, and the web server's settings for the app
+    "/", "/index.html", "/app.js", "/app.js.map", "/styles.css", "/favicon.ico", "/config.json",
 )  # fmt: skip
 
 GRPC_WEB = http_filter(

@@ -25,6 +25,7 @@ from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.engine import Engine
 from services.sagas.notifier import Notifier
 from services.sagas.store import SagaStore
+from services.sagas.tramos import Tramo, tramos
 
 POLL_S = 0.5  # another orchestrator may drive a saga: re-read the log at least this often
 VALIDATION_TIMEOUT_S = 5.0
@@ -118,6 +119,9 @@ class Handlers:
         if saga is None:
             raise NotFound("saga", id_saga)
         return saga
+
+    def tramos(self, saga: Saga) -> list[Tramo]:
+        return tramos(self.store.log(saga.id), [p.nombre for p in saga.pasos])
 
     def esperar(self, id_saga: str, budget_s: float) -> Saga:
         """The saga once terminal, or as it stands when the budget (the call's deadline) ends."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +18,13 @@ from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.handlers import Handlers, ReservarVuelo
+from services.sagas.tramos import Tramo
 
 _ESTADOS = {sagas_pb2.EstadoSaga.Value(f"ESTADO_SAGA_{e.value}"): e for e in EstadoSaga}
 MAX_ESPERA_S = 120.0  # esperar without a client deadline still ends
 
 
-def saga_pb(saga: Saga) -> sagas_pb2.Saga:
+def saga_pb(saga: Saga, log: Sequence[Tramo] = ()) -> sagas_pb2.Saga:
     return sagas_pb2.Saga(
         id=saga.id,
         tipo=saga.tipo,
@@ -48,7 +49,25 @@ def saga_pb(saga: Saga) -> sagas_pb2.Saga:
         fecha_actualizacion=to_timestamp(saga.fecha_actualizacion),
         proximo_intento=to_timestamp(saga.proximo_intento),
         version_definicion=saga.version_definicion,
+        id_traza=trace_id(saga.traza),
+        tramos=[
+            sagas_pb2.Tramo(
+                indice=t.indice,
+                paso=t.paso,
+                compensacion=t.compensacion,
+                inicio=to_timestamp(t.inicio),
+                fin=to_timestamp(t.fin),
+                resultado=t.resultado,
+            )
+            for t in log
+        ],
     )
+
+
+def trace_id(traceparent: str | None) -> str:
+    """The trace id of a W3C ``traceparent`` (version-traceid-spanid-flags)."""
+    parts = (traceparent or "").split("-")
+    return parts[1] if len(parts) == 4 and len(parts[1]) == 32 else ""
 
 
 def reservar_command(
@@ -116,7 +135,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         _require_id(request.id_saga)
         saga = self.handlers.obtener(request.id_saga)
         identity.require_visible(context, saga.id_cliente, "saga", request.id_saga)
-        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga))
+        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga, self.handlers.tramos(saga)))
 
     def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
         q = paging.list_query(request, _ESTADOS)
@@ -134,7 +153,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         identity.require_visible(context, owner, "saga", request.id_saga)
         with STREAMS.acquire(identity.caller(context) or "interno"):
             for saga in self.handlers.observar(request.id_saga, context.is_active):
-                yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga))
+                yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga, self.handlers.tramos(saga)))
 
     def ReanudarSaga(self, request: Any, context: Any) -> sagas_pb2.ReanudarSagaResponse:
         identity.require_operator(context, "ReanudarSaga")  # edge callers: operators only

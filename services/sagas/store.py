@@ -109,6 +109,18 @@ class SagaStore:
             if event is not None:
                 self.outbox.add(session, TOPIC, event, subject=saga.id)
 
+    def log(self, id_saga: str, limit: int = 500) -> list[tuple[str, int, datetime]]:
+        """The saga's log lines (tipo, paso, fecha) in the order written; the latest ``limit``."""
+        query = (
+            sa.select(saga_eventos.c.tipo, saga_eventos.c.paso, saga_eventos.c.fecha)
+            .where(saga_eventos.c.id_saga == id_saga)
+            .order_by(saga_eventos.c.seq.desc())
+            .limit(limit)
+        )
+        with self.uow() as uow:
+            rows = uow.session.execute(query).all()
+        return [(r.tipo, r.paso, r.fecha) for r in reversed(rows)]
+
     def load(self, id_saga: str) -> Saga | None:
         with self.uow() as uow:
             row = uow.session.execute(sa.select(sagas).where(sagas.c.id == id_saga)).first()

@@ -34,6 +34,11 @@ def main() -> int:
         web_port = env_port(os.environ, "AEROALPES_UI_WEB_PORT", 50167)
         web_root = Path(env_str(os.environ, "AEROALPES_UI_WEB_DIR", str(REPO / "web" / "dist")))
         heartbeat_s = env_int(os.environ, "AEROALPES_UI_LATIDO_MS", 15_000) / 1000
+        # The console links a saga's trace id here ("{traza}" replaced), e.g. Jaeger's
+        # http://127.0.0.1:16686/trace/{traza}; unset: the id is shown as text.
+        jaeger = env_str(os.environ, "AEROALPES_UI_JAEGER_URL", "")
+        if jaeger and not jaeger.startswith(("http://", "https://")):
+            raise ConfigError(f"AEROALPES_UI_JAEGER_URL must be an http(s) URL, got {jaeger!r}")
         # Each stream holds a server thread: the pool has 32 more than the streams' total, so
         # health checks and short calls always find one free. A thread per stream is cheap
         # enough that the total can be high: it takes many accounts to fill it.
@@ -71,7 +76,7 @@ def main() -> int:
         server, port = create_server(
             [registration], config.port, config.host, max_workers=streams.total + 32
         )
-        web = serve_static(web_root, config.host, web_port)
+        web = serve_static(web_root, config.host, web_port, {"jaeger": jaeger})
         endpoint = metrics.serve(config.host, config.metrics_port)
     except OSError as error:
         print(f"ui: cannot start: {error}", file=sys.stderr)

@@ -37,6 +37,7 @@ MESH_ENV = {
     "AEROALPES_UI_LATIDO_MS": "300",
     "AEROALPES_ENVOY_STREAM_IDLE_MS": "2000",
     "AEROALPES_OPERADORES": OPERATOR_EMAIL,
+    "AEROALPES_UI_JAEGER_URL": "http://jaeger.example:16686/trace/{traza}",
 }
 
 
@@ -186,6 +187,17 @@ def test_register_log_in_navigate_and_log_out(console: Console, mesh: Mesh) -> N
     expect(page.locator("#relay")).to_be_hidden()
 
 
+def waterfall(page: Any) -> list[tuple[str, str, str]]:
+    """The saga's attempts as drawn: (kind, step, result), in the order they began."""
+    rows = page.locator("#saga-tramos li")
+    expect(rows.first).to_be_visible()
+    return [
+        (classes.split()[0], str(rows.nth(i).get_attribute("data-paso")), classes.split()[1])
+        for i in range(rows.count())
+        for classes in [str(rows.nth(i).get_attribute("class"))]
+    ]
+
+
 def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh: Mesh) -> None:
     customer = register(mesh)
     console.login(customer)
@@ -197,6 +209,11 @@ def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh:
     expect(page.locator("#saga-datos")).to_contain_text(completed)
     expect(page.locator("#saga-datos dt", has_text="Localizador")).to_be_visible()
     assert page.locator("#saga-timeline .detalle").first.inner_text().startswith("1 llamada")
+    # Its trace, linked to the configured tracing UI, and its attempts as a waterfall.
+    traza = page.locator("#saga-datos dd.traza a")
+    expect(traza).to_have_text(re.compile(r"^[0-9a-f]{32}$"))
+    assert traza.get_attribute("href") == f"http://jaeger.example:16686/trace/{traza.inner_text()}"
+    assert waterfall(page) == [("accion", step, "exitoso") for step in BOOKING_STEPS]
     page.reload()  # a saga's page is a link: reloaded, it shows the same saga
     expect(page.locator("#saga-estado")).to_have_text("COMPLETADA")
     expect(page.locator("#saga-datos")).to_contain_text(completed)
@@ -212,6 +229,11 @@ def test_a_completed_and_a_compensated_saga_as_timelines(console: Console, mesh:
     expect(page.locator('#saga-timeline li[data-kind="accion"] .error')).to_contain_text(
         "pagar_reserva"
     )
+    assert waterfall(page) == [
+        ("accion", "crear_reserva", "exitoso"),
+        ("accion", "pagar_reserva", "fallido"),
+        ("compensacion", "crear_reserva", "exitoso"),
+    ]
     expect(page.locator("#saga-datos")).to_contain_text("Motivo")
 
     page.click('nav a[data-view="sagas"]')

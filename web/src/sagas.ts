@@ -10,6 +10,47 @@ const PAGE = 20;
 const operator = (): boolean => session.role === "operador";
 const ENDED = new Set([EstadoSaga.COMPLETADA, EstadoSaga.COMPENSADA]);
 
+// Deployment settings the web server offers (services/ui/web.py): a link template to the
+// tracing UI, "{traza}" standing for the trace id. Only http(s) links are made.
+const config: { jaeger: string } = { jaeger: "" };
+void fetch("/config.json")
+  .then((response) => (response.ok ? response.json() : {}))
+  .then((body: { jaeger?: unknown }) => {
+    if (typeof body.jaeger === "string" && /^https?:\/\//.test(body.jaeger)) config.jaeger = body.jaeger;
+  })
+  .catch(() => undefined);
+
+/** The saga's attempts on one time axis (from its log): a waterfall that needs no tracing backend. */
+function waterfall(saga: Saga): HTMLLIElement[] {
+  const now = Date.now();
+  const spans = saga.tramos.map((t) => ({
+    t,
+    start: t.inicio ? timestampDate(t.inicio).getTime() : now,
+    end: t.fin ? timestampDate(t.fin).getTime() : now,
+  }));
+  if (!spans.length) return [];
+  const first = Math.min(...spans.map((s) => s.start));
+  const whole = Math.max(1, Math.max(...spans.map((s) => s.end)) - first);
+  return spans.map(({ t, start, end }) => {
+    const item = el("li", `${t.compensacion ? "compensacion" : "accion"} ${t.resultado || "en-curso"}`);
+    item.dataset.paso = t.paso;
+    const axis = el("span", "eje");
+    axis.setAttribute("aria-hidden", "true"); // the text beside it says the same
+    const bar = el("span", "barra");
+    bar.style.left = `${((start - first) / whole) * 100}%`;
+    bar.style.width = `${((end - start) / whole) * 100}%`;
+    axis.append(bar);
+    const ms = end - start;
+    const took = ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+    item.append(
+      el("span", "nombre", t.compensacion ? `deshacer ${t.paso}` : t.paso),
+      axis,
+      el("span", "cuanto", `+${start - first} ms · ${took} · ${t.resultado || "en curso"}`),
+    );
+    return item;
+  });
+}
+
 // --- list: page tokens of the pages seen so far, so "back" needs no reverse paging from the API.
 const pages: string[] = [""];
 let page = 0;
@@ -136,6 +177,7 @@ export async function showSaga(id: string): Promise<void> {
   status.textContent = "";
   $("#saga-titulo").textContent = `Saga ${id.slice(0, 8)}`;
   $("#saga-timeline").replaceChildren();
+  $("#saga-tramos").replaceChildren();
   $("#saga-datos").replaceChildren();
   $("#saga-estado").textContent = "";
   $("#saga-vivo").textContent = "cargando…";
@@ -187,9 +229,18 @@ function render(saga: Saga): void {
     ["Creada", time(created)],
     ["Actualizada", time(saga.fechaActualizacion && timestampDate(saga.fechaActualizacion))],
   ];
+  const traza = el("dd", "traza");
+  if (saga.idTraza && config.jaeger) {
+    const link = el("a", "", saga.idTraza);
+    link.href = config.jaeger.replace("{traza}", saga.idTraza);
+    link.rel = "noopener";
+    traza.append(link);
+  } else traza.textContent = saga.idTraza;
   $("#saga-datos").replaceChildren(
     ...facts.filter(([, value]) => value).flatMap(([name, value]) => [el("dt", "", name), el("dd", "", value)]),
+    ...(saga.idTraza ? [el("dt", "", "Traza"), traza] : []),
   );
+  $("#saga-tramos").replaceChildren(...waterfall(saga));
   $("#saga-aparcada").hidden = saga.estado !== EstadoSaga.FALLIDA;
   $("#reanudar").hidden = saga.estado !== EstadoSaga.FALLIDA || !operator();
   if (saga.estado === EstadoSaga.FALLIDA) {

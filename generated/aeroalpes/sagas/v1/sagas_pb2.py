@@ -26,41 +26,43 @@ from aeroalpes.reservas.v1 import reserva_pb2 as aeroalpes_dot_reservas_dot_v1_d
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/sagas/v1/sagas.proto\x12\x12\x61\x65roalpes.sagas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\x04Paso\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0e\n\x06nombre\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoPaso\x12\x10\n\x08intentos\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9c\x03\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tipo\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\'\n\x05pasos\x18\x04 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Paso\x12\x12\n\nid_cliente\x18\x05 \x01(\t\x12\x12\n\nid_reserva\x18\x06 \x01(\t\x12\x0f\n\x07id_pago\x18\x07 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x08 \x01(\t\x12\x0e\n\x06motivo\x18\t \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fproximo_intento\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12version_definicion\x18\r \x01(\x05\"\xd4\x01\n\x14ReservarVueloRequest\x12\x12\n\nid_cliente\x18\x01 \x01(\t\x12\x36\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x03 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12\x12\n\nmedio_pago\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0f\n\x07\x65sperar\x18\x06 \x01(\x08\"?\n\x15ReservarVueloResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"%\n\x12ObtenerSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\"=\n\x13ObtenerSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"\x7f\n\x12ListarSagasRequest\x12.\n\x06\x65stado\x18\x01 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\"W\n\x13ListarSagasResponse\x12\'\n\x05sagas\x18\x01 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x13ObservarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\">\n\x14ObservarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"?\n\x13ReanudarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\">\n\x14ReanudarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga*\xb1\x01\n\nEstadoSaga\x12\x1b\n\x17\x45STADO_SAGA_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_SAGA_EN_CURSO\x10\x01\x12\x1b\n\x17\x45STADO_SAGA_COMPENSANDO\x10\x02\x12\x1a\n\x16\x45STADO_SAGA_COMPLETADA\x10\x03\x12\x1a\n\x16\x45STADO_SAGA_COMPENSADA\x10\x04\x12\x17\n\x13\x45STADO_SAGA_FALLIDA\x10\x05*\xc9\x01\n\nEstadoPaso\x12\x1b\n\x17\x45STADO_PASO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_PASO_PENDIENTE\x10\x01\x12\x18\n\x14\x45STADO_PASO_EN_CURSO\x10\x02\x12\x17\n\x13\x45STADO_PASO_EXITOSO\x10\x03\x12\x17\n\x13\x45STADO_PASO_FALLIDO\x10\x04\x12\x1b\n\x17\x45STADO_PASO_COMPENSANDO\x10\x05\x12\x1a\n\x16\x45STADO_PASO_COMPENSADO\x10\x06\x32\xfc\x03\n\x0cSagasService\x12\x64\n\rReservarVuelo\x12(.aeroalpes.sagas.v1.ReservarVueloRequest\x1a).aeroalpes.sagas.v1.ReservarVueloResponse\x12^\n\x0bObtenerSaga\x12&.aeroalpes.sagas.v1.ObtenerSagaRequest\x1a\'.aeroalpes.sagas.v1.ObtenerSagaResponse\x12^\n\x0bListarSagas\x12&.aeroalpes.sagas.v1.ListarSagasRequest\x1a\'.aeroalpes.sagas.v1.ListarSagasResponse\x12\x63\n\x0cObservarSaga\x12\'.aeroalpes.sagas.v1.ObservarSagaRequest\x1a(.aeroalpes.sagas.v1.ObservarSagaResponse0\x01\x12\x61\n\x0cReanudarSaga\x12\'.aeroalpes.sagas.v1.ReanudarSagaRequest\x1a(.aeroalpes.sagas.v1.ReanudarSagaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/sagas/v1/sagas.proto\x12\x12\x61\x65roalpes.sagas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\x04Paso\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0e\n\x06nombre\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoPaso\x12\x10\n\x08intentos\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x03\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tipo\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\'\n\x05pasos\x18\x04 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Paso\x12\x12\n\nid_cliente\x18\x05 \x01(\t\x12\x12\n\nid_reserva\x18\x06 \x01(\t\x12\x0f\n\x07id_pago\x18\x07 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x08 \x01(\t\x12\x0e\n\x06motivo\x18\t \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fproximo_intento\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12version_definicion\x18\r \x01(\x05\x12\x10\n\x08id_traza\x18\x0e \x01(\t\x12)\n\x06tramos\x18\x0f \x03(\x0b\x32\x19.aeroalpes.sagas.v1.Tramo\"\xa3\x01\n\x05Tramo\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0c\n\x04paso\x18\x02 \x01(\t\x12\x14\n\x0c\x63ompensacion\x18\x03 \x01(\x08\x12*\n\x06inicio\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x66in\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tresultado\x18\x06 \x01(\t\"\xd4\x01\n\x14ReservarVueloRequest\x12\x12\n\nid_cliente\x18\x01 \x01(\t\x12\x36\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x03 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12\x12\n\nmedio_pago\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0f\n\x07\x65sperar\x18\x06 \x01(\x08\"?\n\x15ReservarVueloResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"%\n\x12ObtenerSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\"=\n\x13ObtenerSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"\x7f\n\x12ListarSagasRequest\x12.\n\x06\x65stado\x18\x01 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\"W\n\x13ListarSagasResponse\x12\'\n\x05sagas\x18\x01 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x13ObservarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\">\n\x14ObservarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"?\n\x13ReanudarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\">\n\x14ReanudarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga*\xb1\x01\n\nEstadoSaga\x12\x1b\n\x17\x45STADO_SAGA_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_SAGA_EN_CURSO\x10\x01\x12\x1b\n\x17\x45STADO_SAGA_COMPENSANDO\x10\x02\x12\x1a\n\x16\x45STADO_SAGA_COMPLETADA\x10\x03\x12\x1a\n\x16\x45STADO_SAGA_COMPENSADA\x10\x04\x12\x17\n\x13\x45STADO_SAGA_FALLIDA\x10\x05*\xc9\x01\n\nEstadoPaso\x12\x1b\n\x17\x45STADO_PASO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_PASO_PENDIENTE\x10\x01\x12\x18\n\x14\x45STADO_PASO_EN_CURSO\x10\x02\x12\x17\n\x13\x45STADO_PASO_EXITOSO\x10\x03\x12\x17\n\x13\x45STADO_PASO_FALLIDO\x10\x04\x12\x1b\n\x17\x45STADO_PASO_COMPENSANDO\x10\x05\x12\x1a\n\x16\x45STADO_PASO_COMPENSADO\x10\x06\x32\xfc\x03\n\x0cSagasService\x12\x64\n\rReservarVuelo\x12(.aeroalpes.sagas.v1.ReservarVueloRequest\x1a).aeroalpes.sagas.v1.ReservarVueloResponse\x12^\n\x0bObtenerSaga\x12&.aeroalpes.sagas.v1.ObtenerSagaRequest\x1a\'.aeroalpes.sagas.v1.ObtenerSagaResponse\x12^\n\x0bListarSagas\x12&.aeroalpes.sagas.v1.ListarSagasRequest\x1a\'.aeroalpes.sagas.v1.ListarSagasResponse\x12\x63\n\x0cObservarSaga\x12\'.aeroalpes.sagas.v1.ObservarSagaRequest\x1a(.aeroalpes.sagas.v1.ObservarSagaResponse0\x01\x12\x61\n\x0cReanudarSaga\x12\'.aeroalpes.sagas.v1.ReanudarSagaRequest\x1a(.aeroalpes.sagas.v1.ReanudarSagaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.sagas.v1.sagas_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ESTADOSAGA']._serialized_start=1552
-  _globals['_ESTADOSAGA']._serialized_end=1729
-  _globals['_ESTADOPASO']._serialized_start=1732
-  _globals['_ESTADOPASO']._serialized_end=1933
+  _globals['_ESTADOSAGA']._serialized_start=1779
+  _globals['_ESTADOSAGA']._serialized_end=1956
+  _globals['_ESTADOPASO']._serialized_start=1959
+  _globals['_ESTADOPASO']._serialized_end=2160
   _globals['_PASO']._serialized_start=125
   _globals['_PASO']._serialized_end=301
   _globals['_SAGA']._serialized_start=304
-  _globals['_SAGA']._serialized_end=716
-  _globals['_RESERVARVUELOREQUEST']._serialized_start=719
-  _globals['_RESERVARVUELOREQUEST']._serialized_end=931
-  _globals['_RESERVARVUELORESPONSE']._serialized_start=933
-  _globals['_RESERVARVUELORESPONSE']._serialized_end=996
-  _globals['_OBTENERSAGAREQUEST']._serialized_start=998
-  _globals['_OBTENERSAGAREQUEST']._serialized_end=1035
-  _globals['_OBTENERSAGARESPONSE']._serialized_start=1037
-  _globals['_OBTENERSAGARESPONSE']._serialized_end=1098
-  _globals['_LISTARSAGASREQUEST']._serialized_start=1100
-  _globals['_LISTARSAGASREQUEST']._serialized_end=1227
-  _globals['_LISTARSAGASRESPONSE']._serialized_start=1229
-  _globals['_LISTARSAGASRESPONSE']._serialized_end=1316
-  _globals['_OBSERVARSAGAREQUEST']._serialized_start=1318
-  _globals['_OBSERVARSAGAREQUEST']._serialized_end=1356
-  _globals['_OBSERVARSAGARESPONSE']._serialized_start=1358
-  _globals['_OBSERVARSAGARESPONSE']._serialized_end=1420
-  _globals['_REANUDARSAGAREQUEST']._serialized_start=1422
-  _globals['_REANUDARSAGAREQUEST']._serialized_end=1485
-  _globals['_REANUDARSAGARESPONSE']._serialized_start=1487
-  _globals['_REANUDARSAGARESPONSE']._serialized_end=1549
-  _globals['_SAGASSERVICE']._serialized_start=1936
-  _globals['_SAGASSERVICE']._serialized_end=2444
+  _globals['_SAGA']._serialized_end=777
+  _globals['_TRAMO']._serialized_start=780
+  _globals['_TRAMO']._serialized_end=943
+  _globals['_RESERVARVUELOREQUEST']._serialized_start=946
+  _globals['_RESERVARVUELOREQUEST']._serialized_end=1158
+  _globals['_RESERVARVUELORESPONSE']._serialized_start=1160
+  _globals['_RESERVARVUELORESPONSE']._serialized_end=1223
+  _globals['_OBTENERSAGAREQUEST']._serialized_start=1225
+  _globals['_OBTENERSAGAREQUEST']._serialized_end=1262
+  _globals['_OBTENERSAGARESPONSE']._serialized_start=1264
+  _globals['_OBTENERSAGARESPONSE']._serialized_end=1325
+  _globals['_LISTARSAGASREQUEST']._serialized_start=1327
+  _globals['_LISTARSAGASREQUEST']._serialized_end=1454
+  _globals['_LISTARSAGASRESPONSE']._serialized_start=1456
+  _globals['_LISTARSAGASRESPONSE']._serialized_end=1543
+  _globals['_OBSERVARSAGAREQUEST']._serialized_start=1545
+  _globals['_OBSERVARSAGAREQUEST']._serialized_end=1583
+  _globals['_OBSERVARSAGARESPONSE']._serialized_start=1585
+  _globals['_OBSERVARSAGARESPONSE']._serialized_end=1647
+  _globals['_REANUDARSAGAREQUEST']._serialized_start=1649
+  _globals['_REANUDARSAGAREQUEST']._serialized_end=1712
+  _globals['_REANUDARSAGARESPONSE']._serialized_start=1714
+  _globals['_REANUDARSAGARESPONSE']._serialized_end=1776
+  _globals['_SAGASSERVICE']._serialized_start=2163
+  _globals['_SAGASSERVICE']._serialized_end=2671
 # @@protoc_insertion_point(module_scope)

@@ -60,7 +60,7 @@ class Paso(_message.Message):
     def __init__(self, indice: _Optional[int] = ..., nombre: _Optional[str] = ..., estado: _Optional[_Union[EstadoPaso, str]] = ..., intentos: _Optional[int] = ..., error: _Optional[str] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Saga(_message.Message):
-    __slots__ = ("id", "tipo", "estado", "pasos", "id_cliente", "id_reserva", "id_pago", "codigo_localizador", "motivo", "fecha_creacion", "fecha_actualizacion", "proximo_intento", "version_definicion")
+    __slots__ = ("id", "tipo", "estado", "pasos", "id_cliente", "id_reserva", "id_pago", "codigo_localizador", "motivo", "fecha_creacion", "fecha_actualizacion", "proximo_intento", "version_definicion", "id_traza", "tramos")
     ID_FIELD_NUMBER: _ClassVar[int]
     TIPO_FIELD_NUMBER: _ClassVar[int]
     ESTADO_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +74,8 @@ class Saga(_message.Message):
     FECHA_ACTUALIZACION_FIELD_NUMBER: _ClassVar[int]
     PROXIMO_INTENTO_FIELD_NUMBER: _ClassVar[int]
     VERSION_DEFINICION_FIELD_NUMBER: _ClassVar[int]
+    ID_TRAZA_FIELD_NUMBER: _ClassVar[int]
+    TRAMOS_FIELD_NUMBER: _ClassVar[int]
     id: str
     tipo: str
     estado: EstadoSaga
@@ -87,7 +89,25 @@ class Saga(_message.Message):
     fecha_actualizacion: _timestamp_pb2.Timestamp
     proximo_intento: _timestamp_pb2.Timestamp
     version_definicion: int
-    def __init__(self, id: _Optional[str] = ..., tipo: _Optional[str] = ..., estado: _Optional[_Union[EstadoSaga, str]] = ..., pasos: _Optional[_Iterable[_Union[Paso, _Mapping]]] = ..., id_cliente: _Optional[str] = ..., id_reserva: _Optional[str] = ..., id_pago: _Optional[str] = ..., codigo_localizador: _Optional[str] = ..., motivo: _Optional[str] = ..., fecha_creacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proximo_intento: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version_definicion: _Optional[int] = ...) -> None: ...
+    id_traza: str
+    tramos: _containers.RepeatedCompositeFieldContainer[Tramo]
+    def __init__(self, id: _Optional[str] = ..., tipo: _Optional[str] = ..., estado: _Optional[_Union[EstadoSaga, str]] = ..., pasos: _Optional[_Iterable[_Union[Paso, _Mapping]]] = ..., id_cliente: _Optional[str] = ..., id_reserva: _Optional[str] = ..., id_pago: _Optional[str] = ..., codigo_localizador: _Optional[str] = ..., motivo: _Optional[str] = ..., fecha_creacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fecha_actualizacion: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proximo_intento: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., version_definicion: _Optional[int] = ..., id_traza: _Optional[str] = ..., tramos: _Optional[_Iterable[_Union[Tramo, _Mapping]]] = ...) -> None: ...
+
+class Tramo(_message.Message):
+    __slots__ = ("indice", "paso", "compensacion", "inicio", "fin", "resultado")
+    INDICE_FIELD_NUMBER: _ClassVar[int]
+    PASO_FIELD_NUMBER: _ClassVar[int]
+    COMPENSACION_FIELD_NUMBER: _ClassVar[int]
+    INICIO_FIELD_NUMBER: _ClassVar[int]
+    FIN_FIELD_NUMBER: _ClassVar[int]
+    RESULTADO_FIELD_NUMBER: _ClassVar[int]
+    indice: int
+    paso: str
+    compensacion: bool
+    inicio: _timestamp_pb2.Timestamp
+    fin: _timestamp_pb2.Timestamp
+    resultado: str
+    def __init__(self, indice: _Optional[int] = ..., paso: _Optional[str] = ..., compensacion: _Optional[bool] = ..., inicio: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., fin: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., resultado: _Optional[str] = ...) -> None: ...
 
 class ReservarVueloRequest(_message.Message):
     __slots__ = ("id_cliente", "itinerarios", "pasajeros", "medio_pago", "idempotency_key", "esperar")
