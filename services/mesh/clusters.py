@@ -68,6 +68,17 @@ def otlp_cluster(host: str, port: int, dns: bool) -> dict[str, Any]:
     }
 
 
+# A client on the internet is not upstream of the mesh: its trace context must neither keep a
+# booking out of the traces (sampled flag 0) nor choose the trace it joins. Removed before Envoy's
+# tracer (or, without one, the services) read it: every edge request starts its own trace.
+FORGET_CLIENT_TRACE = {
+    "name": "envoy.http.early_header_mutation.header_mutation",
+    "typed_config": typed(
+        "envoy.extensions.http.early_header_mutation.header_mutation.v3.HeaderMutation",
+        mutations=[{"remove": name} for name in ("traceparent", "tracestate", "baggage")],
+    ),
+}
+
 def tracing(listener: str) -> dict[str, Any]:
     """The HTTP connection manager's tracing: a span per request, to the OTLP cluster, joining
     the caller's W3C traceparent (or starting the trace) and passing its own on."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.mesh import edge_policy
+from services.mesh.clusters import FORGET_CLIENT_TRACE
 from services.mesh.edge_policy import http_filter, typed
 from services.mesh.listeners import listener
 from services.mesh.routes import NOT_FOUND, grpc_status, health, methods, reflection, route
@@ -108,6 +109,7 @@ def edge_listener(t: Topology) -> dict[str, Any]:
         "local_reply_config": edge_policy.LOCAL_REPLIES,
         # One connection cannot hold more than this many calls open at once (HTTP/2).
         "http2_protocol_options": {"max_concurrent_streams": 100},
+        "early_header_mutation_extensions": [FORGET_CLIENT_TRACE],
     }
     return listener(
         "edge", t.edge_port, t, edge_filters(t), edge_routes(t), {"envoy.filters.http.cors": cors},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.mesh.clusters import tracing
+from services.mesh.clusters import FORGET_CLIENT_TRACE, tracing
 from services.mesh.edge_policy import http_filter, typed
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
 from services.mesh.topology import PUBLIC, Topology
@@ -101,4 +101,6 @@ def compat_listener(t: Topology, port: int) -> dict[str, Any]:
         health("vuelos"),
         NOT_FOUND,
     ]
-    return listener("vuelos", port, t, [], routes)
+    # The tutorial's clients are outside the mesh too: their trace context is dropped.
+    options = {"early_header_mutation_extensions": [FORGET_CLIENT_TRACE]}
+    return listener("vuelos", port, t, [], routes, options=options)
