@@ -18,6 +18,10 @@ REPO = Path(__file__).resolve().parents[2]
 NAMESPACE = "aeroalpes"  # both overlays; the data namespaces' policies name it
 DB_NAMESPACE, DB_SERVICE, DB_PORT = "aeroalpes-data", "mariadb", 3306
 BROKER_NAMESPACE, BROKER_SERVICE, BROKER_PORT = "pulsar", "pulsar-proxy", 6650
+# Observability (README: Traces, Metrics): the cluster's OpenTelemetry Collector takes every
+# pod's spans over OTLP/gRPC; Prometheus in its own namespace scrapes each service's /metrics.
+TRACES_NAMESPACE, TRACES_SERVICE, TRACES_PORT = "observability", "otel-collector", 4317
+MONITORING_NAMESPACE = "monitoring"
 EDGE_PORT, INTERNAL_PORT = 8080, 8081
 UI_WEB_PORT = 50167
 IMAGE = "aeroalpes/services:dev"

@@ -4,7 +4,8 @@ Everything in the namespace is denied both ways first; each rule below then open
 the design's table (ARCHITECTURE.md): the world → Envoy's edge; Envoy → each service; callers
 → Envoy's internal listener; the UI → the relay's state; owners of a database → MariaDB; the
 relay and the two event consumers → Pulsar. DNS is open to every pod (names are how peers and
-Envoy find each other)."""
+Envoy find each other); Prometheus scrapes each service's metrics port and every pod may send
+spans to the OpenTelemetry Collector."""
 
 from __future__ import annotations
 
@@ -17,7 +18,11 @@ from services.mesh.k8s_catalog import (
     DB_PORT,
     EDGE_PORT,
     INTERNAL_PORT,
+    MONITORING_NAMESPACE,
     NAMESPACE,
+    TRACES_NAMESPACE,
+    TRACES_PORT,
+    TRACES_SERVICE,
     WORKLOADS,
     Workload,
 )
@@ -111,6 +116,22 @@ def _envoy_policy() -> Obj:
     return policy("envoy", "envoy", ingress, egress)
 
 
+def metrics_port(w: Workload) -> int:
+    """As each service reads it by default (services/kit/config.py): 94xx beside 500xx."""
+    return 9400 + w.port % 100
+
+
+def _observability_policy() -> Obj:
+    """Prometheus (its namespace) scrapes each service's /metrics; every pod sends its spans to
+    the OpenTelemetry Collector (its namespace) when AEROALPES_OTLP_ENDPOINT names it."""
+    scrape = {
+        "from": [namespace(MONITORING_NAMESPACE)],
+        "ports": tcp(*sorted({metrics_port(w) for w in WORKLOADS})),
+    }
+    collector = namespace(TRACES_NAMESPACE, matchLabels={NAME: TRACES_SERVICE})
+    return policy("observability", None, [scrape], [{"to": [collector], "ports": tcp(TRACES_PORT)}])
+
+
 def policies() -> list[Obj]:
     dns = {
         "to": [namespace("kube-system", matchLabels={"k8s-app": "kube-dns"})],
@@ -119,6 +140,7 @@ def policies() -> list[Obj]:
     return [
         policy("default-deny", None, [], []),
         policy("dns", None, None, [dns]),
+        _observability_policy(),
         _envoy_policy(),
         *(_workload_policy(w) for w in WORKLOADS),
     ]

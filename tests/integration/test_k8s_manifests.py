@@ -345,7 +345,8 @@ SERVICE_PORTS = {
     "ui": [50067, 50167],
     "cdc": [50068],
 }
-OUTSIDERS = ("world", "intruder", "mariadb-operator")  # the internet, other namespaces' pods
+OUTSIDERS = ("world", "intruder", "mariadb-operator", "prometheus")  # not AeroAlpes' pods
+METRICS_PORTS = {svc: 9400 + ports[0] % 100 for svc, ports in SERVICE_PORTS.items()}
 DESIGN = {
     *((src, "envoy", 8080) for src in OUTSIDERS),  # the edge: anyone outside AeroAlpes
     *(("envoy", svc, p) for svc, ports in SERVICE_PORTS.items() if svc != "cdc" for p in ports),
@@ -355,6 +356,8 @@ DESIGN = {
     ("mariadb-operator", "mariadb", 3306),
     *((src, "pulsar", 6650) for src in USE_THE_BROKER),
     *((src, "kube-dns", 53) for src in ("envoy", *SERVICE_PORTS)),
+    *(("prometheus", svc, port) for svc, port in METRICS_PORTS.items()),  # scraping
+    *((src, "otel-collector", 4317) for src in ("envoy", *SERVICE_PORTS)),  # spans
 }
 
 
@@ -370,6 +373,8 @@ def pods_of(objs: list[Obj]) -> list[Pod]:
         ("pulsar", "pulsar", {"app": "pulsar", "component": "proxy"}),
         ("mariadb-operator", "mariadb-operator", {"app.kubernetes.io/name": "mariadb-operator"}),
         ("kube-dns", "kube-system", {"k8s-app": "kube-dns"}),
+        ("prometheus", "monitoring", {"app.kubernetes.io/name": "prometheus"}),
+        ("otel-collector", "observability", {"app.kubernetes.io/name": "otel-collector"}),
         ("intruder", "default", {"app.kubernetes.io/name": "sagas"}),  # a look-alike elsewhere
         ("world", None, {}),
     ]
@@ -378,7 +383,8 @@ def pods_of(objs: list[Obj]) -> list[Pod]:
 def reachable(objs: list[Obj], policies: list[Obj]) -> set[tuple[str, str, int]]:
     pods = pods_of(objs)
     ports = {
-        **SERVICE_PORTS,
+        **{svc: [*p, METRICS_PORTS[svc]] for svc, p in SERVICE_PORTS.items()},
+        "otel-collector": [4317],
         "envoy": [8080, 8081],
         "mariadb": [3306],
         "pulsar": [6650],
@@ -405,7 +411,8 @@ def test_network_policies_allow_exactly_the_designs_paths(
     found = {
         (s, d, p)
         for s, d, p in found
-        if s not in ("mariadb", "pulsar", "kube-dns") and not (d == "kube-dns" and s in OUTSIDERS)
+        if s not in ("mariadb", "pulsar", "kube-dns", "otel-collector")
+        and not (d in ("kube-dns", "otel-collector") and s in OUTSIDERS)
     }
     assert found - DESIGN == set(), "paths the design does not have"
     assert DESIGN - found == set(), "paths of the design that are closed"
