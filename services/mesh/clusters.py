@@ -79,6 +79,7 @@ FORGET_CLIENT_TRACE = {
     ),
 }
 
+
 def tracing(listener: str) -> dict[str, Any]:
     """The HTTP connection manager's tracing: a span per request, to the OTLP cluster, joining
     the caller's W3C traceparent (or starting the trace) and passing its own on."""
