@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from services.kit.db import UnitOfWork, create_engine, session_factory
-from services.kit.errors import Conflict
+from services.kit.errors import BusinessRefusal, Conflict, NotFound
 from services.sagas import tables
 from services.sagas.domain import Saga
 from services.sagas.leases import LeaseLost
@@ -149,3 +149,58 @@ def test_a_key_names_one_saga_and_one_request(db: Engine) -> None:
     with pytest.raises(Conflict) as reused:
         s.existing("k", "h2")
     assert reused.value.reason == "CLAVE_REUTILIZADA"
+
+
+def parked(s: SagaStore, key: str, proximo: datetime) -> Saga:
+    saga, _ = s.create(nueva(), key, "h")
+    saga = s.save(saga.intento_accion(0, T0).paso_exitoso(0, {}, T0))
+    saga = s.save(saga.intento_accion(1, T0).paso_fallido(1, "no", False, T0))
+    saga = s.save(saga.intento_compensacion(0, T0))
+    return s.save(saga.fallida(0, "caído", T0, proximo))
+
+
+def test_an_operator_resumes_only_a_parked_saga_taking_it_over(db: Engine) -> None:
+    s, operator_side = store(db, "yo"), store(db, "operador")
+    saga = parked(s, "k", T0 + timedelta(hours=1))
+    seen: list[str] = []
+    with UnitOfWork(session_factory(db)) as uow:
+        resumed = operator_side.resume(uow.session, saga.id, lambda x: seen.append(x.id))
+        uow.commit()
+    assert seen == [saga.id]  # the caller's check saw it before anything changed
+    assert (resumed.estado.value, resumed.version, resumed.proximo_intento) == (
+        "COMPENSANDO", saga.version + 1, None,
+    )  # fmt: skip
+    assert [p.intentos_compensacion for p in resumed.pasos] == [0, 0, 0]
+    assert operator_side.load(saga.id) == resumed
+    [(owner,)] = rows(db, "SELECT propietario FROM sagas WHERE id = :id", id=saga.id)
+    assert owner == "operador"
+    assert s.log(saga.id)[-1][:2] == ("SAGA_REANUDADA", -1)
+    with UnitOfWork(session_factory(db)) as uow, pytest.raises(BusinessRefusal) as refused:
+        operator_side.resume(uow.session, saga.id)  # no longer parked
+    assert refused.value.reason == "SAGA_NO_FALLIDA"
+    with UnitOfWork(session_factory(db)) as uow, pytest.raises(NotFound):
+        operator_side.resume(uow.session, new_id())
+
+
+def test_a_parked_saga_is_work_only_once_its_next_attempt_is_due(db: Engine) -> None:
+    s = store(db, "yo")
+    later = parked(s, "k1", T0 + timedelta(hours=1))  # due in an hour (on the db clock)
+    now = parked(s, "k2", T0)  # due at once
+    other = store(db, "otro")
+    assert other.leases.claimable() == [now.id]
+    assert not other.leases.claim(now.id)  # due, but the parking orchestrator's lease is live
+    assert s.leases.claim(now.id) and not s.leases.claim(later.id)
+
+
+def test_pages_filter_by_state_and_customer_newest_first(db: Engine) -> None:
+    s = store(db)
+    first, _ = s.create(nueva(), "k1", "h")
+    second, _ = s.create(nueva(), "k2", "h")
+    done = s.save(second.completar(T0))
+    assert [x.id for x in s.page(None, "", None, 10)[0]] == [second.id, first.id]
+    assert [x.id for x in s.page(done.estado, "", None, 10)[0]] == [second.id]
+    assert [x.id for x in s.page(None, first.id_cliente, None, 10)[0]] == [first.id]
+    page, following = s.page(None, "", None, 1)
+    assert [x.id for x in page] == [second.id] and following is not None
+    assert [x.id for x in s.page(None, "", following, 1)[0]] == [first.id]
+    assert [t for t, _, _ in s.log(second.id, limit=1)] == ["SAGA_COMPLETADA"]
