@@ -296,6 +296,11 @@ def interceptor_loopback(calls: int = 3000, repeats: int = 7) -> dict[str, float
     }
 
 
+def spread(runs: list[dict[str, float]], key: str, spec: str) -> str:
+    values = [run[key] for run in runs]
+    return f"{min(values):{spec}}–{max(values):{spec}}"
+
+
 def markdown(report: dict[str, Any]) -> str:
     rows = {row["config"]: row for row in report["rows"]}
     base = rows.get("off")
@@ -305,19 +310,22 @@ def markdown(report: dict[str, Any]) -> str:
         f"SQLite, concurrency {report['concurrency']}, {report['sagas']} bookings per run,"
         f" medians of {report['runs']} runs, a fresh system per run, configurations in turn;"
         f" {report['cores']} cores shared with other work (see cores busy).",
+        *([f"Code measured: {report['commit']}."] if "commit" in report else []),
         "",
-        "| tracing | sagas/s | vs off | p50 ms | vs off | p95 ms | CPU s/saga (system) | vs off |"
-        " load gen | cores busy (ours) | cores busy (machine) | sampled | spans/saga |"
-        " trace bytes/saga |",
-        "|---" * 14 + "|",
+        "| tracing | sagas/s | runs' range | vs off | p50 ms | runs' range | vs off | p95 ms |"
+        " CPU s/saga (system) | vs off | load gen | cores busy (ours) | cores busy (machine) |"
+        " sampled | spans/saga | trace bytes/saga |",
+        "|---" * 16 + "|",
     ]
     for name, row in rows.items():
         cpu, traces = row["cpu_s_per_saga"], row["traces"]
         cells = [
             name,
             f"{row['sagas_per_s']:.1f}",
+            spread(row["runs"], "sagas_per_s", ".1f"),
             f"{row['sagas_per_s'] / base['sagas_per_s']:.2f}" if base else "",
             f"{row['p50_ms']:.0f}",
+            spread(row["runs"], "p50_ms", ".0f"),
             f"{row['p50_ms'] / base['p50_ms']:.2f}" if base else "",
             f"{row['p95_ms']:.0f}",
             f"{cpu['system']:.3f}",
@@ -353,6 +361,14 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def commit() -> str:
+    """HEAD of the checkout this runs from (edits not yet committed run too, unnamed)."""
+    done = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown (not a git checkout)"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -361,10 +377,16 @@ def main() -> int:
     parser.add_argument("--sagas", type=int, default=256, help="bookings per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--configs", default=",".join(CONFIGS))
+    parser.add_argument("--render", type=Path, help="only rewrite the summary from a results file")
     parser.add_argument("--serve-otlp", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_otlp:
         return serve_otlp()
+    if args.render:
+        summary = markdown(json.loads(args.render.read_text()))
+        (RESULTS / "observability-latest.md").write_text(summary + "\n")
+        print(summary)
+        return 0
     report: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "backend": "sqlite",
@@ -372,6 +394,7 @@ def main() -> int:
         "sagas": args.sagas,
         "runs": args.runs,
         "cores": os.cpu_count() or 1,
+        "commit": commit(),
         "rows": [],
     }
     configs = args.configs.split(",")
