@@ -178,7 +178,8 @@ def diff(tree: Path, mutant: str) -> str:
     shown = subprocess.run(
         [str(MUTMUT), "show", mutant], cwd=tree, capture_output=True, text=True, timeout=120
     ).stdout
-    return "\n".join(line for line in shown.splitlines() if re.match(r"^[-+] ", line))
+    # The changed lines, a signature's too ("-def f(x=5):" has no space after the sign).
+    return "\n".join(line for line in shown.splitlines() if re.match(r"^[-+](?![-+]{2} )", line))
 
 
 Measured = dict[str, dict[str, Any]]  # group -> {commit, minutes, modules: [Module]}

@@ -42,7 +42,8 @@ class Sagas(sagas_pb2_grpc.SagasServiceServicer):
     def ObservarSaga(self, request: Any, context: Any) -> Iterator[Any]:
         self.calls += 1
         for n in range(2):
-            yield sagas_pb2.ObservarSagaResponse(saga=sagas_pb2.Saga(id=f"{request_id.get()}:{n}"))
+            saga = sagas_pb2.Saga(id=f"{request_id.get()}:{n}", id_reserva=request.id_saga)
+            yield sagas_pb2.ObservarSagaResponse(saga=saga)
         self.fail(request.id_saga, context)
 
     @staticmethod
@@ -108,6 +109,11 @@ def served() -> Iterator[tuple[grpc.Channel, Sagas]]:
 def obtener(channel: grpc.Channel, id_saga: str, **kwargs: Any) -> sagas_pb2.Saga:
     stub = sagas_pb2_grpc.SagasServiceStub(channel)  # type: ignore[no-untyped-call]
     return stub.ObtenerSaga(sagas_pb2.ObtenerSagaRequest(id_saga=id_saga), **kwargs).saga
+
+
+def observar(channel: grpc.Channel, id_saga: str) -> Any:
+    stub = sagas_pb2_grpc.SagasServiceStub(channel)  # type: ignore[no-untyped-call]
+    return stub.ObservarSaga(sagas_pb2.ObservarSagaRequest(id_saga=id_saga), timeout=9)
 
 
 def failure(call: Any) -> grpc.RpcError:
@@ -213,6 +219,7 @@ def test_ids_reach_the_servicer_in_one_spelling(served: tuple[grpc.Channel, Saga
     channel, _ = served
     upper = "0B1C2D3E-4F50-4617-8283-94A5B6C7D8E9"
     assert obtener(channel, upper, timeout=9).id_reserva == upper.lower()
+    assert {u.saga.id_reserva for u in observar(channel, upper)} == {upper.lower()}
 
 
 def test_refusals_and_bugs_are_logged_with_method_and_reason(
@@ -222,7 +229,9 @@ def test_refusals_and_bugs_are_logged_with_method_and_reason(
     with caplog.at_level(logging.INFO, logger="services.kit.interceptor"):
         failure(lambda: obtener(channel, "rechazo", timeout=9))
         failure(lambda: obtener(channel, "bug", timeout=9))
-    refused, bug = (r for r in caplog.records if r.name == "services.kit.interceptor")
+        failure(lambda: list(observar(channel, "rechazo")))
+    refused, bug, streamed = (r for r in caplog.records if r.name == "services.kit.interceptor")
+    assert streamed.getMessage() == f"{OBSERVAR} refused: SAGA_NO_FALLIDA"
     assert refused.getMessage() == f"{OBTENER} refused: SAGA_NO_FALLIDA"
     assert refused.reason == "SAGA_NO_FALLIDA"  # type: ignore[attr-defined]  # a JSON log field
     assert bug.getMessage() == f"unexpected error in {OBTENER}"

@@ -2,6 +2,7 @@
 (services/ui/owners.py): the refusals a customer gets, and the booking -> customer memory."""
 
 import json
+import logging
 
 import grpc
 import pytest
@@ -73,7 +74,9 @@ def test_bookings_are_remembered_up_to_capacity_oldest_forgotten_first() -> None
     assert asked == ["r1"]
 
 
-def test_a_lookup_that_fails_or_finds_nobody_leaves_the_event_to_operators() -> None:
+def test_a_lookup_that_fails_or_finds_nobody_leaves_the_event_to_operators(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     class Down(grpc.RpcError):
         def code(self) -> grpc.StatusCode:
             return grpc.StatusCode.UNAVAILABLE
@@ -81,7 +84,10 @@ def test_a_lookup_that_fails_or_finds_nobody_leaves_the_event_to_operators() -> 
     def down(booking: str) -> str:
         raise Down()
 
-    assert Owners(down).owner(evento("r1")) is None
+    with caplog.at_level(logging.WARNING, logger="services.ui.owners"):
+        assert Owners(down).owner(evento("r1")) is None
+    [warning] = caplog.records
+    assert warning.getMessage() == "cannot tell whose booking an event is: StatusCode.UNAVAILABLE"
     assert Owners(lambda booking: "").owner(evento("r1")) is None
     assert Owners().owner(evento("r1")) is None  # no lookup configured
     found = Owners(lambda booking: "c9")
