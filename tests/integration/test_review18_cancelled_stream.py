@@ -1,0 +1,86 @@
+"""Review #18 (rev18): a stream the client cancelled counts as ``grpc_code="OK"``.
+
+ObservarSaga and the UI bridge's Suscribir end by returning once ``context.is_active()`` is false,
+as a handler should; grpc never set a code, so the metrics interceptor files the call under OK.
+Every browser tab closed or client timed out on a watch adds to the success count, and the
+dashboards' error ratio for streams can never show cancellations. The README promises the code
+the client got: that is CANCELLED.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2
+from prometheus_client import REGISTRY
+
+from services.kit.server import Registration, create_server
+from tests.support.components import wait_until
+
+SERVICE = "rev18.Observar"
+METHOD = "Seguir"
+
+
+def handled(code: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "grpc_server_handled_total",
+        {
+            "grpc_type": "server_stream",
+            "grpc_service": SERVICE,
+            "grpc_method": METHOD,
+            "grpc_code": code,
+        },
+    )
+    return value or 0.0
+
+
+def test_a_stream_the_client_cancelled_is_counted_as_cancelled() -> None:
+    ended = threading.Event()
+
+    def seguir(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        gone = threading.Event()
+        context.add_callback(gone.set)
+        yield health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+        gone.wait(30)  # like ObservarSaga: wait for news while the caller is there
+        ended.set()
+
+    handler = grpc.method_handlers_generic_handler(
+        SERVICE,
+        {
+            METHOD: grpc.unary_stream_rpc_method_handler(
+                seguir,
+                request_deserializer=health_pb2.HealthCheckRequest.FromString,
+                response_serializer=health_pb2.HealthCheckResponse.SerializeToString,
+            )
+        },
+    )
+    registration = Registration(
+        add=lambda _servicer, server: server.add_generic_rpc_handlers((handler,)),
+        servicer=None,
+        name=SERVICE,
+    )
+    server, port = create_server([registration])
+    before_ok, before_cancelled = handled("OK"), handled("CANCELLED")
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_stream(
+                f"/{SERVICE}/{METHOD}",
+                request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+                response_deserializer=health_pb2.HealthCheckResponse.FromString,
+            )(health_pb2.HealthCheckRequest(), timeout=30)
+            next(call)  # the stream is open and the handler is waiting
+            call.cancel()
+            assert ended.wait(30), "the handler never saw the cancellation"
+            wait_until(
+                lambda: handled("OK") + handled("CANCELLED") > before_ok + before_cancelled,
+                30,
+                "the cancelled stream to be counted",
+            )
+    finally:
+        server.stop(0).wait()
+    assert handled("CANCELLED") == before_cancelled + 1, (
+        f"a cancelled stream counted under OK ({handled('OK') - before_ok:.0f})"
+    )
