@@ -58,13 +58,17 @@ def _abort(exc: Exception, context: grpc.ServicerContext, method: str) -> None:
         raise exc  # the servicer already chose a status with context.abort
     domain_error = _translate(exc)
     if domain_error is None:
-        log.exception("unexpected error in %s", method)
+        log.error("unexpected error in %s", method, exc_info=exc)
         context.abort(grpc.StatusCode.INTERNAL, f"error interno (request id {request_id.get()})")
     else:
         log.info(
             "%s refused: %s", method, domain_error.reason, extra={"reason": domain_error.reason}
         )
-        context.abort_with_status(rpc_status.to_status(to_status(domain_error)))
+        # abort_with_status, spelt out: the tracing wrapper of the context sees abort (and
+        # records the code on the span), not abort_with_status.
+        status = rpc_status.to_status(to_status(domain_error))
+        context.set_trailing_metadata(status.trailing_metadata)
+        context.abort(status.code, status.details)
 
 
 def _request_id(context: grpc.ServicerContext) -> str:
@@ -108,17 +112,19 @@ def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
         token = request_id.set(_request_id(context))
         try:
-            _check_parsed(request)
-            validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
-            time_token = _check_time(context)
             try:
-                response = behavior(request, context)
-            finally:
-                deadline.reset(time_token)
-            die_after_commit()
-            return response
-        except Exception as exc:
-            _abort(exc, context, method)
+                _check_parsed(request)
+                validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
+                time_token = _check_time(context)
+                try:
+                    response = behavior(request, context)
+                finally:
+                    deadline.reset(time_token)
+                die_after_commit()
+                return response
+            except Exception as exc:
+                failure = exc
+            _abort(failure, context, method)  # see _wrap_stream
         finally:
             request_id.reset(token)
 
@@ -133,8 +139,13 @@ def _wrap_stream(method: str, behavior: Callable[..., Iterator[Any]]) -> Callabl
             _check_parsed(request)
             validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
             yield from behavior(request, context)
+            return
         except Exception as exc:
-            _abort(exc, context, method)
+            failure = exc
+        # Aborted outside the except clause, so the abort chains no exception: a tracer records
+        # the escaping abort with its traceback, which must not carry the error's text (it may
+        # name a customer).
+        _abort(failure, context, method)
 
     return wrapped
 

@@ -13,8 +13,9 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from opentelemetry.instrumentation.grpc import filters, server_interceptor
+from opentelemetry.instrumentation.grpc import server_interceptor
 
+from services.kit import tracing
 from services.kit.interceptor import ErrorInterceptor
 from services.kit.metrics import MetricsInterceptor
 
@@ -78,7 +79,7 @@ def create_server(
         # trace span (from the caller's traceparent) encloses both; health checks make none.
         interceptors=[
             HealthOnItsOwnThreads(health_pool),
-            server_interceptor(filter_=filters.negate(filters.health_check())),  # type: ignore[no-untyped-call]
+            server_interceptor(filter_=tracing.UNTRACED),  # type: ignore[no-untyped-call]
             MetricsInterceptor(),
             ErrorInterceptor(),
         ],

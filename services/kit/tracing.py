@@ -5,7 +5,8 @@ Spans go over OTLP/gRPC to ``AEROALPES_OTLP_ENDPOINT`` when it is set (a Collect
 without it, to ``<var>/trazas/<service>-<pid>.jsonl`` in the OTLP JSON format the OpenTelemetry
 Collector's ``otlpjsonfile`` receiver reads (README: Traces). ``AEROALPES_TRAZAS_MUESTREO`` is the
 share of new traces sampled (default 1; 0: tracing off); a trace begun upstream keeps its
-caller's decision."""
+caller's decision. Files stay bounded: one past ``AEROALPES_TRAZAS_MAX_MB`` (64) becomes ``.1``
+(the one before is dropped), and a process starting keeps only its service's last few files."""
 
 from __future__ import annotations
 
@@ -21,15 +22,26 @@ from google.protobuf import json_format
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
+from opentelemetry.instrumentation.grpc import filters
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
-from services.kit.config import ConfigError, env_str
+from services.kit.config import ConfigError, env_int, env_str
 
 log = logging.getLogger(__name__)
 _provider: TracerProvider | None = None
+# Calls that are machinery, not requests: health checks and the relay's state, asked every second.
+UNTRACED = filters.negate(
+    filters.any_of(filters.health_check(), filters.method_name("ObtenerEstado"))
+)
+KEEP_FILES = 8  # per service, from earlier processes (restarts, replicas)
+EXPORT_TIMEOUT_S = 2  # a collector that is down must not hold a process that is stopping
+
+
+def trace_file_mb(env: Mapping[str, str]) -> int:
+    return env_int(env, "AEROALPES_TRAZAS_MAX_MB", 64)
 
 
 def sample_ratio(env: Mapping[str, str]) -> float:
@@ -58,24 +70,40 @@ def setup(service: str, var_dir: Path, env: Mapping[str, str]) -> None:
     if endpoint:
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
-        exporter = OTLPSpanExporter(endpoint=endpoint, insecure=not endpoint.startswith("https"))
+        exporter = OTLPSpanExporter(
+            endpoint=endpoint,
+            insecure=not endpoint.startswith("https"),
+            timeout=EXPORT_TIMEOUT_S,
+        )
     else:
         # One file per process: replicas of a service never interleave their lines.
-        exporter = JsonLinesExporter(var_dir / "trazas" / f"{service}-{os.getpid()}.jsonl")
+        path = var_dir / "trazas" / f"{service}-{os.getpid()}.jsonl"
+        forget_old_files(path.parent, service)
+        exporter = JsonLinesExporter(path, max_bytes=trace_file_mb(env) * 1024 * 1024)
     _provider = TracerProvider(
         resource=Resource.create({"service.name": f"aeroalpes-{service}"}),
         sampler=ParentBased(TraceIdRatioBased(ratio)),
     )
     _provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(_provider)
-    GrpcInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
+    GrpcInstrumentorClient(filter_=UNTRACED).instrument()  # type: ignore[no-untyped-call]
     log.info("traces (%.0f %% sampled) to %s", ratio * 100, endpoint or exporter)
 
 
+def forget_old_files(folder: Path, service: str, keep: int = KEEP_FILES) -> None:
+    """Earlier processes' trace files of ``service``: all but the newest ``keep`` go."""
+    files = sorted(folder.glob(f"{service}-*.jsonl*"), key=lambda p: p.stat().st_mtime)
+    for old in files[: max(0, len(files) - keep)]:
+        old.unlink(missing_ok=True)
+
+
 def shutdown() -> None:
-    """Flushes what is buffered (call on the way out)."""
+    """Flushes what is buffered (call on the way out), for a few seconds at most: spans a
+    collector that is down cannot take are dropped rather than holding the process."""
     if _provider is not None:
-        _provider.shutdown()
+        flushing = threading.Thread(target=_provider.shutdown, name="traces-flush", daemon=True)
+        flushing.start()
+        flushing.join(timeout=EXPORT_TIMEOUT_S + 1)
 
 
 def tracer(name: str) -> trace.Tracer:
@@ -97,8 +125,9 @@ def parent(traceparent: str | None) -> otel_context.Context | None:
 class JsonLinesExporter(SpanExporter):
     """One ``ExportTraceServiceRequest`` per line, in OTLP JSON (hex ids, as the spec wants)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.path = path
+        self.max_bytes = max_bytes  # then the file becomes <name>.1 (the one before is dropped)
         self._lock = threading.Lock()
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -112,6 +141,8 @@ class JsonLinesExporter(SpanExporter):
         try:
             with self._lock:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
+                if self.path.exists() and self.path.stat().st_size >= self.max_bytes:
+                    self.path.replace(self.path.with_name(self.path.name + ".1"))
                 with self.path.open("a") as out:
                     out.write(json.dumps(request, separators=(",", ":")) + "\n")
         except OSError as error:

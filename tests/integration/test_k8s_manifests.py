@@ -215,6 +215,7 @@ OPTIONAL_ENV = {
     # Traces: files in the pod unless the cluster names its collector (README: Traces).
     "AEROALPES_OTLP_ENDPOINT",
     "AEROALPES_TRAZAS_MUESTREO",
+    "AEROALPES_TRAZAS_MAX_MB",
     "AEROALPES_UI_JAEGER_URL",  # the console's link to a tracing UI: none unless one exists
 }
 # Metrics: each service's default port beside its gRPC one; scraping is the cluster's choice.

@@ -44,6 +44,7 @@ OPTIONAL_ENV = {
     # Traces: to files under the var dir unless an OTLP receiver is named (README: Traces).
     "AEROALPES_OTLP_ENDPOINT",
     "AEROALPES_TRAZAS_MUESTREO",
+    "AEROALPES_TRAZAS_MAX_MB",
     "AEROALPES_UI_JAEGER_URL",  # the console's link to a tracing UI: none unless one exists
 }
 
