@@ -193,3 +193,20 @@ def test_a_seq_committed_just_before_the_locking_read_is_not_skipped(
         sa.event.remove(server_engine, "before_cursor_execute", commit_first)
         slow.close()
     assert ids(poller.read(10)) == [pending, later]
+
+
+def test_an_open_seq_right_after_a_taken_row_holds_back_the_next(
+    server_engine: Engine, database: tuple[str, Engine]
+) -> None:
+    db, engine = database
+    outbox_table(sa.MetaData()).create(engine)
+    poller = OutboxPoller(server_engine, db)
+    [first] = committed(engine)  # seq 1
+    slow = engine.connect()
+    transaction = slow.begin()
+    pending = add(slow)  # seq 2, still being written
+    [last] = committed(engine)  # seq 3
+    assert ids(poller.read(10)) == [first]
+    transaction.commit()
+    slow.close()
+    assert ids(poller.read(10)) == [first, pending, last]
