@@ -39,12 +39,13 @@ def handled(code: str) -> float:
 
 
 def test_a_stream_the_client_cancelled_is_counted_as_cancelled() -> None:
-    ended = threading.Event()
+    waiting, ended = threading.Event(), threading.Event()
 
     def seguir(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         gone = threading.Event()
         context.add_callback(gone.set)
         yield health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
+        waiting.set()  # grpc asked for the next message: the handler waits for news
         gone.wait(30)  # like ObservarSaga: wait for news while the caller is there
         ended.set()
 
@@ -72,7 +73,11 @@ def test_a_stream_the_client_cancelled_is_counted_as_cancelled() -> None:
                 request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
                 response_deserializer=health_pb2.HealthCheckResponse.FromString,
             )(health_pb2.HealthCheckRequest(), timeout=30)
-            next(call)  # the stream is open and the handler is waiting
+            next(call)
+            # Cancel only once the handler waits for news (as ObservarSaga does between
+            # events): cancelled before grpc asks for the next message, the generator is never
+            # resumed at all.
+            assert waiting.wait(30), "grpc never asked the handler for a second message"
             call.cancel()
             assert ended.wait(30), "the handler never saw the cancellation"
             wait_until(
