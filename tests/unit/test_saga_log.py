@@ -112,3 +112,9 @@ def test_a_failed_run_parked_twice_then_resumed_logs_each_transition() -> None:
 def test_an_uncertain_failure_is_marked_for_undoing() -> None:
     saga = new().intento_accion(0, T[1]).paso_fallido(0, "INTERNAL: ?", True, T[2])
     assert saga.pasos[0].incierto and saga.siguiente().indice == 0  # type: ignore[union-attr]
+
+
+def test_a_new_saga_keeps_the_trace_it_was_started_under() -> None:
+    traza = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    saga = Saga.nueva("s", "reserva", NAMES, {}, "c", T[0], T[1], traza=traza)
+    assert saga.traza == traza and new().traza is None
