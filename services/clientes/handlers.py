@@ -50,7 +50,7 @@ class Handlers:
         if email in self.operadores and not operador:
             raise PermissionDenied("ese e-mail está reservado", "EMAIL_RESERVADO")
         if repo.por_email(email) is not None:
-            raise AlreadyExists(f"ya existe una cuenta con el e-mail {email}", "EMAIL_REGISTRADO")
+            raise AlreadyExists("ya existe una cuenta con ese e-mail", "EMAIL_REGISTRADO")
         assert registro.tipo is not None  # validated
         usuario = Usuario(
             id=str(uuid.uuid4()),

@@ -51,6 +51,9 @@ def _labels(method: str, kind: str) -> tuple[str, str, str]:
 
 def _code(context: grpc.ServicerContext, failed: bool) -> str:
     code = context.code() if hasattr(context, "code") else None
+    if code is None and not context.is_active():  # the client is gone: what it saw
+        left = context.time_remaining()
+        return "DEADLINE_EXCEEDED" if left is not None and left <= 0 else "CANCELLED"
     if code is None:  # no status set: OK unless the handler raised past every interceptor
         return "UNKNOWN" if failed else "OK"
     return str(code.name) if isinstance(code, grpc.StatusCode) else "UNKNOWN"

@@ -24,7 +24,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.instrumentation.grpc import filters
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 
@@ -83,6 +83,8 @@ def setup(service: str, var_dir: Path, env: Mapping[str, str]) -> None:
     _provider = TracerProvider(
         resource=Resource.create({"service.name": f"aeroalpes-{service}"}),
         sampler=ParentBased(TraceIdRatioBased(ratio)),
+        # What a client sends (a user agent) must not make every span kilobytes long.
+        span_limits=SpanLimits(max_attribute_length=256),
     )
     _provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
     trace.set_tracer_provider(_provider)
@@ -92,9 +94,19 @@ def setup(service: str, var_dir: Path, env: Mapping[str, str]) -> None:
 
 def forget_old_files(folder: Path, service: str, keep: int = KEEP_FILES) -> None:
     """Earlier processes' trace files of ``service``: all but the newest ``keep`` go."""
-    files = sorted(folder.glob(f"{service}-*.jsonl*"), key=lambda p: p.stat().st_mtime)
-    for old in files[: max(0, len(files) - keep)]:
-        old.unlink(missing_ok=True)
+
+    def age(path: Path) -> float:
+        try:
+            return path.stat().st_mtime
+        except FileNotFoundError:  # another replica starting took it away just now
+            return 0.0
+
+    try:
+        files = sorted(folder.glob(f"{service}-*.jsonl*"), key=age)
+        for old in files[: max(0, len(files) - keep)]:
+            old.unlink(missing_ok=True)
+    except OSError as error:  # pruning is housekeeping: never a reason not to start
+        log.warning("cannot prune old trace files in %s: %s", folder, error)
 
 
 def shutdown() -> None:

@@ -23,6 +23,7 @@ SETTINGS = (
     ("AEROALPES_EDGE_BURST", "100", "edge burst per token subject"),
     ("AEROALPES_EDGE_ANON_RPS", "20", "edge requests per second per anonymous address"),
     ("AEROALPES_EDGE_ANON_BURST", "40", "edge burst per anonymous address"),
+    ("AEROALPES_TRAZAS_MUESTREO", "1", "share of new traces kept (Envoy's too); 0: tracing off"),
     ("AEROALPES_OTLP_ENDPOINT", "unset: files", "OTLP/gRPC receiver of every span (Envoy's too)"),
     ("AEROALPES_EDGE_MAX_REQUEST_BYTES", "1048576", "largest request body the edge accepts"),
     ("AEROALPES_REPLICAS", "1", "processes of each service (not cdc, notificaciones, ui)"),

@@ -80,10 +80,12 @@ FORGET_CLIENT_TRACE = {
 }
 
 
-def tracing(listener: str) -> dict[str, Any]:
+def tracing(listener: str, percent: float) -> dict[str, Any]:
     """The HTTP connection manager's tracing: a span per request, to the OTLP cluster, joining
-    the caller's W3C traceparent (or starting the trace) and passing its own on."""
+    the caller's W3C traceparent (or starting a trace, ``percent`` of the time: the services
+    keep Envoy's decision) and passing its own on."""
     return {
+        "random_sampling": {"value": percent},
         "provider": {
             "name": "envoy.tracers.opentelemetry",
             "typed_config": typed(

@@ -65,7 +65,7 @@ def listener(
         stream_idle_timeout=t.stream_idle_timeout,
         route_config={"name": name, "virtual_hosts": [virtual_host]},
         http_filters=[*filters, ROUTER],
-        **({"tracing": tracing(name)} if t.otlp else {}),
+        **({"tracing": tracing(name, t.trace_percent)} if t.otlp else {}),
         **(options or {}),
     )
     return {

@@ -177,6 +177,7 @@ class Runner:
             extra={"ui_web_port": c.web_port},
             replicas=replicas,
             otlp=c.otlp,
+            trace_percent=c.trace_percent,
         )
 
     def replicas(self) -> list[tuple[str, int, int]]:

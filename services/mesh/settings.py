@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from services.kit.config import ConfigError, env_int, env_port, env_str
 from services.kit.preflight import cdc_mode, is_server
+from services.kit.tracing import sample_ratio
 from services.mesh.edge_policy import RateLimits
 
 REPO = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ class RunnerConfig:
     metrics_ports: dict[str, int]  # Prometheus /metrics of each service (0: off)
     replicas: dict[str, int]  # processes per service (1 unless AEROALPES_*REPLICAS says)
     otlp: tuple[str, int] | None = None  # an OTLP/gRPC receiver for traces (Envoy's included)
+    trace_percent: float = 100.0  # of the requests that begin a trace
 
     @classmethod
     def from_env(cls, env: dict[str, str]) -> RunnerConfig:
@@ -99,7 +101,9 @@ class RunnerConfig:
             ports=ports,
             metrics_ports=metrics,
             replicas=replicas(env, highest),
-            otlp=otlp_address(env.get("AEROALPES_OTLP_ENDPOINT")),
+            # No tracer at all when tracing is off (AEROALPES_TRAZAS_MUESTREO=0).
+            otlp=otlp_address(env.get("AEROALPES_OTLP_ENDPOINT")) if sample_ratio(env) else None,
+            trace_percent=sample_ratio(env) * 100,
         )
 
     def replica_name(self, service: str, k: int) -> str:

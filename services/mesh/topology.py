@@ -55,3 +55,4 @@ class Topology:
     replicas: dict[str, tuple[tuple[str, int], ...]] = field(default_factory=dict)
     # An OTLP/gRPC receiver (AEROALPES_OTLP_ENDPOINT): with it, every listener traces requests.
     otlp: tuple[str, int] | None = None
+    trace_percent: float = 100.0  # of the requests that begin a trace (AEROALPES_TRAZAS_MUESTREO)
