@@ -122,19 +122,31 @@ def test_each_ending_is_announced_with_its_fields(db: Engine) -> None:
     ]  # fmt: skip
     announced = outbox(db, parked.id)
     assert [tipo for _, tipo, _ in announced] == ["SagaIniciada", "SagaFallida", "SagaCompensada"]
-    fallida, compensada = announced[1][2], announced[2][2]
-    assert (fallida["idReserva"], fallida["idCliente"]) == (p["id_reserva"], parked.id_cliente)
-    assert fallida["motivo"] == "compensación de crear_reserva agotó sus reintentos: caído"
-    assert "fechaFallo" in fallida and "fechaFin" in compensada
-    assert compensada["motivo"] == parked.motivo and compensada["idSaga"] == parked.id
+    at = "2027-03-01T12:00:00.123456Z"
+    assert announced[1][2] == {
+        "idSaga": parked.id, "idCliente": parked.id_cliente, "idReserva": p["id_reserva"],
+        "motivo": "compensación de crear_reserva agotó sus reintentos: caído", "fechaFallo": at,
+    }  # fmt: skip
+    assert announced[2][2] == {
+        "idSaga": parked.id, "idCliente": parked.id_cliente, "idReserva": p["id_reserva"],
+        "motivo": parked.motivo, "fechaFin": at,
+    }  # fmt: skip
+    sources = rows(db, "SELECT DISTINCT fuente FROM outbox")
+    assert [tuple(r) for r in sources] == [("aeroalpes/sagas",)]
+    [(codigo,)] = rows(db, "SELECT codigo_localizador FROM sagas WHERE id = :id", id=done.id)
+    assert codigo == "ABC123"
 
 
 def test_writes_are_fenced_on_owner_and_version(db: Engine) -> None:
     mine = store(db, "yo")
     saga, _ = mine.create(nueva(), "k", "h")
-    with pytest.raises(LeaseLost):
+    with pytest.raises(LeaseLost) as lost:
         store(db, "otro").save(saga.intento_accion(0, T0))  # not its saga
+    assert lost.value.args == (saga.id,)
     mine.save(saga.intento_accion(0, T0))
+    [(lease,)] = rows(db, "SELECT lease_hasta FROM sagas WHERE id = :id", id=saga.id)
+    assert lease is not None  # each write renews the lease, or nobody could ever take it over
+    assert not store(db, "otro").leases.claim(saga.id)  # and it is live
     with pytest.raises(LeaseLost):
         mine.save(saga.intento_accion(0, T0))  # a stale version: someone wrote since
     assert mine.load(saga.id).version == 2  # type: ignore[union-attr]
@@ -204,3 +216,46 @@ def test_pages_filter_by_state_and_customer_newest_first(db: Engine) -> None:
     assert [x.id for x in page] == [second.id] and following is not None
     assert [x.id for x in s.page(None, "", following, 1)[0]] == [first.id]
     assert [t for t, _, _ in s.log(second.id, limit=1)] == ["SAGA_COMPLETADA"]
+
+
+def test_a_parked_traced_saga_reads_back_whole(db: Engine) -> None:
+    s = store(db)
+    traza = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    base = nueva()
+    saga = Saga.nueva(
+        base.id, base.tipo, [p.nombre for p in base.pasos], base.datos, base.id_cliente, T0,
+        base.fecha_limite, traza=traza,
+    )  # fmt: skip
+    created, _ = s.create(saga, "k", "h")
+    saved = s.save(created.intento_accion(0, T0).paso_fallido(0, "no", True, T0))
+    saved = s.save(saved.intento_compensacion(0, T0).fallida(0, "caído", T0, T0))
+    loaded = s.load(saga.id)
+    assert loaded is not None and loaded.proximo_intento is not None  # on the database's clock
+    assert loaded == replace(saved, proximo_intento=loaded.proximo_intento)
+    assert (loaded.traza, loaded.aparcamientos, loaded.proximo_intento is not None) == (
+        traza, 1, True,
+    )  # fmt: skip
+
+
+def test_resuming_touches_only_that_saga_and_logs_who(db: Engine) -> None:
+    s = store(db, "yo")
+    one, two = parked(s, "k1", T0), parked(s, "k2", T0)  # the same version, both parked
+    before = s.load(two.id)
+    with UnitOfWork(session_factory(db)) as uow:
+        resumed = s.resume(uow.session, one.id)
+        uow.commit()
+    assert s.load(two.id) == before  # untouched
+    [(version, detalle)] = rows(
+        db, "SELECT version, detalle FROM saga_eventos WHERE id_saga = :id AND tipo = :t",
+        id=one.id, t="SAGA_REANUDADA",
+    )  # fmt: skip
+    assert (version, detalle) == (resumed.version, "operador") == (one.version + 1, "operador")
+    [(lease,)] = rows(db, "SELECT lease_hasta FROM sagas WHERE id = :id", id=one.id)
+    assert lease is not None
+    missing = new_id()
+    with UnitOfWork(session_factory(db)) as uow, pytest.raises(NotFound) as absent:
+        s.resume(uow.session, missing)
+    assert (absent.value.resource_type, absent.value.resource_name) == ("saga", missing)
+    with UnitOfWork(session_factory(db)) as uow, pytest.raises(BusinessRefusal) as refused:
+        s.resume(uow.session, one.id)
+    assert refused.value.message == "solo se reanuda una saga FALLIDA; esta está COMPENSANDO"
