@@ -13,6 +13,7 @@ from tests.support.participants import Participants
 
 PROTOSET = REPO / "generated" / "aeroalpes.protoset"
 SERVICES = {
+    "aeroalpes.cdc.v1.RelayService",  # internal: the relay's state, for the UI bridge and runner
     "aeroalpes.clientes.v1.ClientesService",
     "aeroalpes.gds.v1.GdsService",
     "aeroalpes.notificaciones.v1.NotificacionesService",
@@ -31,7 +32,7 @@ def grpcurl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(binary), *args], capture_output=True, text=True, timeout=60)
 
 
-def test_protoset_lists_the_seven_services_and_the_legacy_one() -> None:
+def test_protoset_lists_every_service_and_the_legacy_one() -> None:
     result = grpcurl("-protoset", str(PROTOSET), "list")
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) == SERVICES
