@@ -147,7 +147,7 @@ def subscribe(channel: grpc.Channel, token: str, topics: tuple[str, ...] = ()) -
             for message in call:
                 if message.WhichOneof("contenido") == "evento":
                     stream.events.append(message.evento)
-                else:
+                elif message.WhichOneof("contenido") == "latido":  # after the replay, if any
                     stream.first_heartbeat.set()
         except grpc.RpcError as error:
             stream.ended.append(error.code())
