@@ -14,7 +14,7 @@ from google.protobuf.message import Message
 
 from services.kit.db import UnitOfWork, create_engine, session_factory, utcnow
 from services.sagas import tables
-from services.sagas.booking import RESERVA
+from services.sagas.booking import RESERVA, RESERVA_V1
 from services.sagas.caller import StepFailure, classify
 from services.sagas.definition import Call, Definitions, RetryPolicy
 from services.sagas.domain import EstadoSaga, Saga
@@ -138,6 +138,8 @@ def test_a_parked_compensation_resumes_at_the_step_it_stopped_and_repeats_none(
     saga = new_saga(store)
     parked = drive(store, refund_down, saga.id)
     assert parked.estado is EstadoSaga.FALLIDA
+    assert parked.proximo_intento is not None  # parked with a next attempt, never for good
+    assert parked.pasos[1].error == "UNAVAILABLE: scripted"
     # Two attempts at the refund (the test's budget), after the later steps were undone once.
     assert refund_down.compensations(saga.id) == [
         "CancelarReserva@3", "RevertirConfirmacion@2", "RevertirPago@1", "RevertirPago@1",
@@ -146,3 +148,33 @@ def test_a_parked_compensation_resumes_at_the_step_it_stopped_and_repeats_none(
     final = drive(store, refund_back, saga.id, due=True)
     assert final.estado is EstadoSaga.COMPENSADA
     assert refund_back.compensations(saga.id) == ["RevertirPago@1", "CancelarReserva@0"]
+
+
+def test_a_read_only_step_is_marked_undone_without_a_call(store: SagaStore) -> None:
+    # Version 1 starts by validating the customer: nothing to undo there.
+    v1 = replace(
+        RESERVA_V1, steps=tuple(replace(s, timeout_s=0.3, retry=FAST) for s in RESERVA_V1.steps)
+    )
+    participants = Participants({PAGOS + "PagarReserva": grpc.StatusCode.FAILED_PRECONDITION})
+    ahora = utcnow()
+    datos: dict[str, Any] = {
+        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
+        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
+    }  # fmt: skip
+    saga = store.create(
+        Saga.nueva(
+            datos["id_saga"], "reserva", v1.names, datos, datos["id_cliente"], ahora,
+            ahora + timedelta(seconds=30), v1.version,
+        ),
+        new_id(), "huella",
+    )[0]  # fmt: skip
+    config = EngineConfig(compensation_attempts=2, compensation_backoff_cap_s=0.01, workers=1)
+    engine = Engine(store, Definitions(v1), participants, config, Notifier())  # type: ignore[arg-type]
+    try:
+        engine.drive(saga.id)
+    finally:
+        engine.stop()
+    final = store.load(saga.id)
+    assert final is not None and final.estado is EstadoSaga.COMPENSADA
+    assert participants.compensations(saga.id) == ["CancelarReserva@1"]
+    assert [p.estado.value for p in final.pasos][:2] == ["COMPENSADO", "COMPENSADO"]
