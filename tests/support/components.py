@@ -35,9 +35,17 @@ def unavailable(reason: str) -> NoReturn:
 _PORTS = range(20000, 32000)
 
 
+_GIVEN: set[int] = set()  # handed out in this test process: never twice (a mesh draws ~30)
+
+
 def free_port() -> int:
+    if len(_GIVEN) > len(_PORTS) // 2:  # a very long session: the earliest are long released
+        _GIVEN.clear()
     for _ in range(200):
         port = random.choice(_PORTS)
+        if port in _GIVEN:  # free now, but another caller may be about to bind it
+            continue
+        _GIVEN.add(port)
         with socket.socket() as sock:
             try:
                 sock.bind(("127.0.0.1", port))
