@@ -34,7 +34,9 @@ def grpc_route(match: dict[str, Any], cluster: str, timeout: str) -> dict[str, A
     }
     if timeout != "0s":  # streams are never retried: a response may already be on its way
         route["retry_policy"] = retry()
-    return {"match": match, "route": route}
+    # Envoy's span for the request is named after the RPC (or its service), not "ingress".
+    decorator = {"operation": match.get("path") or match.get("prefix", "")}
+    return {"match": match, "route": route, "decorator": decorator}
 
 
 def route(path: str, cluster: str, timeout: str) -> dict[str, Any]:

@@ -67,10 +67,12 @@ def test_a_booking_is_one_trace_from_the_edge_to_the_notification(
     by_id = {s.span_id: s for s in spans}
     roots = [s for s in spans if not s.parent_id]
     assert [r.service for r in roots] == ["aeroalpes-envoy-edge"], roots  # the edge began it
+    assert roots[0].name == "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"  # named by its RPC
     assert all(s.parent_id in by_id for s in spans if s.parent_id), "a parent outside the trace"
     [reservar] = [
-        s for s in spans if s.name.endswith("SagasService/ReservarVuelo") and s.kind == SERVER
-    ]
+        s for s in spans
+        if s.service == "aeroalpes-sagas" and s.name.endswith("/ReservarVuelo") and s.kind == SERVER
+    ]  # fmt: skip
     assert by_id[reservar.parent_id].service == "aeroalpes-envoy-edge"
     [saga_span] = [s for s in spans if s.name == "saga reserva"]
     attempts = {s.name: s for s in spans if s.name.startswith("action ")}
