@@ -259,3 +259,21 @@ def test_resuming_touches_only_that_saga_and_logs_who(db: Engine) -> None:
     with UnitOfWork(session_factory(db)) as uow, pytest.raises(BusinessRefusal) as refused:
         s.resume(uow.session, one.id)
     assert refused.value.message == "solo se reanuda una saga FALLIDA; esta está COMPENSANDO"
+
+
+def test_leases_are_renewed_taken_and_given_back_only_for_ours(db: Engine) -> None:
+    short = SagaStore(
+        lambda: UnitOfWork(session_factory(db)), "yo", timedelta(seconds=0), clock=lambda: T0
+    )
+    saga, _ = short.create(nueva(), "k", "h")  # its lease is over at once
+    [(id_pago,)] = rows(db, "SELECT id_pago FROM sagas WHERE id = :id", id=saga.id)
+    assert id_pago == ""  # nothing paid yet
+    store(db, "yo").save(saga.intento_accion(0, T0))  # a write renews it for 30 s
+    assert not store(db, "otro").leases.claim(saga.id)
+    lapsed, _ = short.create(nueva(), "k2", "h")
+    taker = store(db, "otro")
+    assert taker.leases.claim(lapsed.id)
+    [(lease,)] = rows(db, "SELECT lease_hasta FROM sagas WHERE id = :id", id=lapsed.id)
+    assert lease is not None and not store(db, "yo").leases.claim(lapsed.id)
+    assert store(db, "yo").leases.release() == 1  # only its own active saga, not the taker's
+    assert not store(db, "tercero").leases.claim(lapsed.id)
