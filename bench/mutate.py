@@ -225,6 +225,15 @@ def report(measured: Measured, notes: dict[str, str]) -> str:
                 f"| {m.checked} "
                 f"| {m.killed} | {len(m.survivors)} | {m.score:.1f} % | {run['minutes']:.1f} min |"
             )
+    low = [m for _, run in groups for m in run["modules"] if m.score < 80]
+    if low:
+        out.append("")
+        out.append(
+            "Below 80 %: "
+            + ", ".join(f"`{m.path}` ({m.score:.0f} %, {len(m.statuses) - m.checked} not checked)"
+                        for m in low)
+            + ". Their survivors are listed below, each with why it lives."
+        )  # fmt: skip
     for _name, run in groups:
         for m in run["modules"]:
             if not m.survivors:
