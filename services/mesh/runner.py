@@ -3,7 +3,6 @@ checks, builds the children, starts them in waves, prints the banner, supervises
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -16,21 +15,19 @@ from pathlib import Path
 
 from services.cdc.estado import ask, describe
 from services.kit.config import ConfigError
-from services.kit.healthcheck import is_serving
 from services.kit.preflight import PreflightError, check_database, is_server
+from services.mesh import launch
 from services.mesh.banner import banner
 from services.mesh.children import Child, Supervisor
-from services.mesh.envoy import PUBLIC, Topology, render
+from services.mesh.envoy import Topology
 from services.mesh.settings import (
     OPTIONAL,
-    REPO,
     SERVICES,
     WAVES,
     RunnerConfig,
     StartupError,
     exists,
     port_free,
-    tcp_open,
 )
 from services.vuelos.cliente import ensure as tutorial_customer
 
@@ -84,101 +81,16 @@ class Runner:
                 raise StartupError(str(error)) from None
 
     def _pulsar_binary(self) -> Path | None:
-        spec = importlib.util.find_spec("pulsar_lite")
-        if spec is None or spec.origin is None:
-            return None
-        binary = Path(spec.origin).parent / "bin" / "pulsar-lite"
-        return binary if binary.exists() else None
+        return launch.pulsar_binary()
 
     def child_env(self) -> dict[str, str]:
-        c = self.config
-        env = {**os.environ, "AEROALPES_VAR_DIR": str(c.var_dir), "PYTHONUNBUFFERED": "1"}
-        env["PYTHONPATH"] = os.pathsep.join([str(REPO), str(REPO / "generated")])
-        env["AEROALPES_PULSAR_URL"] = f"pulsar://127.0.0.1:{c.pulsar_port}"
-        env["AEROALPES_UI_WEB_PORT"] = str(c.web_port)
-        for service in SERVICES:
-            env[f"AEROALPES_{service.upper()}_PORT"] = str(c.ports[service])
-            env[f"AEROALPES_{service.upper()}_METRICS_PORT"] = str(c.metrics_ports[service])
-            # Services call each other through Envoy's internal listener.
-            env[f"AEROALPES_{service.upper()}_ADDR"] = f"127.0.0.1:{c.internal_port}"
-        # The relay serves no client RPC, so it is not behind Envoy: its state is asked directly.
-        env["AEROALPES_CDC_ADDR"] = f"127.0.0.1:{c.ports['cdc']}"
-        if c.db_url:
-            env["AEROALPES_DB_URL"] = c.db_url
-        return env
+        return launch.child_env(self.config)
 
     def build_children(self) -> None:
-        c, env = self.config, self.child_env()
-        pulsar_dir = c.var_dir / "pulsar"
-        pulsar_dir.mkdir(parents=True, exist_ok=True)
-        config = pulsar_dir / "pulsar-lite.toml"
-        config.write_text("[metrics]\nenabled = false\n")  # else it binds 0.0.0.0:8080
-        self.children.append(
-            Child(
-                "pulsar",
-                [str(self._pulsar_binary()), "--config", str(config),
-                 "--addr", f"127.0.0.1:{c.pulsar_port}", "--db-path", str(pulsar_dir / "db"),
-                 "--log-level", "warn"],
-                env, self.logs / "pulsar.log", lambda: tcp_open(c.pulsar_port),
-            )
-        )  # fmt: skip
-        for service in self.services:
-            for k, (name, port, metrics) in enumerate(c.replica_ports(service), start=1):
-                # Each replica listens on its own ports; its peers are still Envoy's listener.
-                own = {
-                    **env,
-                    f"AEROALPES_{service.upper()}_PORT": str(port),
-                    f"AEROALPES_{service.upper()}_METRICS_PORT": str(metrics),
-                }
-                self.children.append(
-                    Child(
-                        name,
-                        [sys.executable, "-m", f"services.{service}"],
-                        own,
-                        self.logs / f"{name}.log",
-                        lambda port=port: is_serving(f"127.0.0.1:{port}"),  # type: ignore[misc]
-                        service=service,
-                        replica=k,
-                    )
-                )
-        envoy_config = c.var_dir / "envoy-local.json"
-        envoy_config.write_text(json.dumps(render(self.topology()), indent=1))
-        envoy = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
-        self.children.append(
-            Child(
-                "envoy",
-                [envoy, "-c", str(envoy_config), "--disable-hot-restart", "--concurrency", "2",
-                 "--log-level", "warn"],
-                env, self.logs / "envoy.log", lambda: is_serving(f"127.0.0.1:{c.edge_port}"),
-            )
-        )  # fmt: skip
+        self.children.extend(launch.children(self.config, self.services, self.logs))
 
     def topology(self) -> Topology:
-        c = self.config
-        grpc_services = {
-            s: ("127.0.0.1", c.ports[s]) for s in self.services if s in PUBLIC or s == "vuelos"
-        }
-        replicas = {
-            s: tuple(("127.0.0.1", port) for _, port, _ in c.replica_ports(s))
-            for s in grpc_services
-            if c.replicas[s] > 1
-        }
-        return Topology(
-            grpc_services,
-            c.edge_port,
-            c.internal_port,
-            c.admin_port,
-            stream_idle_timeout=f"{c.stream_idle_ms / 1000:g}s",
-            # clientes writes its public keys here on start; it starts before Envoy.
-            jwks_path=str(c.var_dir / "clientes" / "jwks.json"),
-            rate_limits=c.rate_limits,
-            max_request_bytes=c.max_request_bytes,
-            compat_port=c.compat_port,
-            extra={"ui_web_port": c.web_port},
-            replicas=replicas,
-            otlp=c.otlp,
-            trace_percent=c.trace_percent,
-        )
+        return launch.topology(self.config, self.services)
 
     def replicas(self) -> list[tuple[str, int, int]]:
         """(name, gRPC port, metrics port) of every service process the runner starts."""
