@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from services.kit.server import Registration, create_server, serve
 
 log = logging.getLogger(__name__)
 
+MIGRATION_ATTEMPTS = 5
 Build = Callable[[ServiceConfig, Engine], Sequence[Registration]]
 _on_stop: list[Callable[[], None]] = []
 
@@ -35,7 +37,17 @@ def open_database(config: ServiceConfig, migrations: Path) -> Engine:
     url = database_url(config.db_url, config.name, config.var_dir)
     ensure_database(url)
     engine = create_engine(url)
-    upgrade(engine, migrations, "alembic_version")
+    for attempt in range(1, MIGRATION_ATTEMPTS + 1):
+        try:
+            upgrade(engine, migrations, "alembic_version")
+            break
+        except sqlalchemy.exc.OperationalError as error:
+            # SQLite: the relay, installing its triggers beside a migration, holds the write
+            # lock a moment; a transaction upgrading its read lock then fails at once (no wait).
+            if "database is locked" not in str(error.orig) or attempt == MIGRATION_ATTEMPTS:
+                raise
+            log.info("database locked while migrating (attempt %d); trying again", attempt)
+            time.sleep(0.2 * attempt)
     log.info("database ready: %s", url.render_as_string(hide_password=True))
     return engine
 
