@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import signal
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -12,19 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 log = logging.getLogger("runner")
-_PR_SET_PDEATHSIG = 1
 
 
-# Resolved here, in the parent: the child between fork and exec must not load libraries (the
-# runner has gRPC threads by then, and a dlopen after fork can deadlock on a lock one of them
-# held; seen as a runner stuck at "starting vuelos").
-_PRCTL = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-_SIGTERM = int(signal.SIGTERM)
+# If the runner itself is killed (even SIGKILL), the kernel ends its children too: each child
+# starts through util-linux's setpriv, which sets the parent-death signal and execs the command.
+# Not a preexec_fn: Python code between fork and exec can deadlock on a lock one of the runner's
+# gRPC threads held at the fork (seen as a runner stuck at "starting envoy").
+_SETPRIV = shutil.which("setpriv")
 
 
-def _die_with_parent() -> None:
-    # If the runner itself is killed (even SIGKILL), the kernel ends its children too.
-    _PRCTL(_PR_SET_PDEATHSIG, _SIGTERM)
+def _dying_with_parent(command: list[str]) -> list[str]:
+    return [_SETPRIV, "--pdeathsig", "SIGTERM", "--", *command] if _SETPRIV else command
 
 
 @dataclass
@@ -48,11 +45,10 @@ class Child:
     def start(self) -> None:
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command,
+                _dying_with_parent(self.command),
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
             )
         self.started_at = time.monotonic()
         self.restart_at = None
