@@ -37,9 +37,11 @@ ENGINE_TESTS = [
     "tests/unit/test_saga_log.py",
     "tests/unit/test_compensation_order.py",
     "tests/unit/test_classification.py",
+    "tests/unit/test_step_runner.py",
     "tests/integration/test_compensation_order.py",
     "tests/integration/test_sagas_engine.py",
     "tests/integration/test_engine_recovery.py",
+    "tests/integration/test_engine_scheduling.py",
     "tests/integration/test_saga_rows.py",
 ]
 # group -> (modules mutated, the tests that may kill them). mutmut runs, for each mutant, only

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from google.protobuf.message import Message
-from opentelemetry.trace import Status, StatusCode
 
 from services.kit import tracing
 from services.sagas import metrics
@@ -149,8 +148,7 @@ class StepRunner:
             except StepFailure as failure:
                 outcome(failure.outcome.value)
                 span.set_attribute("aeroalpes.saga.outcome", failure.outcome.value)
-                span.set_status(Status(StatusCode.ERROR, failure.message))
-                raise
+                raise  # the span records it as an error, with the failure's message
             outcome("ok")
             span.set_attribute("aeroalpes.saga.outcome", "ok")
             return response
