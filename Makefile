@@ -4,6 +4,7 @@ PY := .venv/bin/python
 VENV_STAMP := .venv/.installed
 NPM_STAMP := node_modules/.installed
 PROTOS := $(shell find protos -name '*.proto' | sort)
+IMAGE := generated/aeroalpes.protoset\#format=binpb
 
 .PHONY: venv npm protos envoy web lint test system-deps run demo bench chaos clean help db-users
 
@@ -25,16 +26,22 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# buf/validate/validate.proto (protovalidate's rules) comes from the installed PyPI package as a
+# descriptor set; generated/aeroalpes.protoset (every file, imports included) is the image that
+# buf lint/breaking and buf generate read.
 protos: venv  ## regenerate generated/ (Python modules, .pyi stubs, descriptor set) from protos/
 	rm -rf generated && mkdir -p generated
-	$(PY) -m grpc_tools.protoc -Iprotos \
+	d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+	  $(PY) protos/validate_deps.py "$$d/deps.binpb" && \
+	  $(PY) -m grpc_tools.protoc -Iprotos --descriptor_set_in="$$d/deps.binpb" \
 	  --python_out=generated --pyi_out=generated --grpc_python_out=generated \
 	  --descriptor_set_out=generated/aeroalpes.protoset --include_imports --include_source_info \
-	  $(PROTOS)
+	  buf/validate/validate.proto $(PROTOS)
+	rm -f generated/buf/validate/validate_pb2_grpc.py
 
 # The app's inputs: the protos its TypeScript is generated from, and web/ minus what is built.
 WEB_STAMP := web/dist/.built
-WEB_SOURCES := $(PROTOS) buf.gen.yaml $(shell find web \( -path web/dist -o -path web/src/gen \) -prune -o -type f -print | sort)
+WEB_SOURCES := $(PROTOS) generated/aeroalpes.protoset buf.gen.yaml $(shell find web \( -path web/dist -o -path web/src/gen \) -prune -o -type f -print | sort)
 
 web: $(WEB_STAMP)  ## build the browser app into web/dist (TypeScript from protos/, bundled with esbuild) when an input changed
 
@@ -85,9 +92,9 @@ system-deps:  ## install Debian packages the tests need (MariaDB server, Chromiu
 	fi
 
 lint: venv npm  ## buf lint + format, ruff check + format check, mypy on services/
-	npx buf lint
+	npx buf lint "$(IMAGE)" --path aeroalpes  # protovalidate rules included (PROTOVALIDATE)
 	npx buf format --diff --exit-code
-	npx buf breaking --against deploy/legacy/vuelos-baseline.binpb  # the tutorial's wire contract
+	npx buf breaking "$(IMAGE)" --against deploy/legacy/vuelos-baseline.binpb  # the tutorial's wire contract
 	npx buf generate && npx tsc -p web --noEmit
 	$(PY) -m ruff check services tests bench
 	$(PY) -m ruff format --check services tests bench

@@ -11,14 +11,19 @@ from tests.support.components import REPO
 
 
 def generate(into: Path) -> None:
+    """What `make protos` runs (buf/validate/validate.proto from the installed package)."""
     protos = sorted(str(p.relative_to(REPO)) for p in (REPO / "protos").rglob("*.proto"))
+    deps = into / "deps.binpb"
+    subprocess.run([sys.executable, "protos/validate_deps.py", str(deps)], cwd=REPO, check=True)
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", "-Iprotos",
+        [sys.executable, "-m", "grpc_tools.protoc", "-Iprotos", f"--descriptor_set_in={deps}",
          f"--python_out={into}", f"--pyi_out={into}", f"--grpc_python_out={into}",
          f"--descriptor_set_out={into}/aeroalpes.protoset", "--include_imports",
-         "--include_source_info", *protos],
+         "--include_source_info", "buf/validate/validate.proto", *protos],
         cwd=REPO, check=True,
     )  # fmt: skip
+    deps.unlink()
+    (into / "buf" / "validate" / "validate_pb2_grpc.py").unlink()
 
 
 def differences(a: Path, b: Path) -> list[str]:

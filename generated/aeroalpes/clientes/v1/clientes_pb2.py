@@ -22,42 +22,61 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aeroalpes/clientes/v1/clientes.proto\x12\x15\x61\x65roalpes.clientes.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x07Usuario\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07nombres\x18\x02 \x01(\t\x12\x11\n\tapellidos\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x30\n\x04tipo\x18\x05 \x01(\x0e\x32\".aeroalpes.clientes.v1.TipoUsuario\x12\x0e\n\x06\x63\x65\x64ula\x18\x06 \x01(\t\x12\x0b\n\x03rut\x18\x07 \x01(\t\x12\x34\n\x06\x65stado\x18\x08 \x01(\x0e\x32$.aeroalpes.clientes.v1.EstadoUsuario\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc6\x01\n\x17RegistrarUsuarioRequest\x12\x0f\n\x07nombres\x18\x01 \x01(\t\x12\x11\n\tapellidos\x18\x02 \x01(\t\x12\r\n\x05\x65mail\x18\x03 \x01(\t\x12\x10\n\x08password\x18\x04 \x01(\t\x12\x30\n\x04tipo\x18\x05 \x01(\x0e\x32\".aeroalpes.clientes.v1.TipoUsuario\x12\x0e\n\x06\x63\x65\x64ula\x18\x06 \x01(\t\x12\x0b\n\x03rut\x18\x07 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x08 \x01(\t\"K\n\x18RegistrarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\";\n\x18\x41utenticarUsuarioRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\"j\n\x19\x41utenticarUsuarioResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12*\n\x06\x65xpira\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nid_usuario\x18\x03 \x01(\t\"+\n\x15ObtenerUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\"I\n\x16ObtenerUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\"+\n\x15ValidarUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\"I\n\x16ValidarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\"G\n\x18\x44\x65sactivarUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"L\n\x19\x44\x65sactivarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario*_\n\x0bTipoUsuario\x12\x1c\n\x18TIPO_USUARIO_UNSPECIFIED\x10\x00\x12\x18\n\x14TIPO_USUARIO_NATURAL\x10\x01\x12\x18\n\x14TIPO_USUARIO_EMPRESA\x10\x02*g\n\rEstadoUsuario\x12\x1e\n\x1a\x45STADO_USUARIO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_USUARIO_ACTIVO\x10\x01\x12\x1b\n\x17\x45STADO_USUARIO_INACTIVO\x10\x02\x32\xd4\x04\n\x0f\x43lientesService\x12s\n\x10RegistrarUsuario\x12..aeroalpes.clientes.v1.RegistrarUsuarioRequest\x1a/.aeroalpes.clientes.v1.RegistrarUsuarioResponse\x12v\n\x11\x41utenticarUsuario\x12/.aeroalpes.clientes.v1.AutenticarUsuarioRequest\x1a\x30.aeroalpes.clientes.v1.AutenticarUsuarioResponse\x12m\n\x0eObtenerUsuario\x12,.aeroalpes.clientes.v1.ObtenerUsuarioRequest\x1a-.aeroalpes.clientes.v1.ObtenerUsuarioResponse\x12m\n\x0eValidarUsuario\x12,.aeroalpes.clientes.v1.ValidarUsuarioRequest\x1a-.aeroalpes.clientes.v1.ValidarUsuarioResponse\x12v\n\x11\x44\x65sactivarUsuario\x12/.aeroalpes.clientes.v1.DesactivarUsuarioRequest\x1a\x30.aeroalpes.clientes.v1.DesactivarUsuarioResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aeroalpes/clientes/v1/clientes.proto\x12\x15\x61\x65roalpes.clientes.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x81\x02\n\x07Usuario\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07nombres\x18\x02 \x01(\t\x12\x11\n\tapellidos\x18\x03 \x01(\t\x12\r\n\x05\x65mail\x18\x04 \x01(\t\x12\x30\n\x04tipo\x18\x05 \x01(\x0e\x32\".aeroalpes.clientes.v1.TipoUsuario\x12\x0e\n\x06\x63\x65\x64ula\x18\x06 \x01(\t\x12\x0b\n\x03rut\x18\x07 \x01(\t\x12\x34\n\x06\x65stado\x18\x08 \x01(\x0e\x32$.aeroalpes.clientes.v1.EstadoUsuario\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\t\n\x17RegistrarUsuarioRequest\x12\x94\x01\n\x07nombres\x18\x01 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.100\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 100 ? \'admite como m\xc3\xa1ximo 100 caracteres\' : \'\'\x12\x96\x01\n\tapellidos\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.100\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 100 ? \'admite como m\xc3\xa1ximo 100 caracteres\' : \'\'\x12\x92\x01\n\x05\x65mail\x18\x03 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\x05\x65mail\x12\x17no es un e-mail v\xc3\xa1lido\x1aZsize(this) <= 254 && this.matches(r\'^\\s*[^@\\s]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$\')\x12o\n\x08password\x18\x04 \x01(\tB]\xbaHZ\xba\x01W\n\x08password\x12$debe tener entre 10 y 128 caracteres\x1a%size(this) >= 10 && size(this) <= 128\x12r\n\x04tipo\x18\x05 \x01(\x0e\x32\".aeroalpes.clientes.v1.TipoUsuarioB@\xbaH=\xba\x01:\n\x04tipo\x12\"es obligatorio (NATURAL o EMPRESA)\x1a\x0ethis in [1, 2]\x12\x0e\n\x06\x63\x65\x64ula\x18\x06 \x01(\t\x12\x0b\n\x03rut\x18\x07 \x01(\t\x12\x9c\x01\n\x0fidempotency_key\x18\x08 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\':\xef\x02\xbaH\xeb\x02\x1ag\n\x0e\x63\x65\x64ula.natural\x12\x1d\x64\x65\x62\x65 tener de 5 a 12 d\xc3\xadgitos\x1a\x36this.tipo != 1 || this.cedula.matches(\'^[0-9]{5,12}$\')\x1a\x46\n\x0brut.natural\x12\x15solo aplica a EMPRESA\x1a this.tipo != 1 || this.rut == \'\'\x1aj\n\x0brut.empresa\x12\x1e\x64\x65\x62\x65 tener la forma 12345678-9\x1a;this.tipo != 2 || this.rut.matches(\'^[0-9]{6,10}-[0-9Kk]$\')\x1aL\n\x0e\x63\x65\x64ula.empresa\x12\x15solo aplica a NATURAL\x1a#this.tipo != 2 || this.cedula == \'\'\"K\n\x18RegistrarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\"\xc7\x02\n\x18\x41utenticarUsuarioRequest\x12\x92\x01\n\x05\x65mail\x18\x01 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.254\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 254 ? \'admite como m\xc3\xa1ximo 254 caracteres\' : \'\'\x12\x95\x01\n\x08password\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.128\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 128 ? \'admite como m\xc3\xa1ximo 128 caracteres\' : \'\'\"j\n\x19\x41utenticarUsuarioResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12*\n\x06\x65xpira\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nid_usuario\x18\x03 \x01(\t\"+\n\x15ObtenerUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\"I\n\x16ObtenerUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\"+\n\x15ValidarUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\"I\n\x16ValidarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario\"G\n\x18\x44\x65sactivarUsuarioRequest\x12\x12\n\nid_usuario\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"L\n\x19\x44\x65sactivarUsuarioResponse\x12/\n\x07usuario\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.clientes.v1.Usuario*_\n\x0bTipoUsuario\x12\x1c\n\x18TIPO_USUARIO_UNSPECIFIED\x10\x00\x12\x18\n\x14TIPO_USUARIO_NATURAL\x10\x01\x12\x18\n\x14TIPO_USUARIO_EMPRESA\x10\x02*g\n\rEstadoUsuario\x12\x1e\n\x1a\x45STADO_USUARIO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_USUARIO_ACTIVO\x10\x01\x12\x1b\n\x17\x45STADO_USUARIO_INACTIVO\x10\x02\x32\xd4\x04\n\x0f\x43lientesService\x12s\n\x10RegistrarUsuario\x12..aeroalpes.clientes.v1.RegistrarUsuarioRequest\x1a/.aeroalpes.clientes.v1.RegistrarUsuarioResponse\x12v\n\x11\x41utenticarUsuario\x12/.aeroalpes.clientes.v1.AutenticarUsuarioRequest\x1a\x30.aeroalpes.clientes.v1.AutenticarUsuarioResponse\x12m\n\x0eObtenerUsuario\x12,.aeroalpes.clientes.v1.ObtenerUsuarioRequest\x1a-.aeroalpes.clientes.v1.ObtenerUsuarioResponse\x12m\n\x0eValidarUsuario\x12,.aeroalpes.clientes.v1.ValidarUsuarioRequest\x1a-.aeroalpes.clientes.v1.ValidarUsuarioResponse\x12v\n\x11\x44\x65sactivarUsuario\x12/.aeroalpes.clientes.v1.DesactivarUsuarioRequest\x1a\x30.aeroalpes.clientes.v1.DesactivarUsuarioResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.clientes.v1.clientes_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIPOUSUARIO']._serialized_start=1194
-  _globals['_TIPOUSUARIO']._serialized_end=1289
-  _globals['_ESTADOUSUARIO']._serialized_start=1291
-  _globals['_ESTADOUSUARIO']._serialized_end=1394
-  _globals['_USUARIO']._serialized_start=97
-  _globals['_USUARIO']._serialized_end=354
-  _globals['_REGISTRARUSUARIOREQUEST']._serialized_start=357
-  _globals['_REGISTRARUSUARIOREQUEST']._serialized_end=555
-  _globals['_REGISTRARUSUARIORESPONSE']._serialized_start=557
-  _globals['_REGISTRARUSUARIORESPONSE']._serialized_end=632
-  _globals['_AUTENTICARUSUARIOREQUEST']._serialized_start=634
-  _globals['_AUTENTICARUSUARIOREQUEST']._serialized_end=693
-  _globals['_AUTENTICARUSUARIORESPONSE']._serialized_start=695
-  _globals['_AUTENTICARUSUARIORESPONSE']._serialized_end=801
-  _globals['_OBTENERUSUARIOREQUEST']._serialized_start=803
-  _globals['_OBTENERUSUARIOREQUEST']._serialized_end=846
-  _globals['_OBTENERUSUARIORESPONSE']._serialized_start=848
-  _globals['_OBTENERUSUARIORESPONSE']._serialized_end=921
-  _globals['_VALIDARUSUARIOREQUEST']._serialized_start=923
-  _globals['_VALIDARUSUARIOREQUEST']._serialized_end=966
-  _globals['_VALIDARUSUARIORESPONSE']._serialized_start=968
-  _globals['_VALIDARUSUARIORESPONSE']._serialized_end=1041
-  _globals['_DESACTIVARUSUARIOREQUEST']._serialized_start=1043
-  _globals['_DESACTIVARUSUARIOREQUEST']._serialized_end=1114
-  _globals['_DESACTIVARUSUARIORESPONSE']._serialized_start=1116
-  _globals['_DESACTIVARUSUARIORESPONSE']._serialized_end=1192
-  _globals['_CLIENTESSERVICE']._serialized_start=1397
-  _globals['_CLIENTESSERVICE']._serialized_end=1993
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['nombres']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['nombres']._serialized_options = b'\272H\177\272\001|\n\ttexto.100\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 100 ? \'admite como m\303\241ximo 100 caracteres\' : \'\''
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['apellidos']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['apellidos']._serialized_options = b'\272H\177\272\001|\n\ttexto.100\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 100 ? \'admite como m\303\241ximo 100 caracteres\' : \'\''
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['email']._serialized_options = b'\272H\177\272\001|\n\005email\022\027no es un e-mail v\303\241lido\032Zsize(this) <= 254 && this.matches(r\'^\\s*[^@\\s]{1,64}@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+\\s*$\')'
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['password']._serialized_options = b'\272HZ\272\001W\n\010password\022$debe tener entre 10 y 128 caracteres\032%size(this) >= 10 && size(this) <= 128'
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['tipo']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['tipo']._serialized_options = b'\272H=\272\001:\n\004tipo\022\"es obligatorio (NATURAL o EMPRESA)\032\016this in [1, 2]'
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_REGISTRARUSUARIOREQUEST']._loaded_options = None
+  _globals['_REGISTRARUSUARIOREQUEST']._serialized_options = b'\272H\353\002\032g\n\016cedula.natural\022\035debe tener de 5 a 12 d\303\255gitos\0326this.tipo != 1 || this.cedula.matches(\'^[0-9]{5,12}$\')\032F\n\013rut.natural\022\025solo aplica a EMPRESA\032 this.tipo != 1 || this.rut == \'\'\032j\n\013rut.empresa\022\036debe tener la forma 12345678-9\032;this.tipo != 2 || this.rut.matches(\'^[0-9]{6,10}-[0-9Kk]$\')\032L\n\016cedula.empresa\022\025solo aplica a NATURAL\032#this.tipo != 2 || this.cedula == \'\''
+  _globals['_AUTENTICARUSUARIOREQUEST'].fields_by_name['email']._loaded_options = None
+  _globals['_AUTENTICARUSUARIOREQUEST'].fields_by_name['email']._serialized_options = b'\272H\177\272\001|\n\ttexto.254\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 254 ? \'admite como m\303\241ximo 254 caracteres\' : \'\''
+  _globals['_AUTENTICARUSUARIOREQUEST'].fields_by_name['password']._loaded_options = None
+  _globals['_AUTENTICARUSUARIOREQUEST'].fields_by_name['password']._serialized_options = b'\272H\177\272\001|\n\ttexto.128\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 128 ? \'admite como m\303\241ximo 128 caracteres\' : \'\''
+  _globals['_TIPOUSUARIO']._serialized_start=2559
+  _globals['_TIPOUSUARIO']._serialized_end=2654
+  _globals['_ESTADOUSUARIO']._serialized_start=2656
+  _globals['_ESTADOUSUARIO']._serialized_end=2759
+  _globals['_USUARIO']._serialized_start=126
+  _globals['_USUARIO']._serialized_end=383
+  _globals['_REGISTRARUSUARIOREQUEST']._serialized_start=386
+  _globals['_REGISTRARUSUARIOREQUEST']._serialized_end=1651
+  _globals['_REGISTRARUSUARIORESPONSE']._serialized_start=1653
+  _globals['_REGISTRARUSUARIORESPONSE']._serialized_end=1728
+  _globals['_AUTENTICARUSUARIOREQUEST']._serialized_start=1731
+  _globals['_AUTENTICARUSUARIOREQUEST']._serialized_end=2058
+  _globals['_AUTENTICARUSUARIORESPONSE']._serialized_start=2060
+  _globals['_AUTENTICARUSUARIORESPONSE']._serialized_end=2166
+  _globals['_OBTENERUSUARIOREQUEST']._serialized_start=2168
+  _globals['_OBTENERUSUARIOREQUEST']._serialized_end=2211
+  _globals['_OBTENERUSUARIORESPONSE']._serialized_start=2213
+  _globals['_OBTENERUSUARIORESPONSE']._serialized_end=2286
+  _globals['_VALIDARUSUARIOREQUEST']._serialized_start=2288
+  _globals['_VALIDARUSUARIOREQUEST']._serialized_end=2331
+  _globals['_VALIDARUSUARIORESPONSE']._serialized_start=2333
+  _globals['_VALIDARUSUARIORESPONSE']._serialized_end=2406
+  _globals['_DESACTIVARUSUARIOREQUEST']._serialized_start=2408
+  _globals['_DESACTIVARUSUARIOREQUEST']._serialized_end=2479
+  _globals['_DESACTIVARUSUARIORESPONSE']._serialized_start=2481
+  _globals['_DESACTIVARUSUARIORESPONSE']._serialized_end=2557
+  _globals['_CLIENTESSERVICE']._serialized_start=2762
+  _globals['_CLIENTESSERVICE']._serialized_end=3358
 # @@protoc_insertion_point(module_scope)

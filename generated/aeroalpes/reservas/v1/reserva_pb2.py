@@ -23,34 +23,51 @@ _sym_db = _symbol_database.Default()
 
 
 from aeroalpes.comun.v1 import dinero_pb2 as aeroalpes_dot_comun_dot_v1_dot_dinero__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#aeroalpes/reservas/v1/reserva.proto\x12\x15\x61\x65roalpes.reservas.v1\x1a\x1f\x61\x65roalpes/comun/v1/dinero.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"*\n\x08Locacion\x12\x0e\n\x06\x63odigo\x18\x01 \x01(\t\x12\x0e\n\x06nombre\x18\x02 \x01(\t\"\xcd\x01\n\x03Leg\x12\x30\n\x0c\x66\x65\x63ha_salida\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfecha_llegada\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x06origen\x18\x03 \x01(\x0b\x32\x1f.aeroalpes.reservas.v1.Locacion\x12\x30\n\x07\x64\x65stino\x18\x04 \x01(\x0b\x32\x1f.aeroalpes.reservas.v1.Locacion\"4\n\x08Segmento\x12(\n\x04legs\x18\x01 \x03(\x0b\x32\x1a.aeroalpes.reservas.v1.Leg\"9\n\x03Odo\x12\x32\n\tsegmentos\x18\x01 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Segmento\"6\n\nItinerario\x12(\n\x04odos\x18\x01 \x03(\x0b\x32\x1a.aeroalpes.reservas.v1.Odo\"p\n\x08Pasajero\x12\x31\n\x04tipo\x18\x01 \x01(\x0e\x32#.aeroalpes.reservas.v1.TipoPasajero\x12\x31\n\x05\x63lase\x18\x02 \x01(\x0e\x32\".aeroalpes.reservas.v1.ClaseCabina\"\x92\x03\n\x07Reserva\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_cliente\x18\x02 \x01(\t\x12\x34\n\x06\x65stado\x18\x03 \x01(\x0e\x32$.aeroalpes.reservas.v1.EstadoReserva\x12\x36\n\x0bitinerarios\x18\x04 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x05 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12)\n\x05monto\x18\x06 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12-\n\tmonto_vat\x18\x07 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*{\n\x0cTipoPasajero\x12\x1d\n\x19TIPO_PASAJERO_UNSPECIFIED\x10\x00\x12\x18\n\x14TIPO_PASAJERO_ADULTO\x10\x01\x12\x17\n\x13TIPO_PASAJERO_MENOR\x10\x02\x12\x19\n\x15TIPO_PASAJERO_INFANTE\x10\x03*\x97\x01\n\x0b\x43laseCabina\x12\x1c\n\x18\x43LASE_CABINA_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43LASE_CABINA_ECONOMICA\x10\x01\x12\x18\n\x14\x43LASE_CABINA_PREMIUM\x10\x02\x12\x1a\n\x16\x43LASE_CABINA_EJECUTIVA\x10\x03\x12\x18\n\x14\x43LASE_CABINA_PRIMERA\x10\x04*\x88\x01\n\rEstadoReserva\x12\x1e\n\x1a\x45STADO_RESERVA_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45STADO_RESERVA_PENDIENTE\x10\x01\x12\x1b\n\x17\x45STADO_RESERVA_APROBADA\x10\x02\x12\x1c\n\x18\x45STADO_RESERVA_CANCELADA\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#aeroalpes/reservas/v1/reserva.proto\x12\x15\x61\x65roalpes.reservas.v1\x1a\x1f\x61\x65roalpes/comun/v1/dinero.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf1\x01\n\x08Locacion\x12}\n\x06\x63odigo\x18\x01 \x01(\tBm\xbaHj\xba\x01g\n\x0flocacion.codigo\x1aTthis.matches(\'^[A-Z]{3}$\') ? \'\' : \'debe ser un c\xc3\xb3\x64igo IATA de 3 letras may\xc3\xbasculas\'\x12\x66\n\x06nombre\x18\x02 \x01(\tBV\xbaHS\xba\x01P\n\x0flocacion.nombre\x1a=size(this) <= 100 ? \'\' : \'admite como m\xc3\xa1ximo 100 caracteres\'\"\xfc\x05\n\x03Leg\x12\x30\n\x0c\x66\x65\x63ha_salida\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rfecha_llegada\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x06origen\x18\x03 \x01(\x0b\x32\x1f.aeroalpes.reservas.v1.Locacion\x12\x30\n\x07\x64\x65stino\x18\x04 \x01(\x0b\x32\x1f.aeroalpes.reservas.v1.Locacion:\xac\x04\xbaH\xa8\x04\x1a\x8f\x01\n\x17\x64\x65stino.codigo.distinto\x12\x1c\x64\x65\x62\x65 ser distinto del origen\x1aV!this.origen.codigo.matches(\'^[A-Z]{3}$\') || this.origen.codigo != this.destino.codigo\x1a\x42\n\x18\x66\x65\x63ha_salida.obligatoria\x12\x0e\x65s obligatoria\x1a\x16has(this.fecha_salida)\x1a\x44\n\x19\x66\x65\x63ha_llegada.obligatoria\x12\x0e\x65s obligatoria\x1a\x17has(this.fecha_llegada)\x1a\x89\x02\n\x17\x66\x65\x63ha_llegada.posterior\x1a\xed\x01!has(this.fecha_salida) || !has(this.fecha_llegada) ? \'\' : this.fecha_llegada <= this.fecha_salida ? \'debe ser posterior a la salida\' : this.fecha_llegada - this.fecha_salida > duration(\'24h\') ? \'un vuelo dura como m\xc3\xa1ximo 24 horas\' : \'\'\"\x7f\n\x08Segmento\x12s\n\x04legs\x18\x01 \x03(\x0b\x32\x1a.aeroalpes.reservas.v1.LegBI\xbaHF\xba\x01\x43\n\rsegmento.legs\x1a\x32size(this) > 0 ? \'\' : \'debe tener al menos un leg\'\"\x8a\x01\n\x03Odo\x12\x82\x01\n\tsegmentos\x18\x01 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.SegmentoBN\xbaHK\xba\x01H\n\rodo.segmentos\x1a\x37size(this) > 0 ? \'\' : \'debe tener al menos un segmento\'\"\x83\x01\n\nItinerario\x12u\n\x04odos\x18\x01 \x03(\x0b\x32\x1a.aeroalpes.reservas.v1.OdoBK\xbaHH\xba\x01\x45\n\x0fitinerario.odos\x1a\x32size(this) > 0 ? \'\' : \'debe tener al menos un odo\'\"\xf8\x01\n\x08Pasajero\x12s\n\x04tipo\x18\x01 \x01(\x0e\x32#.aeroalpes.reservas.v1.TipoPasajeroB@\xbaH=\xba\x01:\n\rpasajero.tipo\x1a)this in [1, 2, 3] ? \'\' : \'es obligatorio\'\x12w\n\x05\x63lase\x18\x02 \x01(\x0e\x32\".aeroalpes.reservas.v1.ClaseCabinaBD\xbaHA\xba\x01>\n\x0epasajero.clase\x1a,this in [1, 2, 3, 4] ? \'\' : \'es obligatoria\'\"\x92\x03\n\x07Reserva\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_cliente\x18\x02 \x01(\t\x12\x34\n\x06\x65stado\x18\x03 \x01(\x0e\x32$.aeroalpes.reservas.v1.EstadoReserva\x12\x36\n\x0bitinerarios\x18\x04 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x05 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12)\n\x05monto\x18\x06 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12-\n\tmonto_vat\x18\x07 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*{\n\x0cTipoPasajero\x12\x1d\n\x19TIPO_PASAJERO_UNSPECIFIED\x10\x00\x12\x18\n\x14TIPO_PASAJERO_ADULTO\x10\x01\x12\x17\n\x13TIPO_PASAJERO_MENOR\x10\x02\x12\x19\n\x15TIPO_PASAJERO_INFANTE\x10\x03*\x97\x01\n\x0b\x43laseCabina\x12\x1c\n\x18\x43LASE_CABINA_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43LASE_CABINA_ECONOMICA\x10\x01\x12\x18\n\x14\x43LASE_CABINA_PREMIUM\x10\x02\x12\x1a\n\x16\x43LASE_CABINA_EJECUTIVA\x10\x03\x12\x18\n\x14\x43LASE_CABINA_PRIMERA\x10\x04*\x88\x01\n\rEstadoReserva\x12\x1e\n\x1a\x45STADO_RESERVA_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45STADO_RESERVA_PENDIENTE\x10\x01\x12\x1b\n\x17\x45STADO_RESERVA_APROBADA\x10\x02\x12\x1c\n\x18\x45STADO_RESERVA_CANCELADA\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.reservas.v1.reserva_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIPOPASAJERO']._serialized_start=1068
-  _globals['_TIPOPASAJERO']._serialized_end=1191
-  _globals['_CLASECABINA']._serialized_start=1194
-  _globals['_CLASECABINA']._serialized_end=1345
-  _globals['_ESTADORESERVA']._serialized_start=1348
-  _globals['_ESTADORESERVA']._serialized_end=1484
-  _globals['_LOCACION']._serialized_start=128
-  _globals['_LOCACION']._serialized_end=170
-  _globals['_LEG']._serialized_start=173
-  _globals['_LEG']._serialized_end=378
-  _globals['_SEGMENTO']._serialized_start=380
-  _globals['_SEGMENTO']._serialized_end=432
-  _globals['_ODO']._serialized_start=434
-  _globals['_ODO']._serialized_end=491
-  _globals['_ITINERARIO']._serialized_start=493
-  _globals['_ITINERARIO']._serialized_end=547
-  _globals['_PASAJERO']._serialized_start=549
-  _globals['_PASAJERO']._serialized_end=661
-  _globals['_RESERVA']._serialized_start=664
-  _globals['_RESERVA']._serialized_end=1066
+  _globals['_LOCACION'].fields_by_name['codigo']._loaded_options = None
+  _globals['_LOCACION'].fields_by_name['codigo']._serialized_options = b'\272Hj\272\001g\n\017locacion.codigo\032Tthis.matches(\'^[A-Z]{3}$\') ? \'\' : \'debe ser un c\303\263digo IATA de 3 letras may\303\272sculas\''
+  _globals['_LOCACION'].fields_by_name['nombre']._loaded_options = None
+  _globals['_LOCACION'].fields_by_name['nombre']._serialized_options = b'\272HS\272\001P\n\017locacion.nombre\032=size(this) <= 100 ? \'\' : \'admite como m\303\241ximo 100 caracteres\''
+  _globals['_LEG']._loaded_options = None
+  _globals['_LEG']._serialized_options = b'\272H\250\004\032\217\001\n\027destino.codigo.distinto\022\034debe ser distinto del origen\032V!this.origen.codigo.matches(\'^[A-Z]{3}$\') || this.origen.codigo != this.destino.codigo\032B\n\030fecha_salida.obligatoria\022\016es obligatoria\032\026has(this.fecha_salida)\032D\n\031fecha_llegada.obligatoria\022\016es obligatoria\032\027has(this.fecha_llegada)\032\211\002\n\027fecha_llegada.posterior\032\355\001!has(this.fecha_salida) || !has(this.fecha_llegada) ? \'\' : this.fecha_llegada <= this.fecha_salida ? \'debe ser posterior a la salida\' : this.fecha_llegada - this.fecha_salida > duration(\'24h\') ? \'un vuelo dura como m\303\241ximo 24 horas\' : \'\''
+  _globals['_SEGMENTO'].fields_by_name['legs']._loaded_options = None
+  _globals['_SEGMENTO'].fields_by_name['legs']._serialized_options = b'\272HF\272\001C\n\rsegmento.legs\0322size(this) > 0 ? \'\' : \'debe tener al menos un leg\''
+  _globals['_ODO'].fields_by_name['segmentos']._loaded_options = None
+  _globals['_ODO'].fields_by_name['segmentos']._serialized_options = b'\272HK\272\001H\n\rodo.segmentos\0327size(this) > 0 ? \'\' : \'debe tener al menos un segmento\''
+  _globals['_ITINERARIO'].fields_by_name['odos']._loaded_options = None
+  _globals['_ITINERARIO'].fields_by_name['odos']._serialized_options = b'\272HH\272\001E\n\017itinerario.odos\0322size(this) > 0 ? \'\' : \'debe tener al menos un odo\''
+  _globals['_PASAJERO'].fields_by_name['tipo']._loaded_options = None
+  _globals['_PASAJERO'].fields_by_name['tipo']._serialized_options = b'\272H=\272\001:\n\rpasajero.tipo\032)this in [1, 2, 3] ? \'\' : \'es obligatorio\''
+  _globals['_PASAJERO'].fields_by_name['clase']._loaded_options = None
+  _globals['_PASAJERO'].fields_by_name['clase']._serialized_options = b'\272HA\272\001>\n\016pasajero.clase\032,this in [1, 2, 3, 4] ? \'\' : \'es obligatoria\''
+  _globals['_TIPOPASAJERO']._serialized_start=2228
+  _globals['_TIPOPASAJERO']._serialized_end=2351
+  _globals['_CLASECABINA']._serialized_start=2354
+  _globals['_CLASECABINA']._serialized_end=2505
+  _globals['_ESTADORESERVA']._serialized_start=2508
+  _globals['_ESTADORESERVA']._serialized_end=2644
+  _globals['_LOCACION']._serialized_start=158
+  _globals['_LOCACION']._serialized_end=399
+  _globals['_LEG']._serialized_start=402
+  _globals['_LEG']._serialized_end=1166
+  _globals['_SEGMENTO']._serialized_start=1168
+  _globals['_SEGMENTO']._serialized_end=1295
+  _globals['_ODO']._serialized_start=1298
+  _globals['_ODO']._serialized_end=1436
+  _globals['_ITINERARIO']._serialized_start=1439
+  _globals['_ITINERARIO']._serialized_end=1570
+  _globals['_PASAJERO']._serialized_start=1573
+  _globals['_PASAJERO']._serialized_end=1821
+  _globals['_RESERVA']._serialized_start=1824
+  _globals['_RESERVA']._serialized_end=2226
 # @@protoc_insertion_point(module_scope)

@@ -23,46 +23,59 @@ _sym_db = _symbol_database.Default()
 
 
 from aeroalpes.reservas.v1 import reserva_pb2 as aeroalpes_dot_reservas_dot_v1_dot_reserva__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/sagas/v1/sagas.proto\x12\x12\x61\x65roalpes.sagas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\x04Paso\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0e\n\x06nombre\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoPaso\x12\x10\n\x08intentos\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x03\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tipo\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\'\n\x05pasos\x18\x04 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Paso\x12\x12\n\nid_cliente\x18\x05 \x01(\t\x12\x12\n\nid_reserva\x18\x06 \x01(\t\x12\x0f\n\x07id_pago\x18\x07 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x08 \x01(\t\x12\x0e\n\x06motivo\x18\t \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fproximo_intento\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12version_definicion\x18\r \x01(\x05\x12\x10\n\x08id_traza\x18\x0e \x01(\t\x12)\n\x06tramos\x18\x0f \x03(\x0b\x32\x19.aeroalpes.sagas.v1.Tramo\"\xa3\x01\n\x05Tramo\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0c\n\x04paso\x18\x02 \x01(\t\x12\x14\n\x0c\x63ompensacion\x18\x03 \x01(\x08\x12*\n\x06inicio\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x66in\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tresultado\x18\x06 \x01(\t\"\xd4\x01\n\x14ReservarVueloRequest\x12\x12\n\nid_cliente\x18\x01 \x01(\t\x12\x36\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x03 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12\x12\n\nmedio_pago\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x0f\n\x07\x65sperar\x18\x06 \x01(\x08\"?\n\x15ReservarVueloResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"%\n\x12ObtenerSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\"=\n\x13ObtenerSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"\x7f\n\x12ListarSagasRequest\x12.\n\x06\x65stado\x18\x01 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\"W\n\x13ListarSagasResponse\x12\'\n\x05sagas\x18\x01 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x13ObservarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\">\n\x14ObservarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"?\n\x13ReanudarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\">\n\x14ReanudarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga*\xb1\x01\n\nEstadoSaga\x12\x1b\n\x17\x45STADO_SAGA_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_SAGA_EN_CURSO\x10\x01\x12\x1b\n\x17\x45STADO_SAGA_COMPENSANDO\x10\x02\x12\x1a\n\x16\x45STADO_SAGA_COMPLETADA\x10\x03\x12\x1a\n\x16\x45STADO_SAGA_COMPENSADA\x10\x04\x12\x17\n\x13\x45STADO_SAGA_FALLIDA\x10\x05*\xc9\x01\n\nEstadoPaso\x12\x1b\n\x17\x45STADO_PASO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_PASO_PENDIENTE\x10\x01\x12\x18\n\x14\x45STADO_PASO_EN_CURSO\x10\x02\x12\x17\n\x13\x45STADO_PASO_EXITOSO\x10\x03\x12\x17\n\x13\x45STADO_PASO_FALLIDO\x10\x04\x12\x1b\n\x17\x45STADO_PASO_COMPENSANDO\x10\x05\x12\x1a\n\x16\x45STADO_PASO_COMPENSADO\x10\x06\x32\xfc\x03\n\x0cSagasService\x12\x64\n\rReservarVuelo\x12(.aeroalpes.sagas.v1.ReservarVueloRequest\x1a).aeroalpes.sagas.v1.ReservarVueloResponse\x12^\n\x0bObtenerSaga\x12&.aeroalpes.sagas.v1.ObtenerSagaRequest\x1a\'.aeroalpes.sagas.v1.ObtenerSagaResponse\x12^\n\x0bListarSagas\x12&.aeroalpes.sagas.v1.ListarSagasRequest\x1a\'.aeroalpes.sagas.v1.ListarSagasResponse\x12\x63\n\x0cObservarSaga\x12\'.aeroalpes.sagas.v1.ObservarSagaRequest\x1a(.aeroalpes.sagas.v1.ObservarSagaResponse0\x01\x12\x61\n\x0cReanudarSaga\x12\'.aeroalpes.sagas.v1.ReanudarSagaRequest\x1a(.aeroalpes.sagas.v1.ReanudarSagaResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/sagas/v1/sagas.proto\x12\x12\x61\x65roalpes.sagas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb0\x01\n\x04Paso\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0e\n\x06nombre\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoPaso\x12\x10\n\x08intentos\x18\x04 \x01(\x05\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xd9\x03\n\x04Saga\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04tipo\x18\x02 \x01(\t\x12.\n\x06\x65stado\x18\x03 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\'\n\x05pasos\x18\x04 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Paso\x12\x12\n\nid_cliente\x18\x05 \x01(\t\x12\x12\n\nid_reserva\x18\x06 \x01(\t\x12\x0f\n\x07id_pago\x18\x07 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x08 \x01(\t\x12\x0e\n\x06motivo\x18\t \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\x0fproximo_intento\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12version_definicion\x18\r \x01(\x05\x12\x10\n\x08id_traza\x18\x0e \x01(\t\x12)\n\x06tramos\x18\x0f \x03(\x0b\x32\x19.aeroalpes.sagas.v1.Tramo\"\xa3\x01\n\x05Tramo\x12\x0e\n\x06indice\x18\x01 \x01(\x05\x12\x0c\n\x04paso\x18\x02 \x01(\t\x12\x14\n\x0c\x63ompensacion\x18\x03 \x01(\x08\x12*\n\x06inicio\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\'\n\x03\x66in\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tresultado\x18\x06 \x01(\t\"\xe5\x08\n\x14ReservarVueloRequest\x12\xbd\x01\n\nid_cliente\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xc1\x01\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.ItinerarioB\x88\x01\xbaH\x84\x01\xba\x01\x80\x01\n\x0bitinerarios\x1aqsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\xc3\xa1ximo 4 itinerarios\' : \'\'\x12\xb5\x01\n\tpasajeros\x18\x03 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.PasajeroB\x80\x01\xbaH}\xba\x01z\n\tpasajeros\x1amsize(this) == 0 ? \'debe tener al menos un pasajero\' : size(this) > 9 ? \'admite como m\xc3\xa1ximo 9 pasajeros\' : \'\'\x12\x93\x01\n\nmedio_pago\x18\x04 \x01(\tB\x7f\xbaH|\xba\x01y\n\x08texto.64\x1amthis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 64 ? \'admite como m\xc3\xa1ximo 64 caracteres\' : \'\'\x12\x9c\x01\n\x0fidempotency_key\x18\x05 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\x12\x0f\n\x07\x65sperar\x18\x06 \x01(\x08:\xca\x01\xbaH\xc6\x01\x1a\xc3\x01\n\x10pasajeros.adulto\x12\x1f\x64\x65\x62\x65 incluir al menos un adulto\x1a\x8d\x01size(this.pasajeros) == 0 || size(this.pasajeros) > 9 || !this.pasajeros.all(p, p.tipo in [1, 2, 3]) || this.pasajeros.exists(p, p.tipo == 1)\"?\n\x15ReservarVueloResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"%\n\x12ObtenerSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\"=\n\x13ObtenerSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"\x7f\n\x12ListarSagasRequest\x12.\n\x06\x65stado\x18\x01 \x01(\x0e\x32\x1e.aeroalpes.sagas.v1.EstadoSaga\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\"W\n\x13ListarSagasResponse\x12\'\n\x05sagas\x18\x01 \x03(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"&\n\x13ObservarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\">\n\x14ObservarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga\"?\n\x13ReanudarSagaRequest\x12\x0f\n\x07id_saga\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\">\n\x14ReanudarSagaResponse\x12&\n\x04saga\x18\x01 \x01(\x0b\x32\x18.aeroalpes.sagas.v1.Saga*\xb1\x01\n\nEstadoSaga\x12\x1b\n\x17\x45STADO_SAGA_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_SAGA_EN_CURSO\x10\x01\x12\x1b\n\x17\x45STADO_SAGA_COMPENSANDO\x10\x02\x12\x1a\n\x16\x45STADO_SAGA_COMPLETADA\x10\x03\x12\x1a\n\x16\x45STADO_SAGA_COMPENSADA\x10\x04\x12\x17\n\x13\x45STADO_SAGA_FALLIDA\x10\x05*\xc9\x01\n\nEstadoPaso\x12\x1b\n\x17\x45STADO_PASO_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45STADO_PASO_PENDIENTE\x10\x01\x12\x18\n\x14\x45STADO_PASO_EN_CURSO\x10\x02\x12\x17\n\x13\x45STADO_PASO_EXITOSO\x10\x03\x12\x17\n\x13\x45STADO_PASO_FALLIDO\x10\x04\x12\x1b\n\x17\x45STADO_PASO_COMPENSANDO\x10\x05\x12\x1a\n\x16\x45STADO_PASO_COMPENSADO\x10\x06\x32\xfc\x03\n\x0cSagasService\x12\x64\n\rReservarVuelo\x12(.aeroalpes.sagas.v1.ReservarVueloRequest\x1a).aeroalpes.sagas.v1.ReservarVueloResponse\x12^\n\x0bObtenerSaga\x12&.aeroalpes.sagas.v1.ObtenerSagaRequest\x1a\'.aeroalpes.sagas.v1.ObtenerSagaResponse\x12^\n\x0bListarSagas\x12&.aeroalpes.sagas.v1.ListarSagasRequest\x1a\'.aeroalpes.sagas.v1.ListarSagasResponse\x12\x63\n\x0cObservarSaga\x12\'.aeroalpes.sagas.v1.ObservarSagaRequest\x1a(.aeroalpes.sagas.v1.ObservarSagaResponse0\x01\x12\x61\n\x0cReanudarSaga\x12\'.aeroalpes.sagas.v1.ReanudarSagaRequest\x1a(.aeroalpes.sagas.v1.ReanudarSagaResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.sagas.v1.sagas_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ESTADOSAGA']._serialized_start=1779
-  _globals['_ESTADOSAGA']._serialized_end=1956
-  _globals['_ESTADOPASO']._serialized_start=1959
-  _globals['_ESTADOPASO']._serialized_end=2160
-  _globals['_PASO']._serialized_start=125
-  _globals['_PASO']._serialized_end=301
-  _globals['_SAGA']._serialized_start=304
-  _globals['_SAGA']._serialized_end=777
-  _globals['_TRAMO']._serialized_start=780
-  _globals['_TRAMO']._serialized_end=943
-  _globals['_RESERVARVUELOREQUEST']._serialized_start=946
-  _globals['_RESERVARVUELOREQUEST']._serialized_end=1158
-  _globals['_RESERVARVUELORESPONSE']._serialized_start=1160
-  _globals['_RESERVARVUELORESPONSE']._serialized_end=1223
-  _globals['_OBTENERSAGAREQUEST']._serialized_start=1225
-  _globals['_OBTENERSAGAREQUEST']._serialized_end=1262
-  _globals['_OBTENERSAGARESPONSE']._serialized_start=1264
-  _globals['_OBTENERSAGARESPONSE']._serialized_end=1325
-  _globals['_LISTARSAGASREQUEST']._serialized_start=1327
-  _globals['_LISTARSAGASREQUEST']._serialized_end=1454
-  _globals['_LISTARSAGASRESPONSE']._serialized_start=1456
-  _globals['_LISTARSAGASRESPONSE']._serialized_end=1543
-  _globals['_OBSERVARSAGAREQUEST']._serialized_start=1545
-  _globals['_OBSERVARSAGAREQUEST']._serialized_end=1583
-  _globals['_OBSERVARSAGARESPONSE']._serialized_start=1585
-  _globals['_OBSERVARSAGARESPONSE']._serialized_end=1647
-  _globals['_REANUDARSAGAREQUEST']._serialized_start=1649
-  _globals['_REANUDARSAGAREQUEST']._serialized_end=1712
-  _globals['_REANUDARSAGARESPONSE']._serialized_start=1714
-  _globals['_REANUDARSAGARESPONSE']._serialized_end=1776
-  _globals['_SAGASSERVICE']._serialized_start=2163
-  _globals['_SAGASSERVICE']._serialized_end=2671
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['id_cliente']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['id_cliente']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['itinerarios']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['itinerarios']._serialized_options = b'\272H\204\001\272\001\200\001\n\013itinerarios\032qsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\303\241ximo 4 itinerarios\' : \'\''
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['pasajeros']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['pasajeros']._serialized_options = b'\272H}\272\001z\n\tpasajeros\032msize(this) == 0 ? \'debe tener al menos un pasajero\' : size(this) > 9 ? \'admite como m\303\241ximo 9 pasajeros\' : \'\''
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['medio_pago']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['medio_pago']._serialized_options = b'\272H|\272\001y\n\010texto.64\032mthis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 64 ? \'admite como m\303\241ximo 64 caracteres\' : \'\''
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_RESERVARVUELOREQUEST']._loaded_options = None
+  _globals['_RESERVARVUELOREQUEST']._serialized_options = b'\272H\306\001\032\303\001\n\020pasajeros.adulto\022\037debe incluir al menos un adulto\032\215\001size(this.pasajeros) == 0 || size(this.pasajeros) > 9 || !this.pasajeros.all(p, p.tipo in [1, 2, 3]) || this.pasajeros.exists(p, p.tipo == 1)'
+  _globals['_ESTADOSAGA']._serialized_start=2721
+  _globals['_ESTADOSAGA']._serialized_end=2898
+  _globals['_ESTADOPASO']._serialized_start=2901
+  _globals['_ESTADOPASO']._serialized_end=3102
+  _globals['_PASO']._serialized_start=154
+  _globals['_PASO']._serialized_end=330
+  _globals['_SAGA']._serialized_start=333
+  _globals['_SAGA']._serialized_end=806
+  _globals['_TRAMO']._serialized_start=809
+  _globals['_TRAMO']._serialized_end=972
+  _globals['_RESERVARVUELOREQUEST']._serialized_start=975
+  _globals['_RESERVARVUELOREQUEST']._serialized_end=2100
+  _globals['_RESERVARVUELORESPONSE']._serialized_start=2102
+  _globals['_RESERVARVUELORESPONSE']._serialized_end=2165
+  _globals['_OBTENERSAGAREQUEST']._serialized_start=2167
+  _globals['_OBTENERSAGAREQUEST']._serialized_end=2204
+  _globals['_OBTENERSAGARESPONSE']._serialized_start=2206
+  _globals['_OBTENERSAGARESPONSE']._serialized_end=2267
+  _globals['_LISTARSAGASREQUEST']._serialized_start=2269
+  _globals['_LISTARSAGASREQUEST']._serialized_end=2396
+  _globals['_LISTARSAGASRESPONSE']._serialized_start=2398
+  _globals['_LISTARSAGASRESPONSE']._serialized_end=2485
+  _globals['_OBSERVARSAGAREQUEST']._serialized_start=2487
+  _globals['_OBSERVARSAGAREQUEST']._serialized_end=2525
+  _globals['_OBSERVARSAGARESPONSE']._serialized_start=2527
+  _globals['_OBSERVARSAGARESPONSE']._serialized_end=2589
+  _globals['_REANUDARSAGAREQUEST']._serialized_start=2591
+  _globals['_REANUDARSAGAREQUEST']._serialized_end=2654
+  _globals['_REANUDARSAGARESPONSE']._serialized_start=2656
+  _globals['_REANUDARSAGARESPONSE']._serialized_end=2718
+  _globals['_SAGASSERVICE']._serialized_start=3105
+  _globals['_SAGASSERVICE']._serialized_end=3613
 # @@protoc_insertion_point(module_scope)
