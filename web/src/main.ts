@@ -1,11 +1,18 @@
 // The AeroAlpes console: hash routes (#/cuenta, #/reservar, #/sagas, #/saga/<id>, #/eventos),
 // one view shown at a time, so every page, a saga's included, can be linked and reloaded.
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { clientes, describe, fieldErrors, sagas, session } from "./api";
+import { type Timestamp, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { clientes, sagas, session } from "./api";
 import { $, el } from "./dom";
 import { follow } from "./feed";
-import { TipoUsuario } from "./gen/aeroalpes/clientes/v1/clientes_pb";
+import { ok, showErrors, showFields } from "./forms";
+import {
+  AutenticarUsuarioRequestSchema,
+  RegistrarUsuarioRequestSchema,
+  TipoUsuario,
+} from "./gen/aeroalpes/clientes/v1/clientes_pb";
 import { ClaseCabina, TipoPasajero } from "./gen/aeroalpes/reservas/v1/reserva_pb";
+import { ReservarVueloRequestSchema } from "./gen/aeroalpes/sagas/v1/sagas_pb";
+import { check } from "./rules";
 import { loadList, showSaga, stopWatching } from "./sagas";
 
 const uuid = (): string => crypto.randomUUID();
@@ -47,42 +54,23 @@ $("#salir").addEventListener("click", () => {
   location.hash = "#/cuenta";
 });
 
-/** Shows each field error next to its input; maps server paths onto the form's fields. */
-function showErrors(form: HTMLFormElement, error: unknown, aliases: Record<string, string> = {}): void {
-  for (const small of form.querySelectorAll<HTMLElement>("small[data-error]")) small.textContent = "";
-  const status = $("[data-status]", form);
-  const fields = fieldErrors(error);
-  for (const [path, message] of fields) {
-    const name = Object.entries(aliases).find(([suffix]) => path.endsWith(suffix))?.[1] ?? path;
-    const slot = form.querySelector<HTMLElement>(`small[data-error="${name}"]`);
-    if (slot) slot.textContent = message;
-  }
-  status.classList.add("error");
-  status.textContent = fields.size ? "Revisa los campos marcados." : describe(error);
-}
-
-function ok(form: HTMLFormElement, ...content: (string | Node)[]): void {
-  for (const small of form.querySelectorAll<HTMLElement>("small[data-error]")) small.textContent = "";
-  const status = $("[data-status]", form);
-  status.classList.remove("error");
-  status.replaceChildren(...content);
-}
-
 // --- account
 $<HTMLFormElement>("#registro").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.currentTarget as HTMLFormElement;
   const data = new FormData(form);
+  const checked = check(RegistrarUsuarioRequestSchema, {
+    nombres: String(data.get("nombres")),
+    apellidos: String(data.get("apellidos")),
+    email: String(data.get("email")),
+    password: String(data.get("password")),
+    tipo: TipoUsuario.NATURAL,
+    cedula: String(data.get("cedula")),
+    idempotencyKey: uuid(),
+  });
+  if (!checked.ok) return showFields(form, checked.fields);
   try {
-    const { usuario } = await clientes.registrarUsuario({
-      nombres: String(data.get("nombres")),
-      apellidos: String(data.get("apellidos")),
-      email: String(data.get("email")),
-      password: String(data.get("password")),
-      tipo: TipoUsuario.NATURAL,
-      cedula: String(data.get("cedula")),
-      idempotencyKey: uuid(),
-    });
+    const { usuario } = await clientes.registrarUsuario(checked.request);
     ok(form, `Cuenta creada para ${usuario?.email}. Ya puedes iniciar sesión.`);
     $<HTMLInputElement>('#login [name="email"]').value = usuario?.email ?? "";
   } catch (error) {
@@ -94,9 +82,11 @@ $<HTMLFormElement>("#login").addEventListener("submit", async (event) => {
   event.preventDefault();
   const form = event.currentTarget as HTMLFormElement;
   const data = new FormData(form);
+  const email = String(data.get("email"));
+  const checked = check(AutenticarUsuarioRequestSchema, { email, password: String(data.get("password")) });
+  if (!checked.ok) return showFields(form, checked.fields);
   try {
-    const email = String(data.get("email"));
-    const answer = await clientes.autenticarUsuario({ email, password: String(data.get("password")) });
+    const answer = await clientes.autenticarUsuario(checked.request);
     session.save(answer.token, answer.idUsuario, email);
     showSession();
     follow();
@@ -115,15 +105,20 @@ const local = (d: Date): string => new Date(d.getTime() - d.getTimezoneOffset() 
 $<HTMLInputElement>('#reserva [name="salida"]').value = local(salida);
 $<HTMLInputElement>('#reserva [name="llegada"]').value = local(new Date(salida.getTime() + 6 * 36e5));
 
-const LEG = ".legs[0]";
-const BOOKING_FIELDS = {
-  [`${LEG}.origen.codigo`]: "origen",
-  [`${LEG}.destino.codigo`]: "destino",
+// Where the contract's field paths show on this form (list indices dropped; longest prefix wins).
+const LEG = "itinerarios.odos.segmentos.legs";
+const BOOKING_SLOTS = {
+  [`${LEG}.origen`]: "origen",
+  [`${LEG}.destino`]: "destino",
   [`${LEG}.fecha_salida`]: "salida",
   [`${LEG}.fecha_llegada`]: "llegada",
   pasajeros: "pasajeros",
   medio_pago: "medio_pago",
 };
+const when = (value: FormDataEntryValue | null): Timestamp | undefined =>
+  value ? timestampFromDate(new Date(String(value))) : undefined; // empty: left unset, the rules say so
+// Travellers of a kind; past ten the contract's limit (nine) refuses them all the same.
+const count = (value: FormDataEntryValue | null): number => Math.min(10, Math.max(0, Math.trunc(Number(value)) || 0));
 
 $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -137,23 +132,25 @@ $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
   }
   const clase = ClaseCabina[String(data.get("clase")) as keyof typeof ClaseCabina];
   const pasajeros = [
-    ...Array(Number(data.get("adultos"))).fill(TipoPasajero.ADULTO),
-    ...Array(Number(data.get("menores"))).fill(TipoPasajero.MENOR),
+    ...Array<TipoPasajero>(count(data.get("adultos"))).fill(TipoPasajero.ADULTO),
+    ...Array<TipoPasajero>(count(data.get("menores"))).fill(TipoPasajero.MENOR),
   ].map((tipo) => ({ tipo, clase }));
+  const checked = check(ReservarVueloRequestSchema, {
+    idCliente: session.userId,
+    itinerarios: [{ odos: [{ segmentos: [{ legs: [{
+      origen: { codigo: String(data.get("origen")).trim() },
+      destino: { codigo: String(data.get("destino")).trim() },
+      fechaSalida: when(data.get("salida")),
+      fechaLlegada: when(data.get("llegada")),
+    }] }] }] }],
+    pasajeros,
+    medioPago: String(data.get("medio_pago")),
+    idempotencyKey: uuid(),
+    esperar: false,
+  }); // prettier-ignore
+  if (!checked.ok) return showFields(form, checked.fields, BOOKING_SLOTS);
   try {
-    const { saga } = await sagas.reservarVuelo({
-      idCliente: session.userId,
-      itinerarios: [{ odos: [{ segmentos: [{ legs: [{
-        origen: { codigo: String(data.get("origen")).trim() },
-        destino: { codigo: String(data.get("destino")).trim() },
-        fechaSalida: timestampFromDate(new Date(String(data.get("salida")))),
-        fechaLlegada: timestampFromDate(new Date(String(data.get("llegada")))),
-      }] }] }] }],
-      pasajeros,
-      medioPago: String(data.get("medio_pago")),
-      idempotencyKey: uuid(),
-      esperar: false,
-    }); // prettier-ignore
+    const { saga } = await sagas.reservarVuelo(checked.request);
     if (!saga) return;
     const link = el("a", "", `saga ${saga.id.slice(0, 8)}`);
     link.href = `#/saga/${saga.id}`;
@@ -161,7 +158,7 @@ $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
     ok(form, "Reserva en marcha: ", link, ".");
     location.hash = `#/saga/${saga.id}`;
   } catch (error) {
-    showErrors(form, error, BOOKING_FIELDS);
+    showErrors(form, error, BOOKING_SLOTS);
   }
 });
 
