@@ -9,8 +9,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
+from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
+from aeroalpes.reservas.v1 import reserva_pb2
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from google.rpc import error_details_pb2
 
+from services.kit.status import details_of
 from tests.e2e import test_ui as ui
 from tests.e2e.test_ui import DESKTOP, PHONE, Console, check, expect
 from tests.support.edge import register
@@ -19,6 +26,7 @@ from tests.support.mesh import Mesh
 RPC = re.compile(r"/aeroalpes\.[a-z]+\.v1\.\w+Service/(\w+)$")
 REGISTRATION_SLOTS = ("nombres", "apellidos", "email", "password", "cedula")
 BOOKING_SLOTS = ("origen", "destino", "salida", "llegada", "pasajeros", "medio_pago")
+LEG = "itinerarios[0].odos[0].segmentos[0].legs[0]"
 
 # The console tests' fixtures, taken as they are: this module gets its own mesh and browser.
 mesh, browser, shots = ui.mesh, ui.browser, ui.shots
@@ -64,6 +72,26 @@ def local(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M}"  # what a datetime-local input holds
 
 
+def at(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment.astimezone())  # the browser's zone is this machine's
+    return stamp
+
+
+def service_refuses(call: Any, request: Any, token: str = "") -> dict[str, str]:
+    """What the service answers the same request through the edge: field path -> message."""
+    auth = (("authorization", f"Bearer {token}"),) if token else ()
+    with pytest.raises(grpc.RpcError) as refused:
+        call(request, metadata=auth, timeout=30)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, refused.value.details()
+    return {
+        v.field: v.description
+        for d in details_of(refused.value)
+        if isinstance(d, error_details_pb2.BadRequest)
+        for v in d.field_violations
+    }
+
+
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390px", "1280px"])
 def test_an_invalid_registration_is_never_sent_and_says_why_beside_the_field(
     browser: Any, mesh: Mesh, shots: Path, viewport: dict[str, int]
@@ -79,11 +107,11 @@ def test_an_invalid_registration_is_never_sent_and_says_why_beside_the_field(
         form.locator('[name="password"]').fill("corta")
         form.locator('[name="cedula"]').fill("52-ab")
         form.locator('button[type="submit"]').click()
-        shown = {
+        refused = {
             "password": "debe tener entre 10 y 128 caracteres",
             "cedula": "debe tener de 5 a 12 dígitos",  # a rule of the message, shown at its field
         }
-        slots_show(form, shown, REGISTRATION_SLOTS)
+        slots_show(form, refused, REGISTRATION_SLOTS)
         expect(form.locator('[name="password"]')).to_be_focused()  # the first field to fix
         check(page, "registro-invalido", shots / f"registro-invalido-{viewport['width']}.png")
 
@@ -104,6 +132,15 @@ def test_an_invalid_registration_is_never_sent_and_says_why_beside_the_field(
         login.locator('button[type="submit"]').click()
         expect(page.locator("#sesion-texto")).to_contain_text("@example.com")
         assert wire.since(0) == ["RegistrarUsuario", "AutenticarUsuario"]
+        # The service refuses the same registration with the same paths and the same words.
+        same = clientes_pb2.RegistrarUsuarioRequest(
+            nombres="Lucía", apellidos="Navegante", email=f"ui.{uuid.uuid4().hex[:8]}@example.com",
+            password="corta", tipo=clientes_pb2.TIPO_USUARIO_NATURAL, cedula="52-ab",
+            idempotency_key=str(uuid.uuid4()),
+        )  # fmt: skip
+        with grpc.insecure_channel(mesh.edge) as channel:
+            stub = clientes_pb2_grpc.ClientesServiceStub(channel)
+            assert service_refuses(stub.RegistrarUsuario, same) == refused
         assert tab.errors == []
     finally:
         tab.close()
@@ -116,7 +153,8 @@ def test_an_invalid_booking_is_never_sent_and_says_why_beside_each_field(
     tab = Console(browser, mesh, viewport)
     try:
         wire = Wire(tab.page)
-        tab.login(register(mesh))
+        customer = register(mesh)
+        tab.login(customer)
         page = tab.go("reservar")
         mark = len(wire.sent)
         form = page.locator("#reserva")
@@ -127,11 +165,12 @@ def test_an_invalid_booking_is_never_sent_and_says_why_beside_each_field(
         form.locator('[name="adultos"]').fill("0")
         form.locator('[name="menores"]').fill("1")  # a minor alone
         form.locator('button[type="submit"]').click()
-        shown = {
-            "origen": "debe ser un código IATA de 3 letras mayúsculas",
-            "llegada": "debe ser posterior a la salida",  # the leg's rule, at fecha_llegada
-            "pasajeros": "debe incluir al menos un adulto",  # the request's rule, at pasajeros
+        refused = {
+            f"{LEG}.origen.codigo": "debe ser un código IATA de 3 letras mayúsculas",
+            f"{LEG}.fecha_llegada": "debe ser posterior a la salida",  # the leg's rule
+            "pasajeros": "debe incluir al menos un adulto",  # the request's rule
         }
+        shown = dict(zip(("origen", "llegada", "pasajeros"), refused.values(), strict=True))
         slots_show(form, shown, BOOKING_SLOTS)
         expect(form.locator('[name="origen"]')).to_be_focused()
         expect(page).to_have_url(re.compile("#/reservar$"))  # still here: nothing was booked
@@ -146,6 +185,23 @@ def test_an_invalid_booking_is_never_sent_and_says_why_beside_each_field(
         # The first RPC after the login is the corrected booking, and the only booking sent.
         sent = wire.since(mark)
         assert sent[:1] == ["ReservarVuelo"] and sent.count("ReservarVuelo") == 1, sent
+        # The service refuses the same booking with the same paths and the same words.
+        leg = reserva_pb2.Leg(
+            origen=reserva_pb2.Locacion(codigo="B0G"), destino=reserva_pb2.Locacion(codigo="JFK"),
+            fecha_salida=at(salida), fecha_llegada=at(salida - timedelta(hours=2)),
+        )  # fmt: skip
+        menor = reserva_pb2.Pasajero(
+            tipo=reserva_pb2.TIPO_PASAJERO_MENOR, clase=reserva_pb2.CLASE_CABINA_ECONOMICA
+        )
+        same = sagas_pb2.ReservarVueloRequest(
+            id_cliente=customer.id, pasajeros=[menor], medio_pago="tarjeta-visa",
+            idempotency_key=str(uuid.uuid4()),
+            itinerarios=[reserva_pb2.Itinerario(odos=[reserva_pb2.Odo(
+                segmentos=[reserva_pb2.Segmento(legs=[leg])])])],
+        )  # fmt: skip
+        with grpc.insecure_channel(mesh.edge) as channel:
+            stub = sagas_pb2_grpc.SagasServiceStub(channel)
+            assert service_refuses(stub.ReservarVuelo, same, customer.token) == refused
         assert tab.errors == []
     finally:
         tab.close()
