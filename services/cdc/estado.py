@@ -89,6 +89,8 @@ class Tracker:
 
 
 class RelayServicer(relay_pb2_grpc.RelayServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, tracker: Tracker) -> None:
         self.tracker = tracker
 

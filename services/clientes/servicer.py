@@ -69,6 +69,8 @@ def client_address(context: Any) -> str:
 
 
 class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(
         self, uow: Callable[[], UnitOfWork], handlers: Handlers, login: Login | None = None
     ) -> None:

@@ -41,6 +41,8 @@ def _require_id(id_reserva: str, key: str | None = None) -> None:
 
 
 class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(
         self,
         uow: Callable[[], UnitOfWork],

@@ -5,14 +5,14 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import grpc
 import sqlalchemy.exc
 from grpc_status import rpc_status
 
-from services.kit import deadline, errors, faults, validation
+from services.kit import contract_rules, deadline, errors, faults, validation
 from services.kit.logs import request_id
 from services.kit.status import to_status
 
@@ -106,7 +106,13 @@ def _check_time(context: grpc.ServicerContext) -> contextvars.Token[float | None
     return deadline.set_remaining(left)
 
 
-def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]:
+def _no_rules(request: Any) -> None:
+    """A service whose servicer does not declare the contract's rules (a test's stand-in)."""
+
+
+def _wrap_unary(
+    method: str, behavior: Callable[..., Any], rules: Callable[[Any], None]
+) -> Callable[..., Any]:
     die_after_commit = faults.after_commit(method)
 
     def wrapped(request: Any, context: grpc.ServicerContext) -> Any:
@@ -115,6 +121,7 @@ def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
             try:
                 _check_parsed(request)
                 validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
+                rules(request)  # the protos' buf.validate rules
                 time_token = _check_time(context)
                 try:
                     response = behavior(request, context)
@@ -131,13 +138,16 @@ def _wrap_unary(method: str, behavior: Callable[..., Any]) -> Callable[..., Any]
     return wrapped
 
 
-def _wrap_stream(method: str, behavior: Callable[..., Iterator[Any]]) -> Callable[..., Any]:
+def _wrap_stream(
+    method: str, behavior: Callable[..., Iterator[Any]], rules: Callable[[Any], None]
+) -> Callable[..., Any]:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         # No reset: a generator may resume in another context, where reset() would raise.
         request_id.set(_request_id(context))
         try:
             _check_parsed(request)
             validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
+            rules(request)  # the protos' buf.validate rules
             yield from behavior(request, context)
             return
         except Exception as exc:
@@ -151,22 +161,29 @@ def _wrap_stream(method: str, behavior: Callable[..., Iterator[Any]]) -> Callabl
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    """Wraps unary-unary and unary-stream handlers (the only shapes the contract uses)."""
+    """Wraps unary-unary and unary-stream handlers (the only shapes the contract uses). Requests
+    to the services named in ``checked`` (full names) are checked against the contract's rules
+    (``contract_rules.enforced`` tells which of a server's registrations declare them)."""
+
+    def __init__(self, checked: Collection[str] = ()) -> None:
+        self.checked = frozenset(checked)
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        service = method.split("/")[1] if method.count("/") == 2 else ""
+        rules = contract_rules.check if service in self.checked else _no_rules
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
-                _wrap_unary(method, handler.unary_unary),
+                _wrap_unary(method, handler.unary_unary, rules),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream:
             return grpc.unary_stream_rpc_method_handler(
-                _wrap_stream(method, handler.unary_stream),
+                _wrap_stream(method, handler.unary_stream, rules),
                 request_deserializer=_tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )

@@ -15,7 +15,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import server_interceptor
 
-from services.kit import tracing
+from services.kit import contract_rules, tracing
 from services.kit.interceptor import ErrorInterceptor
 from services.kit.metrics import MetricsInterceptor
 
@@ -81,7 +81,7 @@ def create_server(
             HealthOnItsOwnThreads(health_pool),
             server_interceptor(filter_=tracing.UNTRACED),  # type: ignore[no-untyped-call]
             MetricsInterceptor(),
-            ErrorInterceptor(),
+            ErrorInterceptor(contract_rules.enforced(registrations)),
         ],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),

@@ -28,6 +28,8 @@ def notificacion_pb(n: Notificacion) -> notificaciones_pb2.Notificacion:
 
 
 class NotificacionesServicer(notificaciones_pb2_grpc.NotificacionesServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, handlers: Handlers) -> None:
         self.handlers = handlers
 

@@ -60,6 +60,8 @@ def _require(request: Any, id_field: str, key: bool) -> None:
 
 
 class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
         self.uow = uow
         self.handlers = handlers

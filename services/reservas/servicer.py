@@ -63,6 +63,8 @@ def _require_id(id_reserva: str, key: str | None = None, motivo: str | None = No
 
 
 class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, uow: Callable[[], UnitOfWork], handlers: Handlers) -> None:
         self.uow = uow
         self.handlers = handlers

@@ -114,6 +114,8 @@ WAITS = Slots(per_key=64, total=192, what="esperas")  # ReservarVuelo with esper
 
 
 class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:
         self.handlers = handlers
         self.idempotent = idempotent  # ReanudarSaga's keys (ReservarVuelo's live in the saga row)

@@ -21,6 +21,8 @@ INTERNAL = "interno"  # the slot key of calls without an edge subject
 
 
 class EventosServicer(eventos_pb2_grpc.EventosServiceServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, feed: Feed, heartbeat_s: float, streams: Slots | None = None) -> None:
         self.feed = feed
         self.heartbeat_s = heartbeat_s

@@ -55,6 +55,8 @@ def mensaje(saga: sagas_pb2.Saga) -> str:
 
 
 class VuelosServicer(vuelos_pb2_grpc.VuelosServicer):
+    CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+
     def __init__(self, channel: grpc.Channel, id_cliente: str, medio_pago: str) -> None:
         self.id_cliente = id_cliente
         self.medio_pago = medio_pago

@@ -1,6 +1,7 @@
 import datetime
 
 from aeroalpes.reservas.v1 import reserva_pb2 as _reserva_pb2
+from buf.validate import validate_pb2 as _validate_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper

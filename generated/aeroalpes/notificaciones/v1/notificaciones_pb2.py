@@ -22,22 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0aeroalpes/notificaciones/v1/notificaciones.proto\x12\x1b\x61\x65roalpes.notificaciones.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x0cNotificacion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tid_evento\x18\x02 \x01(\t\x12\x13\n\x0btipo_evento\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\x12\x12\n\nid_reserva\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\x0e\n\x06\x61sunto\x18\x07 \x01(\t\x12\x0e\n\x06\x63uerpo\x18\x08 \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"l\n\x1bListarNotificacionesRequest\x12\x12\n\nid_cliente\x18\x01 \x01(\t\x12\x12\n\nid_reserva\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"z\n\x1cListarNotificacionesResponse\x12\x41\n\x0enotificaciones\x18\x01 \x03(\x0b\x32).aeroalpes.notificaciones.v1.Notificacion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa5\x01\n\x15NotificacionesService\x12\x8b\x01\n\x14ListarNotificaciones\x12\x38.aeroalpes.notificaciones.v1.ListarNotificacionesRequest\x1a\x39.aeroalpes.notificaciones.v1.ListarNotificacionesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n0aeroalpes/notificaciones/v1/notificaciones.proto\x12\x1b\x61\x65roalpes.notificaciones.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcd\x01\n\x0cNotificacion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tid_evento\x18\x02 \x01(\t\x12\x13\n\x0btipo_evento\x18\x03 \x01(\t\x12\x12\n\nid_cliente\x18\x04 \x01(\t\x12\x12\n\nid_reserva\x18\x05 \x01(\t\x12\r\n\x05\x65mail\x18\x06 \x01(\t\x12\x0e\n\x06\x61sunto\x18\x07 \x01(\t\x12\x0e\n\x06\x63uerpo\x18\x08 \x01(\t\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x81\x04\n\x1bListarNotificacionesRequest\x12\xb4\x01\n\nid_cliente\x18\x01 \x01(\tB\x9f\x01\xbaH\x9b\x01\xba\x01\x97\x01\n\ruuid.opcional\x1a\x85\x01this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xb4\x01\n\nid_reserva\x18\x02 \x01(\tB\x9f\x01\xbaH\x9b\x01\xba\x01\x97\x01\n\ruuid.opcional\x1a\x85\x01this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12`\n\tpage_size\x18\x03 \x01(\x05\x42M\xbaHJ\xba\x01G\n\tpage_size\x1a:this >= 0 && this <= 100 ? \'\' : \'debe estar entre 0 y 100\'\x12\x12\n\npage_token\x18\x04 \x01(\t\"z\n\x1cListarNotificacionesResponse\x12\x41\n\x0enotificaciones\x18\x01 \x03(\x0b\x32).aeroalpes.notificaciones.v1.Notificacion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xa5\x01\n\x15NotificacionesService\x12\x8b\x01\n\x14ListarNotificaciones\x12\x38.aeroalpes.notificaciones.v1.ListarNotificacionesRequest\x1a\x39.aeroalpes.notificaciones.v1.ListarNotificacionesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.notificaciones.v1.notificaciones_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTIFICACION']._serialized_start=115
-  _globals['_NOTIFICACION']._serialized_end=320
-  _globals['_LISTARNOTIFICACIONESREQUEST']._serialized_start=322
-  _globals['_LISTARNOTIFICACIONESREQUEST']._serialized_end=430
-  _globals['_LISTARNOTIFICACIONESRESPONSE']._serialized_start=432
-  _globals['_LISTARNOTIFICACIONESRESPONSE']._serialized_end=554
-  _globals['_NOTIFICACIONESSERVICE']._serialized_start=557
-  _globals['_NOTIFICACIONESSERVICE']._serialized_end=722
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['id_cliente']._loaded_options = None
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['id_cliente']._serialized_options = b'\272H\233\001\272\001\227\001\n\ruuid.opcional\032\205\001this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\233\001\272\001\227\001\n\ruuid.opcional\032\205\001this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTARNOTIFICACIONESREQUEST'].fields_by_name['page_size']._serialized_options = b'\272HJ\272\001G\n\tpage_size\032:this >= 0 && this <= 100 ? \'\' : \'debe estar entre 0 y 100\''
+  _globals['_NOTIFICACION']._serialized_start=144
+  _globals['_NOTIFICACION']._serialized_end=349
+  _globals['_LISTARNOTIFICACIONESREQUEST']._serialized_start=352
+  _globals['_LISTARNOTIFICACIONESREQUEST']._serialized_end=865
+  _globals['_LISTARNOTIFICACIONESRESPONSE']._serialized_start=867
+  _globals['_LISTARNOTIFICACIONESRESPONSE']._serialized_end=989
+  _globals['_NOTIFICACIONESSERVICE']._serialized_start=992
+  _globals['_NOTIFICACIONESSERVICE']._serialized_end=1157
 # @@protoc_insertion_point(module_scope)

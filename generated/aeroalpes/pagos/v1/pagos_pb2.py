@@ -23,32 +23,49 @@ _sym_db = _symbol_database.Default()
 
 
 from aeroalpes.comun.v1 import dinero_pb2 as aeroalpes_dot_comun_dot_v1_dot_dinero__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/pagos/v1/pagos.proto\x12\x12\x61\x65roalpes.pagos.v1\x1a\x1f\x61\x65roalpes/comun/v1/dinero.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x04Pago\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_reserva\x18\x02 \x01(\t\x12\x12\n\nid_cliente\x18\x03 \x01(\t\x12)\n\x05monto\x18\x04 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x12\n\nmedio_pago\x18\x05 \x01(\t\x12.\n\x06\x65stado\x18\x06 \x01(\x0e\x32\x1e.aeroalpes.pagos.v1.EstadoPago\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x95\x01\n\x13PagarReservaRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\x12\x12\n\nid_cliente\x18\x02 \x01(\t\x12)\n\x05monto\x18\x03 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x12\n\nmedio_pago\x18\x04 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\">\n\x14PagarReservaResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago\"B\n\x13RevertirPagoRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\">\n\x14RevertirPagoResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago\"%\n\x12ObtenerPagoRequest\x12\x0f\n\x07id_pago\x18\x01 \x01(\t\"=\n\x13ObtenerPagoResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago*^\n\nEstadoPago\x12\x1b\n\x17\x45STADO_PAGO_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_PAGO_APROBADO\x10\x01\x12\x19\n\x15\x45STADO_PAGO_REVERTIDO\x10\x02\x32\xb4\x02\n\x0cPagosService\x12\x61\n\x0cPagarReserva\x12\'.aeroalpes.pagos.v1.PagarReservaRequest\x1a(.aeroalpes.pagos.v1.PagarReservaResponse\x12\x61\n\x0cRevertirPago\x12\'.aeroalpes.pagos.v1.RevertirPagoRequest\x1a(.aeroalpes.pagos.v1.RevertirPagoResponse\x12^\n\x0bObtenerPago\x12&.aeroalpes.pagos.v1.ObtenerPagoRequest\x1a\'.aeroalpes.pagos.v1.ObtenerPagoResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61\x65roalpes/pagos/v1/pagos.proto\x12\x12\x61\x65roalpes.pagos.v1\x1a\x1f\x61\x65roalpes/comun/v1/dinero.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x02\n\x04Pago\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_reserva\x18\x02 \x01(\t\x12\x12\n\nid_cliente\x18\x03 \x01(\t\x12)\n\x05monto\x18\x04 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x12\n\nmedio_pago\x18\x05 \x01(\t\x12.\n\x06\x65stado\x18\x06 \x01(\x0e\x32\x1e.aeroalpes.pagos.v1.EstadoPago\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf8\x07\n\x13PagarReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xbd\x01\n\nid_cliente\x18\x02 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12)\n\x05monto\x18\x03 \x01(\x0b\x32\x1a.aeroalpes.comun.v1.Dinero\x12\x93\x01\n\nmedio_pago\x18\x04 \x01(\tB\x7f\xbaH|\xba\x01y\n\x08texto.64\x1amthis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 64 ? \'admite como m\xc3\xa1ximo 64 caracteres\' : \'\'\x12\x9c\x01\n\x0fidempotency_key\x18\x05 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\':\x80\x02\xbaH\xfc\x01\x1a\x34\n\x11monto.obligatorio\x12\x0e\x65s obligatorio\x1a\x0fhas(this.monto)\x1aU\n\x1fmonto.unidades_menores.positivo\x12\x11\x64\x65\x62\x65 ser positivo\x1a\x1fthis.monto.unidades_menores > 0\x1am\n\x14monto.moneda.iso4217\x12,debe ser un c\xc3\xb3\x64igo ISO 4217 (3 may\xc3\xbasculas)\x1a\'this.monto.moneda.matches(\'^[A-Z]{3}$\')\">\n\x14PagarReservaResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago\"\xf4\x02\n\x13RevertirPagoRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\x9c\x01\n\x0fidempotency_key\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\">\n\x14RevertirPagoResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago\"\xd1\x01\n\x12ObtenerPagoRequest\x12\xba\x01\n\x07id_pago\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\"=\n\x13ObtenerPagoResponse\x12&\n\x04pago\x18\x01 \x01(\x0b\x32\x18.aeroalpes.pagos.v1.Pago*^\n\nEstadoPago\x12\x1b\n\x17\x45STADO_PAGO_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45STADO_PAGO_APROBADO\x10\x01\x12\x19\n\x15\x45STADO_PAGO_REVERTIDO\x10\x02\x32\xb4\x02\n\x0cPagosService\x12\x61\n\x0cPagarReserva\x12\'.aeroalpes.pagos.v1.PagarReservaRequest\x1a(.aeroalpes.pagos.v1.PagarReservaResponse\x12\x61\n\x0cRevertirPago\x12\'.aeroalpes.pagos.v1.RevertirPagoRequest\x1a(.aeroalpes.pagos.v1.RevertirPagoResponse\x12^\n\x0bObtenerPago\x12&.aeroalpes.pagos.v1.ObtenerPagoRequest\x1a\'.aeroalpes.pagos.v1.ObtenerPagoResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.pagos.v1.pagos_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ESTADOPAGO']._serialized_start=851
-  _globals['_ESTADOPAGO']._serialized_end=945
-  _globals['_PAGO']._serialized_start=121
-  _globals['_PAGO']._serialized_end=399
-  _globals['_PAGARRESERVAREQUEST']._serialized_start=402
-  _globals['_PAGARRESERVAREQUEST']._serialized_end=551
-  _globals['_PAGARRESERVARESPONSE']._serialized_start=553
-  _globals['_PAGARRESERVARESPONSE']._serialized_end=615
-  _globals['_REVERTIRPAGOREQUEST']._serialized_start=617
-  _globals['_REVERTIRPAGOREQUEST']._serialized_end=683
-  _globals['_REVERTIRPAGORESPONSE']._serialized_start=685
-  _globals['_REVERTIRPAGORESPONSE']._serialized_end=747
-  _globals['_OBTENERPAGOREQUEST']._serialized_start=749
-  _globals['_OBTENERPAGOREQUEST']._serialized_end=786
-  _globals['_OBTENERPAGORESPONSE']._serialized_start=788
-  _globals['_OBTENERPAGORESPONSE']._serialized_end=849
-  _globals['_PAGOSSERVICE']._serialized_start=948
-  _globals['_PAGOSSERVICE']._serialized_end=1256
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['id_cliente']._loaded_options = None
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['id_cliente']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['medio_pago']._loaded_options = None
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['medio_pago']._serialized_options = b'\272H|\272\001y\n\010texto.64\032mthis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 64 ? \'admite como m\303\241ximo 64 caracteres\' : \'\''
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_PAGARRESERVAREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_PAGARRESERVAREQUEST']._loaded_options = None
+  _globals['_PAGARRESERVAREQUEST']._serialized_options = b'\272H\374\001\0324\n\021monto.obligatorio\022\016es obligatorio\032\017has(this.monto)\032U\n\037monto.unidades_menores.positivo\022\021debe ser positivo\032\037this.monto.unidades_menores > 0\032m\n\024monto.moneda.iso4217\022,debe ser un c\303\263digo ISO 4217 (3 may\303\272sculas)\032\'this.monto.moneda.matches(\'^[A-Z]{3}$\')'
+  _globals['_REVERTIRPAGOREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_REVERTIRPAGOREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_REVERTIRPAGOREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_REVERTIRPAGOREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_OBTENERPAGOREQUEST'].fields_by_name['id_pago']._loaded_options = None
+  _globals['_OBTENERPAGOREQUEST'].fields_by_name['id_pago']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_ESTADOPAGO']._serialized_start=2227
+  _globals['_ESTADOPAGO']._serialized_end=2321
+  _globals['_PAGO']._serialized_start=150
+  _globals['_PAGO']._serialized_end=428
+  _globals['_PAGARRESERVAREQUEST']._serialized_start=431
+  _globals['_PAGARRESERVAREQUEST']._serialized_end=1447
+  _globals['_PAGARRESERVARESPONSE']._serialized_start=1449
+  _globals['_PAGARRESERVARESPONSE']._serialized_end=1511
+  _globals['_REVERTIRPAGOREQUEST']._serialized_start=1514
+  _globals['_REVERTIRPAGOREQUEST']._serialized_end=1886
+  _globals['_REVERTIRPAGORESPONSE']._serialized_start=1888
+  _globals['_REVERTIRPAGORESPONSE']._serialized_end=1950
+  _globals['_OBTENERPAGOREQUEST']._serialized_start=1953
+  _globals['_OBTENERPAGOREQUEST']._serialized_end=2162
+  _globals['_OBTENERPAGORESPONSE']._serialized_start=2164
+  _globals['_OBTENERPAGORESPONSE']._serialized_end=2225
+  _globals['_PAGOSSERVICE']._serialized_start=2324
+  _globals['_PAGOSSERVICE']._serialized_end=2632
 # @@protoc_insertion_point(module_scope)

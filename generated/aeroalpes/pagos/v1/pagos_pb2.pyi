@@ -1,6 +1,7 @@
 import datetime
 
 from aeroalpes.comun.v1 import dinero_pb2 as _dinero_pb2
+from buf.validate import validate_pb2 as _validate_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

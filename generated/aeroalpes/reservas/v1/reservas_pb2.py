@@ -23,35 +23,66 @@ _sym_db = _symbol_database.Default()
 
 
 from aeroalpes.reservas.v1 import reserva_pb2 as aeroalpes_dot_reservas_dot_v1_dot_reserva__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aeroalpes/reservas/v1/reservas.proto\x12\x15\x61\x65roalpes.reservas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\"\xc2\x01\n\x13\x43rearReservaRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\x12\x12\n\nid_cliente\x18\x02 \x01(\t\x12\x36\n\x0bitinerarios\x18\x03 \x03(\x0b\x32!.aeroalpes.reservas.v1.Itinerario\x12\x32\n\tpasajeros\x18\x04 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.Pasajero\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"G\n\x14\x43rearReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"D\n\x15\x41probarReservaRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x02 \x01(\t\"I\n\x16\x41probarReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"U\n\x16\x43\x61ncelarReservaRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\x12\x0e\n\x06motivo\x18\x02 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x03 \x01(\t\"J\n\x17\x43\x61ncelarReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"+\n\x15ObtenerReservaRequest\x12\x12\n\nid_reserva\x18\x01 \x01(\t\"I\n\x16ObtenerReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"\x88\x01\n\x15ListarReservasRequest\x12\x12\n\nid_cliente\x18\x01 \x01(\t\x12\x34\n\x06\x65stado\x18\x02 \x01(\x0e\x32$.aeroalpes.reservas.v1.EstadoReserva\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"c\n\x16ListarReservasResponse\x12\x30\n\x08reservas\x18\x01 \x03(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb9\x04\n\x0fReservasService\x12g\n\x0c\x43rearReserva\x12*.aeroalpes.reservas.v1.CrearReservaRequest\x1a+.aeroalpes.reservas.v1.CrearReservaResponse\x12m\n\x0e\x41probarReserva\x12,.aeroalpes.reservas.v1.AprobarReservaRequest\x1a-.aeroalpes.reservas.v1.AprobarReservaResponse\x12p\n\x0f\x43\x61ncelarReserva\x12-.aeroalpes.reservas.v1.CancelarReservaRequest\x1a..aeroalpes.reservas.v1.CancelarReservaResponse\x12m\n\x0eObtenerReserva\x12,.aeroalpes.reservas.v1.ObtenerReservaRequest\x1a-.aeroalpes.reservas.v1.ObtenerReservaResponse\x12m\n\x0eListarReservas\x12,.aeroalpes.reservas.v1.ListarReservasRequest\x1a-.aeroalpes.reservas.v1.ListarReservasResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$aeroalpes/reservas/v1/reservas.proto\x12\x15\x61\x65roalpes.reservas.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1b\x62uf/validate/validate.proto\"\xfd\x08\n\x13\x43rearReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xbd\x01\n\nid_cliente\x18\x02 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xc1\x01\n\x0bitinerarios\x18\x03 \x03(\x0b\x32!.aeroalpes.reservas.v1.ItinerarioB\x88\x01\xbaH\x84\x01\xba\x01\x80\x01\n\x0bitinerarios\x1aqsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\xc3\xa1ximo 4 itinerarios\' : \'\'\x12\xb5\x01\n\tpasajeros\x18\x04 \x03(\x0b\x32\x1f.aeroalpes.reservas.v1.PasajeroB\x80\x01\xbaH}\xba\x01z\n\tpasajeros\x1amsize(this) == 0 ? \'debe tener al menos un pasajero\' : size(this) > 9 ? \'admite como m\xc3\xa1ximo 9 pasajeros\' : \'\'\x12\x9c\x01\n\x0fidempotency_key\x18\x05 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\':\xca\x01\xbaH\xc6\x01\x1a\xc3\x01\n\x10pasajeros.adulto\x12\x1f\x64\x65\x62\x65 incluir al menos un adulto\x1a\x8d\x01size(this.pasajeros) == 0 || size(this.pasajeros) > 9 || !this.pasajeros.all(p, p.tipo in [1, 2, 3]) || this.pasajeros.exists(p, p.tipo == 1)\"G\n\x14\x43rearReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"\xf6\x02\n\x15\x41probarReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\x9c\x01\n\x0fidempotency_key\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"I\n\x16\x41probarReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"\xdb\x03\n\x16\x43\x61ncelarReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\x62\n\x06motivo\x18\x02 \x01(\tBR\xbaHO\xba\x01L\n\x0bmax_len.200\x1a=size(this) <= 200 ? \'\' : \'admite como m\xc3\xa1ximo 200 caracteres\'\x12\x9c\x01\n\x0fidempotency_key\x18\x03 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"J\n\x17\x43\x61ncelarReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"\xd7\x01\n\x15ObtenerReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\"I\n\x16ObtenerReservaResponse\x12/\n\x07reserva\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\"\xc2\x03\n\x15ListarReservasRequest\x12\xb4\x01\n\nid_cliente\x18\x01 \x01(\tB\x9f\x01\xbaH\x9b\x01\xba\x01\x97\x01\n\ruuid.opcional\x1a\x85\x01this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12|\n\x06\x65stado\x18\x02 \x01(\x0e\x32$.aeroalpes.reservas.v1.EstadoReservaBF\xbaHC\xba\x01@\n\x06\x65stado\x1a\x36this in [0, 1, 2, 3] ? \'\' : \'no es un estado conocido\'\x12`\n\tpage_size\x18\x03 \x01(\x05\x42M\xbaHJ\xba\x01G\n\tpage_size\x1a:this >= 0 && this <= 100 ? \'\' : \'debe estar entre 0 y 100\'\x12\x12\n\npage_token\x18\x04 \x01(\t\"c\n\x16ListarReservasResponse\x12\x30\n\x08reservas\x18\x01 \x03(\x0b\x32\x1e.aeroalpes.reservas.v1.Reserva\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb9\x04\n\x0fReservasService\x12g\n\x0c\x43rearReserva\x12*.aeroalpes.reservas.v1.CrearReservaRequest\x1a+.aeroalpes.reservas.v1.CrearReservaResponse\x12m\n\x0e\x41probarReserva\x12,.aeroalpes.reservas.v1.AprobarReservaRequest\x1a-.aeroalpes.reservas.v1.AprobarReservaResponse\x12p\n\x0f\x43\x61ncelarReserva\x12-.aeroalpes.reservas.v1.CancelarReservaRequest\x1a..aeroalpes.reservas.v1.CancelarReservaResponse\x12m\n\x0eObtenerReserva\x12,.aeroalpes.reservas.v1.ObtenerReservaRequest\x1a-.aeroalpes.reservas.v1.ObtenerReservaResponse\x12m\n\x0eListarReservas\x12,.aeroalpes.reservas.v1.ListarReservasRequest\x1a-.aeroalpes.reservas.v1.ListarReservasResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.reservas.v1.reservas_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREARRESERVAREQUEST']._serialized_start=101
-  _globals['_CREARRESERVAREQUEST']._serialized_end=295
-  _globals['_CREARRESERVARESPONSE']._serialized_start=297
-  _globals['_CREARRESERVARESPONSE']._serialized_end=368
-  _globals['_APROBARRESERVAREQUEST']._serialized_start=370
-  _globals['_APROBARRESERVAREQUEST']._serialized_end=438
-  _globals['_APROBARRESERVARESPONSE']._serialized_start=440
-  _globals['_APROBARRESERVARESPONSE']._serialized_end=513
-  _globals['_CANCELARRESERVAREQUEST']._serialized_start=515
-  _globals['_CANCELARRESERVAREQUEST']._serialized_end=600
-  _globals['_CANCELARRESERVARESPONSE']._serialized_start=602
-  _globals['_CANCELARRESERVARESPONSE']._serialized_end=676
-  _globals['_OBTENERRESERVAREQUEST']._serialized_start=678
-  _globals['_OBTENERRESERVAREQUEST']._serialized_end=721
-  _globals['_OBTENERRESERVARESPONSE']._serialized_start=723
-  _globals['_OBTENERRESERVARESPONSE']._serialized_end=796
-  _globals['_LISTARRESERVASREQUEST']._serialized_start=799
-  _globals['_LISTARRESERVASREQUEST']._serialized_end=935
-  _globals['_LISTARRESERVASRESPONSE']._serialized_start=937
-  _globals['_LISTARRESERVASRESPONSE']._serialized_end=1036
-  _globals['_RESERVASSERVICE']._serialized_start=1039
-  _globals['_RESERVASSERVICE']._serialized_end=1608
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['id_cliente']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['id_cliente']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['itinerarios']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['itinerarios']._serialized_options = b'\272H\204\001\272\001\200\001\n\013itinerarios\032qsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\303\241ximo 4 itinerarios\' : \'\''
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['pasajeros']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['pasajeros']._serialized_options = b'\272H}\272\001z\n\tpasajeros\032msize(this) == 0 ? \'debe tener al menos un pasajero\' : size(this) > 9 ? \'admite como m\303\241ximo 9 pasajeros\' : \'\''
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_CREARRESERVAREQUEST']._loaded_options = None
+  _globals['_CREARRESERVAREQUEST']._serialized_options = b'\272H\306\001\032\303\001\n\020pasajeros.adulto\022\037debe incluir al menos un adulto\032\215\001size(this.pasajeros) == 0 || size(this.pasajeros) > 9 || !this.pasajeros.all(p, p.tipo in [1, 2, 3]) || this.pasajeros.exists(p, p.tipo == 1)'
+  _globals['_APROBARRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_APROBARRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_APROBARRESERVAREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_APROBARRESERVAREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['motivo']._loaded_options = None
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['motivo']._serialized_options = b'\272HO\272\001L\n\013max_len.200\032=size(this) <= 200 ? \'\' : \'admite como m\303\241ximo 200 caracteres\''
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
+  _globals['_CANCELARRESERVAREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
+  _globals['_OBTENERRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
+  _globals['_OBTENERRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['id_cliente']._loaded_options = None
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['id_cliente']._serialized_options = b'\272H\233\001\272\001\227\001\n\ruuid.opcional\032\205\001this == \'\' || this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['estado']._loaded_options = None
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['estado']._serialized_options = b'\272HC\272\001@\n\006estado\0326this in [0, 1, 2, 3] ? \'\' : \'no es un estado conocido\''
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTARRESERVASREQUEST'].fields_by_name['page_size']._serialized_options = b'\272HJ\272\001G\n\tpage_size\032:this >= 0 && this <= 100 ? \'\' : \'debe estar entre 0 y 100\''
+  _globals['_CREARRESERVAREQUEST']._serialized_start=130
+  _globals['_CREARRESERVAREQUEST']._serialized_end=1279
+  _globals['_CREARRESERVARESPONSE']._serialized_start=1281
+  _globals['_CREARRESERVARESPONSE']._serialized_end=1352
+  _globals['_APROBARRESERVAREQUEST']._serialized_start=1355
+  _globals['_APROBARRESERVAREQUEST']._serialized_end=1729
+  _globals['_APROBARRESERVARESPONSE']._serialized_start=1731
+  _globals['_APROBARRESERVARESPONSE']._serialized_end=1804
+  _globals['_CANCELARRESERVAREQUEST']._serialized_start=1807
+  _globals['_CANCELARRESERVAREQUEST']._serialized_end=2282
+  _globals['_CANCELARRESERVARESPONSE']._serialized_start=2284
+  _globals['_CANCELARRESERVARESPONSE']._serialized_end=2358
+  _globals['_OBTENERRESERVAREQUEST']._serialized_start=2361
+  _globals['_OBTENERRESERVAREQUEST']._serialized_end=2576
+  _globals['_OBTENERRESERVARESPONSE']._serialized_start=2578
+  _globals['_OBTENERRESERVARESPONSE']._serialized_end=2651
+  _globals['_LISTARRESERVASREQUEST']._serialized_start=2654
+  _globals['_LISTARRESERVASREQUEST']._serialized_end=3104
+  _globals['_LISTARRESERVASRESPONSE']._serialized_start=3106
+  _globals['_LISTARRESERVASRESPONSE']._serialized_end=3205
+  _globals['_RESERVASSERVICE']._serialized_start=3208
+  _globals['_RESERVASSERVICE']._serialized_end=3777
 # @@protoc_insertion_point(module_scope)

@@ -23,24 +23,27 @@ _sym_db = _symbol_database.Default()
 
 
 from aeroalpes.cdc.v1 import relay_pb2 as aeroalpes_dot_cdc_dot_v1_dot_relay__pb2
+from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61\x65roalpes/ui/v1/eventos.proto\x12\x0f\x61\x65roalpes.ui.v1\x1a\x1c\x61\x65roalpes/cdc/v1/relay.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x01\n\x06\x45vento\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06topico\x18\x02 \x01(\t\x12)\n\x04tipo\x18\x03 \x01(\x0e\x32\x1b.aeroalpes.ui.v1.TipoEvento\x12\x13\n\x0btipo_evento\x18\x04 \x01(\t\x12\x0e\n\x06\x66uente\x18\x05 \x01(\t\x12\x0e\n\x06sujeto\x18\x06 \x01(\t\x12)\n\x05\x66\x65\x63ha\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndatos_json\x18\x08 \x01(\t\"#\n\x10SuscribirRequest\x12\x0f\n\x07topicos\x18\x01 \x03(\t\"\xa9\x01\n\x11SuscribirResponse\x12)\n\x06\x65vento\x18\x01 \x01(\x0b\x32\x17.aeroalpes.ui.v1.EventoH\x00\x12,\n\x06latido\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12.\n\x05relay\x18\x03 \x01(\x0b\x32\x1d.aeroalpes.cdc.v1.EstadoRelayH\x00\x42\x0b\n\tcontenido*\\\n\nTipoEvento\x12\x1b\n\x17TIPO_EVENTO_UNSPECIFIED\x10\x00\x12\x1c\n\x18TIPO_EVENTO_NOTIFICACION\x10\x01\x12\x13\n\x0fTIPO_EVENTO_CDC\x10\x02\x32\x66\n\x0e\x45ventosService\x12T\n\tSuscribir\x12!.aeroalpes.ui.v1.SuscribirRequest\x1a\".aeroalpes.ui.v1.SuscribirResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61\x65roalpes/ui/v1/eventos.proto\x12\x0f\x61\x65roalpes.ui.v1\x1a\x1c\x61\x65roalpes/cdc/v1/relay.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x01\n\x06\x45vento\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06topico\x18\x02 \x01(\t\x12)\n\x04tipo\x18\x03 \x01(\x0e\x32\x1b.aeroalpes.ui.v1.TipoEvento\x12\x13\n\x0btipo_evento\x18\x04 \x01(\t\x12\x0e\n\x06\x66uente\x18\x05 \x01(\t\x12\x0e\n\x06sujeto\x18\x06 \x01(\t\x12)\n\x05\x66\x65\x63ha\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ndatos_json\x18\x08 \x01(\t\"\xb7\x04\n\x10SuscribirRequest\x12\xa2\x04\n\x07topicos\x18\x01 \x03(\tB\x90\x04\xbaH\x8c\x04\x92\x01\x88\x04\"\x85\x04\xba\x01\x81\x04\n\x06topico\x1a\xf6\x03this in [\'eventos-reserva\', \'eventos-pago\', \'eventos-gds\', \'eventos-saga\', \'eventos-usuario\', \'aeroalpesdb.reservas.reservas\', \'aeroalpesdb.clientes.usuarios\', \'aeroalpesdb.pagos.pagos\', \'aeroalpesdb.gds.confirmaciones\', \'aeroalpesdb.sagas.sagas\'] ? \'\' : \'no es un t\xc3\xb3pico conocido (eventos-reserva, eventos-pago, eventos-gds, eventos-saga, eventos-usuario, aeroalpesdb.reservas.reservas, aeroalpesdb.clientes.usuarios, aeroalpesdb.pagos.pagos, aeroalpesdb.gds.confirmaciones, aeroalpesdb.sagas.sagas)\'\"\xa9\x01\n\x11SuscribirResponse\x12)\n\x06\x65vento\x18\x01 \x01(\x0b\x32\x17.aeroalpes.ui.v1.EventoH\x00\x12,\n\x06latido\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampH\x00\x12.\n\x05relay\x18\x03 \x01(\x0b\x32\x1d.aeroalpes.cdc.v1.EstadoRelayH\x00\x42\x0b\n\tcontenido*\\\n\nTipoEvento\x12\x1b\n\x17TIPO_EVENTO_UNSPECIFIED\x10\x00\x12\x1c\n\x18TIPO_EVENTO_NOTIFICACION\x10\x01\x12\x13\n\x0fTIPO_EVENTO_CDC\x10\x02\x32\x66\n\x0e\x45ventosService\x12T\n\tSuscribir\x12!.aeroalpes.ui.v1.SuscribirRequest\x1a\".aeroalpes.ui.v1.SuscribirResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aeroalpes.ui.v1.eventos_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TIPOEVENTO']._serialized_start=520
-  _globals['_TIPOEVENTO']._serialized_end=612
-  _globals['_EVENTO']._serialized_start=114
-  _globals['_EVENTO']._serialized_end=309
-  _globals['_SUSCRIBIRREQUEST']._serialized_start=311
-  _globals['_SUSCRIBIRREQUEST']._serialized_end=346
-  _globals['_SUSCRIBIRRESPONSE']._serialized_start=349
-  _globals['_SUSCRIBIRRESPONSE']._serialized_end=518
-  _globals['_EVENTOSSERVICE']._serialized_start=614
-  _globals['_EVENTOSSERVICE']._serialized_end=716
+  _globals['_SUSCRIBIRREQUEST'].fields_by_name['topicos']._loaded_options = None
+  _globals['_SUSCRIBIRREQUEST'].fields_by_name['topicos']._serialized_options = b'\272H\214\004\222\001\210\004\"\205\004\272\001\201\004\n\006topico\032\366\003this in [\'eventos-reserva\', \'eventos-pago\', \'eventos-gds\', \'eventos-saga\', \'eventos-usuario\', \'aeroalpesdb.reservas.reservas\', \'aeroalpesdb.clientes.usuarios\', \'aeroalpesdb.pagos.pagos\', \'aeroalpesdb.gds.confirmaciones\', \'aeroalpesdb.sagas.sagas\'] ? \'\' : \'no es un t\303\263pico conocido (eventos-reserva, eventos-pago, eventos-gds, eventos-saga, eventos-usuario, aeroalpesdb.reservas.reservas, aeroalpesdb.clientes.usuarios, aeroalpesdb.pagos.pagos, aeroalpesdb.gds.confirmaciones, aeroalpesdb.sagas.sagas)\''
+  _globals['_TIPOEVENTO']._serialized_start=1082
+  _globals['_TIPOEVENTO']._serialized_end=1174
+  _globals['_EVENTO']._serialized_start=143
+  _globals['_EVENTO']._serialized_end=338
+  _globals['_SUSCRIBIRREQUEST']._serialized_start=341
+  _globals['_SUSCRIBIRREQUEST']._serialized_end=908
+  _globals['_SUSCRIBIRRESPONSE']._serialized_start=911
+  _globals['_SUSCRIBIRRESPONSE']._serialized_end=1080
+  _globals['_EVENTOSSERVICE']._serialized_start=1176
+  _globals['_EVENTOSSERVICE']._serialized_end=1278
 # @@protoc_insertion_point(module_scope)

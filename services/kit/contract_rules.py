@@ -1,0 +1,85 @@
+"""The contract's own rules: the ``buf.validate`` annotations of protos/, checked on every request
+(protovalidate) and reported as field violations with today's paths.
+
+Paths: field names joined by ``.``, list items as ``name[0]``, map entries as ``name['key']``
+(e.g. ``itinerarios[0].odos[0].segmentos[0].legs[0].fecha_llegada``). A rule of a message
+(``option (buf.validate.message).cel``) is reported at a field of that message: its id names the
+field before its last dot (``fecha_llegada.posterior`` → ``…legs[0].fecha_llegada``; an id with
+no dot: the message itself). When a list has a violation of its own (too many items), its items'
+violations are left out, as the hand-written checks did. The browser applies the same rules with
+the same conventions (web/)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import protovalidate
+from google.protobuf.message import Message
+
+from services.kit.errors import FieldViolation, InvalidRequest
+
+log = logging.getLogger(__name__)
+
+_validator = protovalidate.Validator()
+_MESSAGE_CEL = 3  # buf.validate.MessageRules.cel
+Key = tuple[int, ...]
+
+
+def enforced(registrations: Iterable[Any]) -> list[str]:
+    """Full names of the services whose servicer declares ``CONTRACT_RULES = True``: every
+    servicer of the system does (a test of the contract keeps it so); a test's stand-in servicer
+    that answers made-up ids does not, and sees its requests as sent."""
+    return [r.name for r in registrations if getattr(r.servicer, "CONTRACT_RULES", False) is True]
+
+
+def check(request: object) -> None:
+    """Raises InvalidRequest with every rule ``request`` breaks; nothing for a valid one."""
+    if not isinstance(request, Message):
+        return  # a raw-bytes handler: nothing typed to check
+    try:
+        found = _validator.collect_violations(request)
+    except (protovalidate.CompilationError, protovalidate.EvaluationError) as exc:
+        # A rule of ours that does not compile or evaluate is our bug, not the client's; still,
+        # what a client sends must not end as INTERNAL: refuse it, say why in the log.
+        log.error("rules of %s failed: %s", request.DESCRIPTOR.full_name, exc)
+        raise InvalidRequest([FieldViolation("", "no se pudo validar el mensaje")]) from None
+    if found:
+        raise InvalidRequest(violations(request.DESCRIPTOR, found))
+
+
+def violations(root: Any, found: list[Any]) -> list[FieldViolation]:
+    """protovalidate's violations as field violations, in the contract's field order."""
+    located = [_locate(root, v.proto) for v in found]
+    lists = {path for path, _, _ in located}
+    kept = [
+        (key, FieldViolation(path, message))
+        for path, key, message in located
+        if not any(path.startswith(f"{outer}[") for outer in lists)
+    ]
+    kept.sort(key=lambda item: item[0])  # stable: one field's rules keep their order
+    return [violation for _, violation in kept]
+
+
+def _locate(root: Any, violation: Any) -> tuple[str, Key, str]:
+    """(path, sort key, message) of one violation (a ``buf.validate.Violation``)."""
+    names: list[str] = []
+    key: list[int] = []
+    message: Any = root
+    for element in violation.field.elements if violation.field else ():
+        name, sub = element.field_name, element.subscript
+        if sub is not None:
+            name += f"[{sub.value!r}]" if sub.field == "string_key" else f"[{sub.value}]"
+        names.append(name)
+        key += [element.field_number, sub.value if sub and sub.field == "index" else 0]
+        field = message.fields_by_number.get(element.field_number) if message else None
+        message = field.message_type if field is not None else None
+    rule = violation.rule.elements if violation.rule else ()
+    if (not rule or rule[0].field_number == _MESSAGE_CEL) and "." in violation.rule_id:
+        for name in violation.rule_id.rsplit(".", 1)[0].split("."):
+            names.append(name)
+            field = message.fields_by_name.get(name) if message else None
+            key += [field.number if field is not None else 0, 0]
+            message = field.message_type if field is not None else None
+    return ".".join(names), tuple(key), violation.message
