@@ -12,7 +12,7 @@ import {
 } from "./gen/aeroalpes/clientes/v1/clientes_pb";
 import { ClaseCabina, TipoPasajero } from "./gen/aeroalpes/reservas/v1/reserva_pb";
 import { ReservarVueloRequestSchema } from "./gen/aeroalpes/sagas/v1/sagas_pb";
-import { check } from "./rules";
+import { check, prepare } from "./rules";
 import { loadList, showSaga, stopWatching } from "./sagas";
 
 const uuid = (): string => crypto.randomUUID();
@@ -165,3 +165,4 @@ $<HTMLFormElement>("#reserva").addEventListener("submit", async (event) => {
 showSession();
 follow();
 route();
+prepare(AutenticarUsuarioRequestSchema, RegistrarUsuarioRequestSchema, ReservarVueloRequestSchema);
