@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,7 +54,7 @@ def _key(event: Any, row: dict[str, Any]) -> str:
 
 def transactions(
     settings: dict[str, Any], server_id: int, position: dict[str, Any], schemas: list[str]
-) -> Iterator[Transaction]:
+) -> Generator[Transaction, None, None]:
     """Committed transactions from ``position`` on; blocks waiting for new ones."""
     stream = BinLogStreamReader(
         connection_settings=settings,
@@ -103,3 +105,64 @@ def transactions(
                 )
     finally:
         stream.close()
+
+
+class Prefetch:
+    """Reads transactions on a thread of its own into a bounded queue, so that the relay publishes
+    one batch while the binlog of the next is read. A failure of the stream is raised to whoever
+    takes the next batch; ``close`` stops the thread at its next event (a heartbeat at latest)."""
+
+    def __init__(self, source: Generator[Transaction, None, None], depth: int = 10_000) -> None:
+        self._source = source
+        self._queue: queue.Queue[Transaction | BaseException] = queue.Queue(maxsize=depth)
+        self._closed = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, name="binlog-reader", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for transaction in self._source:
+                if not self._put(transaction):
+                    break
+        except Exception as error:
+            self._put(error)
+        finally:
+            self._source.close()
+
+    def _put(self, item: Transaction | BaseException) -> bool:
+        while not self._closed.is_set():
+            try:
+                self._queue.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def batch(self, max_changes: int, wait_s: float) -> list[Transaction]:
+        """The transactions read so far, whole, in order, up to about ``max_changes`` changes:
+        waits up to ``wait_s`` for the first, then takes only what is already there. A failure
+        of the stream is raised once what was read before it has been taken."""
+        if self._failure is not None:
+            raise self._failure
+        taken: list[Transaction] = []
+        changes = 0
+        try:
+            item = self._queue.get(timeout=wait_s)
+            while True:
+                if isinstance(item, BaseException):
+                    self._failure = item
+                    if not taken:
+                        raise item
+                    break
+                taken.append(item)
+                changes += len(item.changes)
+                if changes >= max_changes:
+                    break
+                item = self._queue.get_nowait()
+        except queue.Empty:
+            pass
+        return taken
+
+    def close(self) -> None:
+        self._closed.set()

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from services.cdc import binlog, sqlite_changes
-from services.cdc.checkpoint import Checkpoint
+from services.cdc.checkpoint import Checkpoint, SqlitePositions
 from services.cdc.config import CdcConfig
 from services.cdc.envelope import Change, cdc_message, outbox_message
 from services.cdc.estado import Tracker
@@ -23,6 +23,9 @@ from services.kit.pulsar import OutMessage, Publisher, client, publish_spans
 
 log = logging.getLogger(__name__)
 BATCH = 500
+# SQLite: relayed changes are deleted from a database's change table at most this often, not on
+# every poll (a DELETE takes the write lock its service's transactions wait for).
+PRUNE_EVERY_S = 5.0
 
 
 class Relay:
@@ -106,21 +109,32 @@ class Relay:
         position = checkpoint.load() or binlog.first_position(settings, self.config.start)
         log.info("reading the binlog from %s:%s", position["log_file"], position["log_pos"])
         last_save = time.monotonic()
-        # Healthy once the stream delivers something (a rotate at once, a heartbeat while idle):
-        # a connection through a partition reads nothing, and a lost stream raises.
-        for transaction in binlog.transactions(
-            settings, self.config.server_id, position, sorted(self.config.databases)
-        ):
-            self.alive()
-            if transaction.position is None:
-                continue
-            published = self.publish(publisher, transaction.changes)
-            # Transactions of other databases move the position too: save those now and then.
-            if published or time.monotonic() - last_save > 1:
-                checkpoint.save(transaction.position)
-                last_save = time.monotonic()
-            if self.stopping.is_set():
-                return
+        source = binlog.Prefetch(
+            binlog.transactions(
+                settings, self.config.server_id, position, sorted(self.config.databases)
+            )
+        )
+        try:
+            while not self.stopping.is_set():
+                # Whatever was read while the previous batch was on its way, whole transactions:
+                # published together, then checkpointed at the last one's end once every message
+                # of them is acknowledged (a failure raises before the save: all of it again).
+                batch = source.batch(BATCH, wait_s=0.5)
+                if not batch:
+                    continue
+                # Healthy once the stream delivers something (a rotate at once, a heartbeat
+                # while idle): a connection through a partition reads nothing, a lost one raises.
+                self.alive()
+                ends = [t.position for t in batch if t.position is not None]
+                if not ends:
+                    continue
+                published = self.publish(publisher, [c for t in batch for c in t.changes])
+                # Transactions of other databases move the position too: save those now and then.
+                if published or time.monotonic() - last_save > 1:
+                    checkpoint.save(ends[-1])
+                    last_save = time.monotonic()
+        finally:
+            source.close()
 
     # --- SQLite
 
@@ -130,6 +144,7 @@ class Relay:
         connections: dict[str, Any] = {}
         installed: dict[str, set[str]] = {}
         dates: dict[str, dict[str, set[str]]] = {}
+        pruned: dict[str, float] = {}
         try:
             while not self.stopping.is_set():
                 busy = False
@@ -143,7 +158,9 @@ class Relay:
                     self.publish(publisher, [change for _, change in rows])
                     positions.advance(db, rows[-1][0])
                     checkpoint.save(positions.saved())
-                    sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
+                    if time.monotonic() - pruned.get(db, -PRUNE_EVERY_S) >= PRUNE_EVERY_S:
+                        sqlite_changes.forget(conn, positions.seq(db))  # type: ignore[arg-type]
+                        pruned[db] = time.monotonic()
                     busy = busy or len(rows) == BATCH
                 self.alive()
                 if not busy:
@@ -210,29 +227,3 @@ class Relay:
             if installed[db]:
                 log.info("capturing %s: %s", db, ", ".join(sorted(installed[db])))
         return conn if installed[db] else None
-
-
-class SqlitePositions:
-    """The last change relayed per database, valid only for the database identity it was read
-    from (saved as ``{db: {"id": identity, "seq": n}}``)."""
-
-    def __init__(self, saved: dict[str, Any]) -> None:
-        self._saved = {db: p for db, p in saved.items() if isinstance(p, dict)}
-
-    def bind(self, db: str, identity: str) -> None:
-        previous = self._saved.get(db)
-        if previous is not None and previous.get("id") != identity:
-            log.warning(
-                "%s is another database than the checkpoint's: reading it from the start", db
-            )
-            previous = None
-        self._saved[db] = {"id": identity, "seq": int(previous["seq"]) if previous else 0}
-
-    def seq(self, db: str) -> int:
-        return int(self._saved[db]["seq"])
-
-    def advance(self, db: str, seq: int) -> None:
-        self._saved[db]["seq"] = seq
-
-    def saved(self) -> dict[str, Any]:
-        return self._saved
