@@ -111,9 +111,9 @@ class Engine:
             context=tracing.parent(saga.traza),
             attributes={"aeroalpes.saga.id": saga.id, "aeroalpes.saga.type": saga.tipo},
         ):
-            self._drive(saga, due)
+            self._drive(saga)
 
-    def _drive(self, saga: Saga, due: bool) -> None:
+    def _drive(self, saga: Saga) -> None:
         # A step's success is written together with the next transition (the next step's
         # start, or the end): one transaction instead of two, still before the next RPC.
         saga_id = saga.id

@@ -300,3 +300,69 @@ def test_driving_a_saga_is_a_span_in_the_trace_that_started_it(
     }
     assert f"{span.context.trace_id:032x}" == TRACEPARENT.split("-")[1]
     assert span.parent is not None and f"{span.parent.span_id:016x}" == TRACEPARENT.split("-")[2]
+
+
+# --- the pool, and stopping
+
+
+class Gate(Participants):
+    """Holds every CrearReserva until ``parties`` of them are in flight at once."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=30)
+
+    def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
+        if call.method.endswith("/CrearReserva"):
+            self.barrier.wait()  # broken (an error, so the saga compensates) if never reached
+        return super().call(call, request, timeout, request_id)
+
+
+def test_the_engine_drives_as_many_sagas_at_once_as_it_is_configured_for(
+    db: DbEngine, engines: Callable[..., Engine]
+) -> None:
+    workers = 40  # above the 32 a default-sized thread pool would give on any machine
+    s = store(db)
+    engine = engines(s, Gate(workers), replace(CONFIG, workers=workers))
+    sagas = [new_saga(s) for _ in range(workers)]
+    for saga in sagas:
+        engine.submit(saga.id)
+    for saga in sagas:
+        wait_until(lambda: state(s, saga.id) is EstadoSaga.COMPLETADA, 60, "every saga")
+
+
+def test_stop_waits_for_the_call_in_flight_and_hands_the_rest_over(
+    db: DbEngine, engines: Callable[..., Engine], caplog: pytest.LogCaptureFixture
+) -> None:
+    s = store(db)
+    order: list[str] = []
+    stopped = threading.Event()
+
+    class Slow(Participants):
+        def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
+            entered.set()
+            # Correct: stop cannot return while this call is in flight, so this wait runs out.
+            stopped.wait(timeout=1.0)
+            order.append("call returned")
+            return super().call(call, request, timeout, request_id)
+
+    entered = threading.Event()
+    engine = engines(s, Slow(), replace(CONFIG, workers=1))
+    first, queued = new_saga(s), new_saga(s)
+    engine.submit(first.id)
+    engine.submit(queued.id)  # waits behind the first: one worker
+    assert entered.wait(30)
+
+    def stop() -> None:
+        engine.stop()
+        order.append("stop returned")
+        stopped.set()
+
+    with caplog.at_level(logging.INFO, logger=engine_module.__name__):
+        stopper = threading.Thread(target=stop)
+        stopper.start()
+        stopper.join(60)
+    assert order == ["call returned", "stop returned"]
+    assert "released 2 unfinished sagas for other orchestrators" in caplog.text
+    assert state(s, queued.id) is EstadoSaga.EN_CURSO  # never started here: another takes it
+    assert store(db, "next").leases.claimable() == [first.id, queued.id]
