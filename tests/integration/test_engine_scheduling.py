@@ -327,8 +327,12 @@ def test_the_engine_drives_as_many_sagas_at_once_as_it_is_configured_for(
     sagas = [new_saga(s) for _ in range(workers)]
     for saga in sagas:
         engine.submit(saga.id)
-    for saga in sagas:
-        wait_until(lambda: state(s, saga.id) is EstadoSaga.COMPLETADA, 60, "every saga")
+    ids = [saga.id for saga in sagas]
+
+    def all_completed() -> bool:
+        return all(state(s, i) is EstadoSaga.COMPLETADA for i in ids)
+
+    wait_until(all_completed, 60, "every saga")
 
 
 def test_stop_waits_for_the_call_in_flight_and_hands_the_rest_over(
