@@ -73,6 +73,7 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 	$(PY) -m bench.relay
 	$(PY) -m bench.scaling
 	$(PY) -m bench.observability
+	$(PY) -m bench.validation
 
 chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
 	$(PY) -m bench.chaos

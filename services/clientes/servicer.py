@@ -15,7 +15,6 @@ from services.kit import identity
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
-from services.kit.validation import Violations
 
 _TIPOS = {clientes_pb2.TipoUsuario.Value(f"TIPO_USUARIO_{t.value}"): t for t in TipoUsuario}
 
@@ -35,7 +34,9 @@ def usuario_pb(usuario: Usuario) -> clientes_pb2.Usuario:
 
 
 def registro(request: clientes_pb2.RegistrarUsuarioRequest) -> Registro:
-    cmd = Registro(
+    """The command; its rules are the contract's, checked by the kit before the servicer (the
+    operator CLI, which has no interceptor, applies Registro.validar)."""
+    return Registro(
         request.nombres,
         request.apellidos,
         normalizar_email(request.email),
@@ -44,19 +45,6 @@ def registro(request: clientes_pb2.RegistrarUsuarioRequest) -> Registro:
         request.cedula,
         request.rut,
     )
-    v = Violations()
-    cmd.validar(v)
-    v.require_idempotency_key(request.idempotency_key)
-    v.raise_if_any()
-    return cmd
-
-
-def _require_id(id_usuario: str, key: str | None = None) -> None:
-    v = Violations()
-    v.require_uuid(id_usuario, "id_usuario")
-    if key is not None:
-        v.require_idempotency_key(key)
-    v.raise_if_any()
 
 
 def client_address(context: Any) -> str:
@@ -94,10 +82,6 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
     def AutenticarUsuario(
         self, request: Any, context: Any
     ) -> clientes_pb2.AutenticarUsuarioResponse:
-        v = Violations()
-        v.require_text(request.email, "email", max_len=254)
-        v.require_text(request.password, "password", max_len=128)
-        v.raise_if_any()
         token, expira, id_usuario = self.login(
             request.email, request.password, client_address(context)
         )
@@ -106,14 +90,12 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
         )
 
     def ObtenerUsuario(self, request: Any, context: Any) -> clientes_pb2.ObtenerUsuarioResponse:
-        _require_id(request.id_usuario)
         identity.require_visible(context, request.id_usuario, "usuario", request.id_usuario)
         with self.uow() as uow:
             usuario = self.handlers.obtener(uow.session, request.id_usuario)
         return clientes_pb2.ObtenerUsuarioResponse(usuario=usuario_pb(usuario))
 
     def ValidarUsuario(self, request: Any, context: Any) -> clientes_pb2.ValidarUsuarioResponse:
-        _require_id(request.id_usuario)
         with self.uow() as uow:
             usuario = self.handlers.validar(uow.session, request.id_usuario)
         return clientes_pb2.ValidarUsuarioResponse(usuario=usuario_pb(usuario))
@@ -121,7 +103,6 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
     def DesactivarUsuario(
         self, request: Any, context: Any
     ) -> clientes_pb2.DesactivarUsuarioResponse:
-        _require_id(request.id_usuario, request.idempotency_key)
         return self.idempotent.once(
             request,
             clientes_pb2.DesactivarUsuarioResponse,

@@ -4,10 +4,10 @@
 Paths: field names joined by ``.``, list items as ``name[0]``, map entries as ``name['key']``
 (e.g. ``itinerarios[0].odos[0].segmentos[0].legs[0].fecha_llegada``). A rule of a message
 (``option (buf.validate.message).cel``) is reported at a field of that message: its id names the
-field before its last dot (``fecha_llegada.posterior`` → ``…legs[0].fecha_llegada``; an id with
-no dot: the message itself). When a list has a violation of its own (too many items), its items'
-violations are left out, as the hand-written checks did. The browser applies the same rules with
-the same conventions (web/)."""
+field before its last dot (``fecha_llegada.valida`` → ``…legs[0].fecha_llegada``; an id with
+no dot: the message itself). When a list breaks its rule on how many items it has (an id ending
+in ``.cantidad``), its items' violations are left out, as the hand-written checks did. The
+browser applies the same rules with the same conventions (web/)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 _validator = protovalidate.Validator()
 _MESSAGE_CEL = 3  # buf.validate.MessageRules.cel
+_COUNT = ".cantidad"  # the id's ending of a rule on how many items a list has
 Key = tuple[int, ...]
 
 
@@ -51,12 +52,12 @@ def check(request: object) -> None:
 
 def violations(root: Any, found: list[Any]) -> list[FieldViolation]:
     """protovalidate's violations as field violations, in the contract's field order."""
-    located = [_locate(root, v.proto) for v in found]
-    lists = {path for path, _, _ in located}
+    located = [(_locate(root, v.proto), v.proto.rule_id) for v in found]
+    counted = {path for (path, _, _), rule in located if rule.endswith(_COUNT)}
     kept = [
         (key, FieldViolation(path, message))
-        for path, key, message in located
-        if not any(path.startswith(f"{outer}[") for outer in lists)
+        for (path, key, message), _ in located
+        if not any(path.startswith(f"{outer}[") for outer in counted)
     ]
     kept.sort(key=lambda item: item[0])  # stable: one field's rules keep their order
     return [violation for _, violation in kept]

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.kit.errors import FieldViolation, InvalidRequest
-from services.kit.validation import Violations
 
 DEFAULT_PAGE_SIZE = 20
 
@@ -79,14 +78,8 @@ class ListQuery(Generic[E]):
 
 
 def list_query(request: Any, estados: Mapping[int, E]) -> ListQuery[E]:
-    """Checks ``id_cliente``, ``estado`` (one of ``estados``, or unset) and ``page_size``
-    together, then the page token."""
-    v = Violations()
-    if request.id_cliente:
-        v.require_uuid(request.id_cliente, "id_cliente")
-    v.check(request.estado in estados or request.estado == 0, "estado", "no es un estado conocido")
-    v.require_page(request.page_size)
-    v.raise_if_any()
+    """The query, once the page token decodes (``id_cliente``, ``estado`` and ``page_size`` are
+    rules of the contract, checked by the kit before the servicer)."""
     return ListQuery(
         estados.get(request.estado),
         request.id_cliente,

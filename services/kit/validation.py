@@ -1,8 +1,9 @@
-"""Collects field violations with their paths, then raises one InvalidRequest for all of them."""
+"""Collects field violations with their paths, then raises one InvalidRequest for all of them;
+and what every request gets before the contract's rules (services/kit/contract_rules.py): one
+spelling per UUID, no control or bidi characters in any string."""
 
 from __future__ import annotations
 
-import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
@@ -13,8 +14,6 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
 from services.kit.errors import FieldViolation, InvalidRequest
-
-_CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 # Characters that make one string look like another or hide text in a log or a screen: bidi
 # overrides and isolates (Trojan Source, CVE-2021-42574), marks, line/paragraph separators and
@@ -51,34 +50,14 @@ class Violations:
             self.add(name, description)
         return ok
 
-    def require_safe_text(self, value: str, name: str, max_len: int = 200) -> bool:
-        """Optional free text: within ``max_len`` and free of control and bidi characters."""
-        return self.check(is_safe_text(value), name, UNSAFE_TEXT) and self.check(
-            len(value) <= max_len, name, f"admite como máximo {max_len} caracteres"
-        )
-
     def require_text(self, value: str, name: str, max_len: int = 200) -> bool:
+        """Required text (the operator CLI's registration; requests have the contract's rule)."""
         if not value.strip():
             self.add(name, "es obligatorio")
             return False
-        return self.require_safe_text(value, name, max_len)
-
-    def require_uuid(self, value: str, name: str) -> bool:
-        if not value:
-            self.add(name, "es obligatorio")
-            return False
-        return self.check(is_uuid(value), name, "debe ser un UUID")
-
-    def require_idempotency_key(self, value: str, name: str = "idempotency_key") -> bool:
-        return self.require_text(value, name, max_len=200)
-
-    def require_currency(self, value: str, name: str) -> bool:
-        return self.check(
-            bool(_CURRENCY.match(value)), name, "debe ser un código ISO 4217 (3 mayúsculas)"
+        return self.check(is_safe_text(value), name, UNSAFE_TEXT) and self.check(
+            len(value) <= max_len, name, f"admite como máximo {max_len} caracteres"
         )
-
-    def require_page(self, page_size: int, name: str = "page_size") -> bool:
-        return self.check(0 <= page_size <= 100, name, "debe estar entre 0 y 100")
 
     @property
     def items(self) -> tuple[FieldViolation, ...]:

@@ -8,7 +8,6 @@ from aeroalpes.notificaciones.v1 import notificaciones_pb2, notificaciones_pb2_g
 
 from services.kit import identity, paging
 from services.kit.timestamps import to_timestamp
-from services.kit.validation import Violations
 from services.notificaciones.domain import Notificacion
 from services.notificaciones.handlers import Handlers
 
@@ -36,13 +35,6 @@ class NotificacionesServicer(notificaciones_pb2_grpc.NotificacionesServiceServic
     def ListarNotificaciones(
         self, request: Any, context: Any
     ) -> notificaciones_pb2.ListarNotificacionesResponse:
-        v = Violations()
-        if request.id_cliente:
-            v.require_uuid(request.id_cliente, "id_cliente")
-        if request.id_reserva:
-            v.require_uuid(request.id_reserva, "id_reserva")
-        v.require_page(request.page_size)
-        v.raise_if_any()
         found, siguiente = self.handlers.listar(
             identity.scoped(context, request.id_cliente),
             request.id_reserva,

@@ -12,7 +12,6 @@ from services.kit import identity
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
-from services.kit.validation import Violations
 from services.pagos import tables
 from services.pagos.domain import Pago
 from services.pagos.handlers import Handlers, PagarReserva
@@ -33,15 +32,7 @@ def pago_pb(pago: Pago) -> pagos_pb2.Pago:
 
 
 def pagar_command(request: pagos_pb2.PagarReservaRequest) -> PagarReserva:
-    v = Violations()
-    v.require_uuid(request.id_reserva, "id_reserva")
-    v.require_uuid(request.id_cliente, "id_cliente")
-    v.check(request.HasField("monto"), "monto", "es obligatorio")
-    v.check(request.monto.unidades_menores > 0, "monto.unidades_menores", "debe ser positivo")
-    v.require_currency(request.monto.moneda, "monto.moneda")
-    v.require_text(request.medio_pago, "medio_pago", max_len=64)
-    v.require_idempotency_key(request.idempotency_key)
-    v.raise_if_any()
+    """The command (its rules are the contract's, checked by the kit before the servicer)."""
     return PagarReserva(
         request.id_reserva,
         request.id_cliente,
@@ -49,14 +40,6 @@ def pagar_command(request: pagos_pb2.PagarReservaRequest) -> PagarReserva:
         request.monto.moneda,
         request.medio_pago,
     )
-
-
-def _require(request: Any, id_field: str, key: bool) -> None:
-    v = Violations()
-    v.require_uuid(getattr(request, id_field), id_field)
-    if key:
-        v.require_idempotency_key(request.idempotency_key)
-    v.raise_if_any()
 
 
 class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
@@ -79,8 +62,6 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         )
 
     def RevertirPago(self, request: Any, context: Any) -> pagos_pb2.RevertirPagoResponse:
-        _require(request, "id_reserva", key=True)
-
         def work(session: Any) -> pagos_pb2.RevertirPagoResponse:
             pago = self.handlers.revertir(SqlUnitOfWork(session), request.id_reserva)
             return pagos_pb2.RevertirPagoResponse(pago=pago_pb(pago) if pago else None)
@@ -88,7 +69,6 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work, context)
 
     def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
-        _require(request, "id_pago", key=False)
         with self.uow() as uow:
             pago = self.handlers.obtener(SqlUnitOfWork(uow.session), request.id_pago)
         identity.require_visible(context, pago.id_cliente, "pago", request.id_pago)

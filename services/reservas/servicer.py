@@ -37,29 +37,17 @@ def reserva_pb(reserva: Reserva) -> reserva_pb2.Reserva:
 
 
 def crear_command(request: reservas_pb2.CrearReservaRequest) -> CrearReserva:
-    v = Violations()
-    v.require_uuid(request.id_reserva, "id_reserva")
-    v.require_uuid(request.id_cliente, "id_cliente")
-    v.require_idempotency_key(request.idempotency_key)
+    """The command, once the trip's data rules hold (the contract's were checked by the kit)."""
     cmd = CrearReserva(
         request.id_reserva,
         request.id_cliente,
         proto.itinerarios_from_pb(request.itinerarios),
         proto.pasajeros_from_pb(request.pasajeros),
     )
-    validar_viaje(cmd.itinerarios, cmd.pasajeros, v)
+    v = Violations()
+    validar_viaje(cmd.itinerarios, v)
     v.raise_if_any()
     return cmd
-
-
-def _require_id(id_reserva: str, key: str | None = None, motivo: str | None = None) -> None:
-    v = Violations()
-    v.require_uuid(id_reserva, "id_reserva")
-    if key is not None:
-        v.require_idempotency_key(key)
-    if motivo is not None:
-        v.check(len(motivo) <= 200, "motivo", "admite como máximo 200 caracteres")
-    v.raise_if_any()
 
 
 class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
@@ -82,7 +70,6 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         )
 
     def AprobarReserva(self, request: Any, context: Any) -> reservas_pb2.AprobarReservaResponse:
-        _require_id(request.id_reserva, request.idempotency_key)
         return self.idempotent.once(
             request,
             reservas_pb2.AprobarReservaResponse,
@@ -93,8 +80,6 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         )
 
     def CancelarReserva(self, request: Any, context: Any) -> reservas_pb2.CancelarReservaResponse:
-        _require_id(request.id_reserva, request.idempotency_key, request.motivo)
-
         def work(session: Any) -> reservas_pb2.CancelarReservaResponse:
             reserva = self.handlers.cancelar(session, request.id_reserva, request.motivo)
             return reservas_pb2.CancelarReservaResponse(
@@ -104,7 +89,6 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work, context)
 
     def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
-        _require_id(request.id_reserva)
         with self.uow() as uow:
             reserva = self.handlers.obtener(uow.session, request.id_reserva)
         identity.require_visible(context, reserva.id_cliente, "reserva", request.id_reserva)

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from aeroalpes.clientes.v1 import clientes_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
 from aeroalpes.sagas.v1 import sagas_pb2
 from aeroalpes.ui.v1 import eventos_pb2
@@ -215,3 +217,127 @@ def test_dates_at_the_ends_of_the_range_are_compared_without_overflow(seconds: i
     request.itinerarios[0].odos[0].segmentos[0].legs[0].fecha_salida.seconds = seconds
     [(field, _)] = _refused(request)  # far from its arrival: a rule, not an evaluation error
     assert field == "itinerarios[0].odos[0].segmentos[0].legs[0].fecha_llegada"
+
+
+# The hand-written checks these rules replaced had unit tests of their own; their cases, here.
+LEG0 = "itinerarios[0].odos[0].segmentos[0].legs[0]"
+
+
+def _crear(change: Any) -> Any:
+    request = b.crear_reserva()
+    change(request)
+    return request
+
+
+def _leg0(request: Any) -> Any:
+    return request.itinerarios[0].odos[0].segmentos[0].legs[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda r: setattr(_leg0(r).origen, "codigo", "bog"),
+            (f"{LEG0}.origen.codigo", "debe ser un código IATA de 3 letras mayúsculas"),
+        ),
+        (
+            lambda r: _leg0(r).fecha_llegada.FromDatetime(b.SALIDA + timedelta(hours=25)),
+            (f"{LEG0}.fecha_llegada", "un vuelo dura como máximo 24 horas"),
+        ),
+        (
+            lambda r: _leg0(r).ClearField("fecha_salida"),
+            (f"{LEG0}.fecha_salida", "es obligatoria"),
+        ),
+        (
+            lambda r: setattr(_leg0(r).destino, "nombre", "x" * 101),
+            (f"{LEG0}.destino.nombre", "admite como máximo 100 caracteres"),
+        ),
+        (
+            lambda r: r.ClearField("itinerarios"),
+            ("itinerarios", "debe tener al menos un itinerario"),
+        ),
+        (
+            lambda r: r.itinerarios[0].ClearField("odos"),
+            ("itinerarios[0].odos", "debe tener al menos un odo"),
+        ),
+        (
+            lambda r: r.itinerarios[0].odos[0].segmentos[0].ClearField("legs"),
+            ("itinerarios[0].odos[0].segmentos[0].legs", "debe tener al menos un leg"),
+        ),
+        (lambda r: r.ClearField("pasajeros"), ("pasajeros", "debe tener al menos un pasajero")),
+        (
+            lambda r: r.pasajeros.extend([b.adulto()] * 9),
+            ("pasajeros", "admite como máximo 9 pasajeros"),
+        ),
+        (
+            lambda r: setattr(r.pasajeros[0], "tipo", reserva_pb2.TIPO_PASAJERO_MENOR),
+            ("pasajeros", "debe incluir al menos un adulto"),
+        ),
+        (lambda r: setattr(r, "idempotency_key", " \u00a0"), ("idempotency_key", "es obligatorio")),
+        (
+            lambda r: setattr(r, "idempotency_key", "k" * 201),
+            ("idempotency_key", "admite como máximo 200 caracteres"),
+        ),
+        (lambda r: setattr(r, "id_cliente", "nope"), ("id_cliente", "debe ser un UUID")),
+    ],
+)
+def test_each_rule_of_a_booking_names_its_field(change: Any, expected: tuple[str, str]) -> None:
+    assert _refused(_crear(change)) == [expected]
+
+
+def test_upper_case_uuids_pass() -> None:
+    request = b.crear_reserva()
+    request.id_cliente = request.id_cliente.upper()
+    contract_rules.check(request)
+
+
+@pytest.mark.parametrize(("size", "ok"), [(0, True), (100, True), (101, False), (-1, False)])
+def test_page_sizes(size: int, ok: bool) -> None:
+    request = sagas_pb2.ListarSagasRequest(page_size=size)
+    if ok:
+        contract_rules.check(request)
+    else:
+        assert _refused(request) == [("page_size", "debe estar entre 0 y 100")]
+
+
+def test_a_payment_without_an_amount_names_each_part_of_it() -> None:
+    request = b.pagar_reserva()
+    request.ClearField("monto")
+    assert _refused(request) == [
+        ("monto", "es obligatorio"),
+        ("monto.unidades_menores", "debe ser positivo"),
+        ("monto.moneda", "debe ser un código ISO 4217 (3 mayúsculas)"),
+    ]
+    request = b.pagar_reserva()
+    request.monto.moneda = "usd"
+    assert _refused(request) == [("monto.moneda", "debe ser un código ISO 4217 (3 mayúsculas)")]
+
+
+def test_registration_rules_depend_on_the_kind_of_account() -> None:
+    empresa = b.registrar_usuario()
+    empresa.tipo, empresa.cedula, empresa.rut = clientes_pb2.TIPO_USUARIO_EMPRESA, "", "7654321-K"
+    contract_rules.check(empresa)
+    empresa.cedula, empresa.rut = "12345", "76"
+    assert _refused(empresa) == [
+        ("cedula", "solo aplica a NATURAL"),
+        ("rut", "debe tener la forma 12345678-9"),
+    ]
+    vacio = clientes_pb2.RegistrarUsuarioRequest()
+    assert [f for f, _ in _refused(vacio)] == [
+        "nombres",
+        "apellidos",
+        "email",
+        "password",
+        "tipo",
+        "idempotency_key",
+    ]
+
+
+def test_a_missing_adult_does_not_hide_the_passengers_own_violations() -> None:
+    request = b.crear_reserva()
+    request.pasajeros[0].tipo = reserva_pb2.TIPO_PASAJERO_MENOR
+    request.pasajeros[0].clase = 0
+    assert _refused(request) == [
+        ("pasajeros", "debe incluir al menos un adulto"),
+        ("pasajeros[0].clase", "es obligatoria"),
+    ]

@@ -17,17 +17,11 @@ from services.comun.itinerario import (
     iva,
     tarifa,
 )
-from services.comun.validacion import (
-    es_aeropuerto,
-    validar_itinerarios,
-    validar_pasajeros,
-    validar_viaje,
-)
+from services.comun.validacion import es_aeropuerto, validar_itinerarios, validar_viaje
 from services.kit.validation import Violations
 
 T0 = datetime(2027, 1, 15, 8, tzinfo=UTC)
 ADULTO = Pasajero(TipoPasajero.ADULTO, ClaseCabina.ECONOMICA)
-MENOR = Pasajero(TipoPasajero.MENOR, ClaseCabina.ECONOMICA)
 
 
 def leg(a: str, b: str, salida: datetime = T0, horas: float = 3) -> Leg:
@@ -51,9 +45,6 @@ def test_a_valid_connecting_trip_passes() -> None:
 @pytest.mark.parametrize(
     ("legs", "expected"),
     [
-        ((leg("bog", "JFK"),), "legs[0].origen.codigo: debe ser un código IATA"),
-        ((leg("BOG", "BOG"),), "legs[0].destino.codigo: debe ser distinto del origen"),
-        ((leg("BOG", "JFK", horas=-1),), "legs[0].fecha_llegada: debe ser posterior a la salida"),
         (
             (leg("BOG", "MIA"), leg("LIM", "JFK", T0 + timedelta(hours=4))),
             "legs[1].origen.codigo: debe ser el destino",
@@ -67,21 +58,6 @@ def test_a_valid_connecting_trip_passes() -> None:
 def test_each_leg_rule_names_its_field(legs: tuple[Leg, ...], expected: str) -> None:
     [violation] = violations_of(viaje(*legs))
     assert violation.startswith(f"itinerarios[0].odos[0].segmentos[0].{expected}")
-
-
-def test_empty_levels_are_refused() -> None:
-    assert violations_of(()) == ["itinerarios: debe tener al menos un itinerario"]
-    assert violations_of((Itinerario(()),)) == ["itinerarios[0].odos: debe tener al menos un odo"]
-
-
-def test_minimo_un_adulto_and_at_most_nine() -> None:
-    v = Violations()
-    validar_pasajeros((MENOR,), v)
-    validar_pasajeros((ADULTO,) * 10, v)
-    assert [i.description for i in v.items] == [
-        "debe incluir al menos un adulto",
-        "admite como máximo 9 pasajeros",
-    ]
 
 
 def test_tariff_is_per_leg_per_passenger_with_19_percent_vat() -> None:
@@ -102,15 +78,6 @@ def test_vat_rounds_half_up() -> None:
     [
         ((leg("BOG", "QQQ"),), "legs[0].destino.codigo: no es un aeropuerto"),
         ((leg("XYZ", "JFK"),), "legs[0].origen.codigo: no es un aeropuerto"),
-        ((leg("BOG", "JFK", horas=25),), "legs[0].fecha_llegada: un vuelo dura como máximo 24"),
-        (
-            (Leg(T0, T0 + timedelta(hours=5), Locacion("BOG", "El\u202eDorado"), Locacion("JFK")),),
-            "legs[0].origen.nombre: no admite caracteres de control",
-        ),
-        (
-            (Leg(T0, T0 + timedelta(hours=5), Locacion("BOG"), Locacion("JFK", "J\x00FK")),),
-            "legs[0].destino.nombre: no admite caracteres de control",
-        ),
     ],
 )
 def test_absurd_legs_are_refused_with_their_field(legs: tuple[Leg, ...], expected: str) -> None:
@@ -133,7 +100,7 @@ def test_too_many_legs_are_refused_once() -> None:
 
 def salidas(itinerarios: tuple[Itinerario, ...], ahora: datetime) -> list[str]:
     v = Violations()
-    validar_viaje(itinerarios, (ADULTO,), v, ahora=ahora)
+    validar_viaje(itinerarios, v, ahora=ahora)
     return [f"{i.field}: {i.description}" for i in v.items]
 
 
@@ -151,5 +118,5 @@ def test_without_a_clock_past_departures_pass() -> None:
     # What participants and the tutorial's legacy API (its sample leaves in 2022) rely on.
     past = viaje(leg("BOG", "JFK", datetime(2022, 11, 22, 13, 10, tzinfo=UTC), horas=2))
     v = Violations()
-    validar_viaje(past, (ADULTO,), v)
+    validar_viaje(past, v)
     assert v.items == ()

@@ -27,7 +27,7 @@ from buf.validate import validate_pb2 as buf_dot_validate_dot_validate__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65roalpes/gds/v1/gds.proto\x12\x10\x61\x65roalpes.gds.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x01\n\x0c\x43onfirmacion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_reserva\x18\x02 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x03 \x01(\t\x12\x34\n\x06\x65stado\x18\x04 \x01(\x0e\x32$.aeroalpes.gds.v1.EstadoConfirmacion\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbc\x04\n\x17\x43onfirmarReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xc1\x01\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.ItinerarioB\x88\x01\xbaH\x84\x01\xba\x01\x80\x01\n\x0bitinerarios\x1aqsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\xc3\xa1ximo 4 itinerarios\' : \'\'\x12\x9c\x01\n\x0fidempotency_key\x18\x03 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"P\n\x18\x43onfirmarReservaResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion\"\xfc\x02\n\x1bRevertirConfirmacionRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\x9c\x01\n\x0fidempotency_key\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"T\n\x1cRevertirConfirmacionResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion\"\xdc\x01\n\x1aObtenerConfirmacionRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\"S\n\x1bObtenerConfirmacionResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion*~\n\x12\x45stadoConfirmacion\x12#\n\x1f\x45STADO_CONFIRMACION_UNSPECIFIED\x10\x00\x12\"\n\x1e\x45STADO_CONFIRMACION_CONFIRMADA\x10\x01\x12\x1f\n\x1b\x45STADO_CONFIRMACION_ANULADA\x10\x02\x32\xe2\x02\n\nGdsService\x12i\n\x10\x43onfirmarReserva\x12).aeroalpes.gds.v1.ConfirmarReservaRequest\x1a*.aeroalpes.gds.v1.ConfirmarReservaResponse\x12u\n\x14RevertirConfirmacion\x12-.aeroalpes.gds.v1.RevertirConfirmacionRequest\x1a..aeroalpes.gds.v1.RevertirConfirmacionResponse\x12r\n\x13ObtenerConfirmacion\x12,.aeroalpes.gds.v1.ObtenerConfirmacionRequest\x1a-.aeroalpes.gds.v1.ObtenerConfirmacionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x61\x65roalpes/gds/v1/gds.proto\x12\x10\x61\x65roalpes.gds.v1\x1a#aeroalpes/reservas/v1/reserva.proto\x1a\x1b\x62uf/validate/validate.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x01\n\x0c\x43onfirmacion\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nid_reserva\x18\x02 \x01(\t\x12\x1a\n\x12\x63odigo_localizador\x18\x03 \x01(\t\x12\x34\n\x06\x65stado\x18\x04 \x01(\x0e\x32$.aeroalpes.gds.v1.EstadoConfirmacion\x12\x32\n\x0e\x66\x65\x63ha_creacion\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x37\n\x13\x66\x65\x63ha_actualizacion\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc5\x04\n\x17\x43onfirmarReservaRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\xca\x01\n\x0bitinerarios\x18\x02 \x03(\x0b\x32!.aeroalpes.reservas.v1.ItinerarioB\x91\x01\xbaH\x8d\x01\xba\x01\x89\x01\n\x14itinerarios.cantidad\x1aqsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\xc3\xa1ximo 4 itinerarios\' : \'\'\x12\x9c\x01\n\x0fidempotency_key\x18\x03 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"P\n\x18\x43onfirmarReservaResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion\"\xfc\x02\n\x1bRevertirConfirmacionRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\x12\x9c\x01\n\x0fidempotency_key\x18\x02 \x01(\tB\x82\x01\xbaH\x7f\xba\x01|\n\ttexto.200\x1aothis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\xc3\xa1ximo 200 caracteres\' : \'\'\"T\n\x1cRevertirConfirmacionResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion\"\xdc\x01\n\x1aObtenerConfirmacionRequest\x12\xbd\x01\n\nid_reserva\x18\x01 \x01(\tB\xa8\x01\xbaH\xa4\x01\xba\x01\xa0\x01\n\x04uuid\x1a\x97\x01this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\'\"S\n\x1bObtenerConfirmacionResponse\x12\x34\n\x0c\x63onfirmacion\x18\x01 \x01(\x0b\x32\x1e.aeroalpes.gds.v1.Confirmacion*~\n\x12\x45stadoConfirmacion\x12#\n\x1f\x45STADO_CONFIRMACION_UNSPECIFIED\x10\x00\x12\"\n\x1e\x45STADO_CONFIRMACION_CONFIRMADA\x10\x01\x12\x1f\n\x1b\x45STADO_CONFIRMACION_ANULADA\x10\x02\x32\xe2\x02\n\nGdsService\x12i\n\x10\x43onfirmarReserva\x12).aeroalpes.gds.v1.ConfirmarReservaRequest\x1a*.aeroalpes.gds.v1.ConfirmarReservaResponse\x12u\n\x14RevertirConfirmacion\x12-.aeroalpes.gds.v1.RevertirConfirmacionRequest\x1a..aeroalpes.gds.v1.RevertirConfirmacionResponse\x12r\n\x13ObtenerConfirmacion\x12,.aeroalpes.gds.v1.ObtenerConfirmacionRequest\x1a-.aeroalpes.gds.v1.ObtenerConfirmacionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,7 +37,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['id_reserva']._loaded_options = None
   _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
   _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['itinerarios']._loaded_options = None
-  _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['itinerarios']._serialized_options = b'\272H\204\001\272\001\200\001\n\013itinerarios\032qsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\303\241ximo 4 itinerarios\' : \'\''
+  _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['itinerarios']._serialized_options = b'\272H\215\001\272\001\211\001\n\024itinerarios.cantidad\032qsize(this) == 0 ? \'debe tener al menos un itinerario\' : size(this) > 4 ? \'admite como m\303\241ximo 4 itinerarios\' : \'\''
   _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['idempotency_key']._loaded_options = None
   _globals['_CONFIRMARRESERVAREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
   _globals['_REVERTIRCONFIRMACIONREQUEST'].fields_by_name['id_reserva']._loaded_options = None
@@ -46,22 +46,22 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_REVERTIRCONFIRMACIONREQUEST'].fields_by_name['idempotency_key']._serialized_options = b'\272H\177\272\001|\n\ttexto.200\032othis.matches(r\'^[\\s\\p{Z}]*$\') ? \'es obligatorio\' : size(this) > 200 ? \'admite como m\303\241ximo 200 caracteres\' : \'\''
   _globals['_OBTENERCONFIRMACIONREQUEST'].fields_by_name['id_reserva']._loaded_options = None
   _globals['_OBTENERCONFIRMACIONREQUEST'].fields_by_name['id_reserva']._serialized_options = b'\272H\244\001\272\001\240\001\n\004uuid\032\227\001this == \'\' ? \'es obligatorio\' : this.matches(\'^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$\') ? \'\' : \'debe ser un UUID\''
-  _globals['_ESTADOCONFIRMACION']._serialized_start=1821
-  _globals['_ESTADOCONFIRMACION']._serialized_end=1947
+  _globals['_ESTADOCONFIRMACION']._serialized_start=1830
+  _globals['_ESTADOCONFIRMACION']._serialized_end=1956
   _globals['_CONFIRMACION']._serialized_start=148
   _globals['_CONFIRMACION']._serialized_end=385
   _globals['_CONFIRMARRESERVAREQUEST']._serialized_start=388
-  _globals['_CONFIRMARRESERVAREQUEST']._serialized_end=960
-  _globals['_CONFIRMARRESERVARESPONSE']._serialized_start=962
-  _globals['_CONFIRMARRESERVARESPONSE']._serialized_end=1042
-  _globals['_REVERTIRCONFIRMACIONREQUEST']._serialized_start=1045
-  _globals['_REVERTIRCONFIRMACIONREQUEST']._serialized_end=1425
-  _globals['_REVERTIRCONFIRMACIONRESPONSE']._serialized_start=1427
-  _globals['_REVERTIRCONFIRMACIONRESPONSE']._serialized_end=1511
-  _globals['_OBTENERCONFIRMACIONREQUEST']._serialized_start=1514
-  _globals['_OBTENERCONFIRMACIONREQUEST']._serialized_end=1734
-  _globals['_OBTENERCONFIRMACIONRESPONSE']._serialized_start=1736
-  _globals['_OBTENERCONFIRMACIONRESPONSE']._serialized_end=1819
-  _globals['_GDSSERVICE']._serialized_start=1950
-  _globals['_GDSSERVICE']._serialized_end=2304
+  _globals['_CONFIRMARRESERVAREQUEST']._serialized_end=969
+  _globals['_CONFIRMARRESERVARESPONSE']._serialized_start=971
+  _globals['_CONFIRMARRESERVARESPONSE']._serialized_end=1051
+  _globals['_REVERTIRCONFIRMACIONREQUEST']._serialized_start=1054
+  _globals['_REVERTIRCONFIRMACIONREQUEST']._serialized_end=1434
+  _globals['_REVERTIRCONFIRMACIONRESPONSE']._serialized_start=1436
+  _globals['_REVERTIRCONFIRMACIONRESPONSE']._serialized_end=1520
+  _globals['_OBTENERCONFIRMACIONREQUEST']._serialized_start=1523
+  _globals['_OBTENERCONFIRMACIONREQUEST']._serialized_end=1743
+  _globals['_OBTENERCONFIRMACIONRESPONSE']._serialized_start=1745
+  _globals['_OBTENERCONFIRMACIONRESPONSE']._serialized_end=1828
+  _globals['_GDSSERVICE']._serialized_start=1959
+  _globals['_GDSSERVICE']._serialized_end=2313
 # @@protoc_insertion_point(module_scope)
