@@ -212,14 +212,17 @@ class Relay:
             conn = sqlite_changes.connect(path)
             connections[db] = (conn, inode)
             installed[db] = set()
+            self._schema.pop(db, None)  # another file: its triggers are made whatever its version
             positions.bind(db, sqlite_changes.identity(conn))
         conn = connections[db][0]
         wanted = {t for d, t in self.config.watched if d == db}
         if db in self.config.outbox_dbs:
             wanted.add("outbox")
-        # Again after any schema change (a migration adding a column): triggers copy the columns
-        # that existed when they were made.
-        if wanted - installed[db] or sqlite_changes.schema_version(conn) != self._schema.get(db):
+        # Again after any schema change (a migration adding a table or a column): triggers copy
+        # the columns that existed when they were made. Only then: a table still missing (its
+        # service not migrated, or never there) comes with a schema change, and making triggers
+        # on every poll took the write lock from the service and re-prepared its statements.
+        if sqlite_changes.schema_version(conn) != self._schema.get(db):
             installed[db], self._schema[db] = sqlite_changes.install(
                 conn, sorted(wanted), self.config.excluded
             )
