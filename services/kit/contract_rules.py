@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import protovalidate
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from services.kit.errors import FieldViolation, InvalidRequest
@@ -23,7 +24,8 @@ from services.kit.errors import FieldViolation, InvalidRequest
 log = logging.getLogger(__name__)
 
 _validator = protovalidate.Validator()
-_MESSAGE_CEL = 3  # buf.validate.MessageRules.cel
+# buf.validate.MessageRules.cel (FieldRules.int32 has the number 3 too: the name tells them apart)
+_MESSAGE_CEL = ("cel", 3)
 _COUNT = ".cantidad"  # the id's ending of a rule on how many items a list has
 Key = tuple[int, ...]
 
@@ -32,7 +34,24 @@ def enforced(registrations: Iterable[Any]) -> list[str]:
     """Full names of the services whose servicer declares ``CONTRACT_RULES = True``: every
     servicer of the system does (a test of the contract keeps it so); a test's stand-in servicer
     that answers made-up ids does not, and sees its requests as sent."""
-    return [r.name for r in registrations if getattr(r.servicer, "CONTRACT_RULES", False) is True]
+    names = [r.name for r in registrations if getattr(r.servicer, "CONTRACT_RULES", False) is True]
+    for name in names:
+        _compile(name)
+    return names
+
+
+def _compile(service: str) -> None:
+    """Compiles the rules of a service's requests now, at start-up, rather than on the first call
+    of each (CEL and regular expressions); one that does not compile is logged here."""
+    try:
+        methods = descriptor_pool.Default().FindServiceByName(service).methods
+    except KeyError:
+        return  # not in the contract (a test's own service)
+    for method in methods:
+        try:
+            _validator.collect_violations(message_factory.GetMessageClass(method.input_type)())
+        except (protovalidate.CompilationError, protovalidate.EvaluationError) as exc:
+            log.error("rules of %s failed: %s", method.input_type.full_name, exc)
 
 
 def check(request: object) -> None:
@@ -77,7 +96,8 @@ def _locate(root: Any, violation: Any) -> tuple[str, Key, str]:
         field = message.fields_by_number.get(element.field_number) if message else None
         message = field.message_type if field is not None else None
     rule = violation.rule.elements if violation.rule else ()
-    if (not rule or rule[0].field_number == _MESSAGE_CEL) and "." in violation.rule_id:
+    of_message = not rule or (rule[0].field_name, rule[0].field_number) == _MESSAGE_CEL
+    if of_message and "." in violation.rule_id:
         for name in violation.rule_id.rsplit(".", 1)[0].split("."):
             names.append(name)
             field = message.fields_by_name.get(name) if message else None

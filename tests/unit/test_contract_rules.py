@@ -341,3 +341,20 @@ def test_a_missing_adult_does_not_hide_the_passengers_own_violations() -> None:
         ("pasajeros", "debe incluir al menos un adulto"),
         ("pasajeros[0].clase", "es obligatoria"),
     ]
+
+
+def test_only_servicers_that_declare_the_rules_get_them() -> None:
+    from services.kit.server import Registration
+
+    class Declares:
+        CONTRACT_RULES = True
+
+    registrations = [
+        Registration(lambda *_: None, Declares(), "aeroalpes.sagas.v1.SagasService"),
+        Registration(lambda *_: None, object(), "aeroalpes.reservas.v1.ReservasService"),
+        Registration(lambda *_: None, Declares(), "aeroalpes.bench.v1.NoEnElContrato"),
+    ]
+    assert contract_rules.enforced(registrations) == [
+        "aeroalpes.sagas.v1.SagasService",
+        "aeroalpes.bench.v1.NoEnElContrato",
+    ]
