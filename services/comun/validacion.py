@@ -8,13 +8,16 @@ index), the whole booking (a sum CEL lacks) and the clock (only for edge callers
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from functools import cache
 
 import airportsdata
+from aeroalpes.reservas.v1 import reserva_pb2
 
+from services.comun import proto
 from services.comun.itinerario import Itinerario, Leg
+from services.kit.errors import FieldViolation, InvalidRequest
 from services.kit.validation import Violations
 
 IATA = re.compile(r"^[A-Z]{3}$")
@@ -90,3 +93,18 @@ def validar_viaje(
     validar_itinerarios(itinerarios, v)
     if ahora is not None:
         validar_salidas(itinerarios, ahora, v)
+
+
+def violaciones_de_datos(
+    itinerarios: Iterable[reserva_pb2.Itinerario], ahora: datetime | None = None
+) -> tuple[FieldViolation, ...]:
+    """``validar_viaje`` on a request the contract's rules refused: the kit answers both in one
+    INVALID_ARGUMENT (a servicer's ``DATA_RULES``). A date that does not convert (out of range,
+    nanos outside [0, 10^9), which the contract's CEL cannot see) is named instead."""
+    try:
+        convertidos = proto.itinerarios_from_pb(itinerarios)
+    except InvalidRequest as invalida:
+        return invalida.violations
+    v = Violations()
+    validar_viaje(convertidos, v, ahora)
+    return v.items

@@ -12,7 +12,7 @@ browser applies the same rules with the same conventions (web/)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import protovalidate
@@ -30,14 +30,39 @@ _COUNT = ".cantidad"  # the id's ending of a rule on how many items a list has
 Key = tuple[int, ...]
 
 
-def enforced(registrations: Iterable[Any]) -> list[str]:
-    """Full names of the services whose servicer declares ``CONTRACT_RULES = True``: every
+DataRules = Callable[[Any, Any], Sequence[FieldViolation]]
+
+
+def enforced(registrations: Iterable[Any]) -> dict[str, Any]:
+    """The servicers, by full service name, that declare ``CONTRACT_RULES = True``: every
     servicer of the system does (a test of the contract keeps it so); a test's stand-in servicer
     that answers made-up ids does not, and sees its requests as sent."""
-    names = [r.name for r in registrations if getattr(r.servicer, "CONTRACT_RULES", False) is True]
-    for name in names:
+    servicers = {
+        r.name: r.servicer
+        for r in registrations
+        if getattr(r.servicer, "CONTRACT_RULES", False) is True
+    }
+    for name in servicers:
         _compile(name)
-    return names
+    return servicers
+
+
+def checker(servicer: Any, method: str) -> Callable[[Any, Any], None]:
+    """The check of one method's requests: the contract's rules and, when they refuse a request,
+    the servicer's data rules for the method (its ``DATA_RULES[method](request, context)``) in
+    the same answer, as when every check was the servicer's. Not when a list has too many items
+    (an empty one is fine): the rest of such a request is not looked at."""
+    data: DataRules | None = getattr(servicer, "DATA_RULES", {}).get(method)
+
+    def run(request: Any, context: Any) -> None:
+        try:
+            check(request)
+        except _Refused as refused:
+            extra = [] if data is None or refused.too_long else data(request, context)
+            found = [*refused.violations, *(v for v in extra if v not in refused.violations)]
+            raise InvalidRequest(found) from None
+
+    return run
 
 
 def _compile(service: str) -> None:
@@ -66,7 +91,16 @@ def check(request: object) -> None:
         log.error("rules of %s failed: %s", request.DESCRIPTOR.full_name, exc)
         raise InvalidRequest([FieldViolation("", "no se pudo validar el mensaje")]) from None
     if found:
-        raise InvalidRequest(violations(request.DESCRIPTOR, found))
+        too_long = any(v.proto.rule_id.endswith(_COUNT) and len(v.field_value) for v in found)
+        raise _Refused(violations(request.DESCRIPTOR, found), too_long)
+
+
+class _Refused(InvalidRequest):
+    """The contract's refusal; ``too_long`` when a list has more items than its rule allows."""
+
+    def __init__(self, violations: Sequence[FieldViolation], too_long: bool) -> None:
+        super().__init__(violations)
+        self.too_long = too_long
 
 
 def violations(root: Any, found: list[Any]) -> list[FieldViolation]:

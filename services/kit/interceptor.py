@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import grpc
@@ -106,12 +106,12 @@ def _check_time(context: grpc.ServicerContext) -> contextvars.Token[float | None
     return deadline.set_remaining(left)
 
 
-def _no_rules(request: Any) -> None:
+def _no_rules(request: Any, context: Any) -> None:
     """A service whose servicer does not declare the contract's rules (a test's stand-in)."""
 
 
 def _wrap_unary(
-    method: str, behavior: Callable[..., Any], rules: Callable[[Any], None]
+    method: str, behavior: Callable[..., Any], rules: Callable[[Any, Any], None]
 ) -> Callable[..., Any]:
     die_after_commit = faults.after_commit(method)
 
@@ -121,7 +121,7 @@ def _wrap_unary(
             try:
                 _check_parsed(request)
                 validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
-                rules(request)  # the protos' buf.validate rules
+                rules(request, context)  # the protos' buf.validate rules
                 time_token = _check_time(context)
                 try:
                     response = behavior(request, context)
@@ -139,7 +139,7 @@ def _wrap_unary(
 
 
 def _wrap_stream(
-    method: str, behavior: Callable[..., Iterator[Any]], rules: Callable[[Any], None]
+    method: str, behavior: Callable[..., Iterator[Any]], rules: Callable[[Any, Any], None]
 ) -> Callable[..., Any]:
     def wrapped(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         # No reset: a generator may resume in another context, where reset() would raise.
@@ -147,7 +147,7 @@ def _wrap_stream(
         try:
             _check_parsed(request)
             validation.canonicalize(request)  # one spelling per UUID; no control/bidi text
-            rules(request)  # the protos' buf.validate rules
+            rules(request, context)  # the protos' buf.validate rules
             yield from behavior(request, context)
             return
         except Exception as exc:
@@ -162,19 +162,21 @@ def _wrap_stream(
 
 class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps unary-unary and unary-stream handlers (the only shapes the contract uses). Requests
-    to the services named in ``checked`` (full names) are checked against the contract's rules
-    (``contract_rules.enforced`` tells which of a server's registrations declare them)."""
+    to the services in ``checked`` (servicers by full service name) are checked against the
+    contract's rules (``contract_rules.enforced`` tells which of a server's registrations declare
+    them)."""
 
-    def __init__(self, checked: Collection[str] = ()) -> None:
-        self.checked = frozenset(checked)
+    def __init__(self, checked: Mapping[str, Any] | None = None) -> None:
+        self.checked = dict(checked or {})
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
-        service = method.split("/")[1] if method.count("/") == 2 else ""
-        rules = contract_rules.check if service in self.checked else _no_rules
+        _, service, name = method.split("/") if method.count("/") == 2 else ("", "", "")
+        servicer = self.checked.get(service)
+        rules = _no_rules if servicer is None else contract_rules.checker(servicer, name)
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 _wrap_unary(method, handler.unary_unary, rules),

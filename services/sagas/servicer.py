@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from services.comun import proto
-from services.comun.validacion import validar_viaje
+from services.comun.validacion import validar_viaje, violaciones_de_datos
 from services.kit import identity, paging
+from services.kit.contract_rules import DataRules
 from services.kit.db import utcnow
+from services.kit.errors import FieldViolation
 from services.kit.idempotency import Idempotent, fingerprint
 from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
@@ -103,8 +105,16 @@ STREAMS = Slots(per_key=4, total=32, what="observaciones")  # ObservarSaga
 WAITS = Slots(per_key=64, total=192, what="esperas")  # ReservarVuelo with esperar
 
 
+def _datos_reserva(request: Any, context: Any) -> Sequence[FieldViolation]:
+    """The booking's data rules, for a request the contract refused (the clock: edge callers)."""
+    publico = identity.caller(context) is not None
+    return violaciones_de_datos(request.itinerarios, ahora=utcnow() if publico else None)
+
+
 class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
     CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
+    # ...and, when those refuse one, these in the same answer (see contract_rules.checker)
+    DATA_RULES: ClassVar[dict[str, DataRules]] = {"ReservarVuelo": _datos_reserva}
 
     def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:
         self.handlers = handlers

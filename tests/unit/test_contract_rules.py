@@ -354,7 +354,77 @@ def test_only_servicers_that_declare_the_rules_get_them() -> None:
         Registration(lambda *_: None, object(), "aeroalpes.reservas.v1.ReservasService"),
         Registration(lambda *_: None, Declares(), "aeroalpes.bench.v1.NoEnElContrato"),
     ]
-    assert contract_rules.enforced(registrations) == [
+    assert list(contract_rules.enforced(registrations)) == [
         "aeroalpes.sagas.v1.SagasService",
         "aeroalpes.bench.v1.NoEnElContrato",
+    ]
+
+
+def test_a_segment_of_too_many_legs_is_refused_once() -> None:
+    request = b.crear_reserva()
+    segmento = request.itinerarios[0].odos[0].segmentos[0]
+    segmento.legs.extend([segmento.legs[0]] * 200)
+    assert _refused(request) == [
+        ("itinerarios[0].odos[0].segmentos[0].legs", "admite como máximo 32 legs")
+    ]
+
+
+def _checked(servicer: type, method: str, request: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidRequest) as raised:
+        contract_rules.checker(servicer, method)(request, None)
+    return [(v.field, v.description) for v in raised.value.violations]
+
+
+def test_the_data_rules_answer_beside_the_contracts() -> None:
+    from services.reservas.servicer import ReservasServicer
+
+    request = b.crear_reserva()
+    request.idempotency_key = ""
+    request.itinerarios[0].odos[0].segmentos[0].legs[0].destino.codigo = "QQQ"
+    assert _checked(ReservasServicer, "CrearReserva", request) == [
+        ("idempotency_key", "es obligatorio"),
+        ("itinerarios[0].odos[0].segmentos[0].legs[0].destino.codigo", "no es un aeropuerto"),
+    ]
+    # ...but not beside a list of too many items: the rest of such a request is not looked at.
+    request.itinerarios.extend([request.itinerarios[0]] * 4)
+    assert _checked(ReservasServicer, "CrearReserva", request) == [
+        ("itinerarios", "admite como máximo 4 itinerarios"),
+        ("idempotency_key", "es obligatorio"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("email", "ok"),
+    [
+        ("ana@example.com", True),
+        (" ana@example.com\u00a0", True),  # surrounding space: dropped by the service
+        ("ana@example.com\u2003", True),
+        ("ana\u00a0perez@example.com", False),  # inside: not an address
+        ("ana@", False),
+    ],
+)
+def test_the_email_rule_treats_unicode_spaces_as_spaces(email: str, ok: bool) -> None:
+    request = b.registrar_usuario()
+    request.email = email
+    if ok:
+        contract_rules.check(request)
+    else:
+        assert _refused(request) == [("email", "no es un e-mail válido")]
+
+
+def test_an_empty_list_does_not_hide_the_data_rules_and_bad_nanos_are_named() -> None:
+    from services.reservas.servicer import ReservasServicer
+
+    request = b.crear_reserva()
+    del request.pasajeros[:]
+    leg = request.itinerarios[0].odos[0].segmentos[0].legs[0]
+    leg.destino.codigo = "QQQ"
+    assert _checked(ReservasServicer, "CrearReserva", request) == [
+        ("pasajeros", "debe tener al menos un pasajero"),
+        ("itinerarios[0].odos[0].segmentos[0].legs[0].destino.codigo", "no es un aeropuerto"),
+    ]
+    leg.destino.codigo, leg.fecha_salida.nanos = "JFK", -5  # the contract's CEL cannot see nanos
+    assert _checked(ReservasServicer, "CrearReserva", request) == [
+        ("pasajeros", "debe tener al menos un pasajero"),
+        ("itinerarios[0].odos[0].segmentos[0].legs[0].fecha_salida", "no es una fecha válida"),
     ]
