@@ -7,7 +7,8 @@ diff and, where bench/mutation_notes.toml has one, why it may survive.
 MUTATE_GROUPS=sagas-domain,owners runs only those groups (the others keep their last results,
 each with the commit it was measured on, in bench/results/mutation.json); MUTATE_DIR picks the
 scratch directory; MUTATE_RENDER_ONLY=1 rewrites the report from the saved results (after a note
-was added)."""
+was added); MUTATE_RESUME=1 goes on with one group stopped by its time limit (MUTATE_TIMEOUT_S,
+1500 s a group), in the scratch tree it left, checking only the mutants it had not reached."""
 
 from __future__ import annotations
 
@@ -144,10 +145,13 @@ def configure(tree: Path, modules: list[str], tests: list[str]) -> None:
     pyproject.write_text(text.rstrip() + "\n\n[tool.mutmut]\n" + "\n".join(lines) + "\n")
 
 
-def run_group(base: Path, tree: Path, name: str, timeout_s: float) -> tuple[list[Module], float]:
+def run_group(
+    base: Path, tree: Path, name: str, timeout_s: float, resume: bool = False
+) -> tuple[list[Module], float]:
     modules, tests = GROUPS[name]
-    shutil.rmtree(tree / "mutants", ignore_errors=True)
-    configure(tree, modules, tests)
+    if not resume:  # mutmut skips the mutants that already have a result
+        shutil.rmtree(tree / "mutants", ignore_errors=True)
+        configure(tree, modules, tests)
     started = time.monotonic()
     with (base / f"{name}.log").open("w") as log:
         try:
@@ -270,13 +274,19 @@ def main() -> None:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
-    tree = scratch_tree(base)
+    resume = bool(os.environ.get("MUTATE_RESUME"))
+    if resume and len(chosen) != 1:
+        raise SystemExit("MUTATE_RESUME goes on with one group: name it in MUTATE_GROUPS")
+    tree = base / "tree" if resume else scratch_tree(base)
     for name in chosen:
-        modules, elapsed = run_group(base, tree, name, timeout_s)
+        modules, elapsed = run_group(base, tree, name, timeout_s, resume)
         for m in modules:
             print(f"{name}: {m.path}: {m.killed}/{m.checked} killed ({m.score:.1f} %)", flush=True)
         at = f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
-        measured[name] = {"commit": commit, "at": at, "minutes": elapsed / 60, "modules": modules}
+        measured_on, minutes = commit, elapsed / 60
+        if resume and name in measured:  # the tree is the one the stopped run archived
+            measured_on, minutes = measured[name]["commit"], minutes + measured[name]["minutes"]
+        measured[name] = {"commit": measured_on, "at": at, "minutes": minutes, "modules": modules}
         save(measured)
         write_report(measured)
     print(f"report: {REPORT.relative_to(REPO)}")
