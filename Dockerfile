@@ -1,11 +1,13 @@
 # One image for every AeroAlpes service; docker-compose picks the module with `command`.
 
-# The browser app: TypeScript from the protos, bundled by esbuild (make web does the same).
+# The browser app: TypeScript from the contract, bundled by esbuild (make web does the same).
+# buf generate reads the committed descriptor image (protos/ with buf/validate in it), not
+# protos/: the buf/validate import comes from a Python package this stage does not have.
 FROM node:20-slim AS web
 WORKDIR /src
 COPY package.json package-lock.json buf.yaml buf.gen.yaml ./
 RUN npm ci --no-audit --no-fund
-COPY protos/ protos/
+COPY generated/aeroalpes.protoset generated/
 COPY web/ web/
 RUN npx buf generate && node web/build.mjs
 
