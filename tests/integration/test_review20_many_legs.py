@@ -48,3 +48,29 @@ def test_reservas_refuses_a_booking_of_too_many_bad_legs_as_invalid_argument(
 def test_sagas_refuses_a_booking_of_too_many_bad_legs_as_invalid_argument(sagas: Any) -> None:
     reserva = _many_bad_legs(booking(b.new_id()))
     _refused_as_one_list(lambda: sagas.ReservarVuelo(reserva, timeout=60))
+
+
+def _many_bad_legs_in_many_segments(request: Any) -> Any:
+    """The same 210 legs, 30 to a segment in 7 segments: every list within its own bound."""
+    odo = request.itinerarios[0].odos[0]
+    del odo.segmentos[:]
+    for _ in range(7):
+        odo.segmentos.add().legs.extend(b.leg("BOG", "BOG", b.SALIDA) for _ in range(30))
+    return request
+
+
+def test_reservas_refuses_bad_legs_spread_over_segments_as_invalid_argument(
+    participants: Participants,
+) -> None:
+    """Bounding each list (odos, segmentos, legs: 32 each) does not bound the legs in all: 210 bad
+    legs in 7 segments of 30 pass every count rule, each leg is reported, and the answer
+    overflows the trailers again (RESOURCE_EXHAUSTED). Before #20: one violation, ``itinerarios``
+    (16 legs in all, checked first)."""
+    crear = _many_bad_legs_in_many_segments(b.crear_reserva())
+    _refused_as_one_list(lambda: participants.reservas.CrearReserva(crear, timeout=60))
+
+
+def test_sagas_refuses_bad_legs_spread_over_segments_as_invalid_argument(sagas: Any) -> None:
+    """As above, through the orchestrator's public ReservarVuelo."""
+    reserva = _many_bad_legs_in_many_segments(booking(b.new_id()))
+    _refused_as_one_list(lambda: sagas.ReservarVuelo(reserva, timeout=60))
