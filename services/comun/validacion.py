@@ -8,7 +8,7 @@ index), the whole booking (a sum CEL lacks) and the clock (only for edge callers
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -22,6 +22,7 @@ from services.kit.validation import Violations
 
 IATA = re.compile(r"^[A-Z]{3}$")
 MAX_LEGS = 16  # in the whole booking
+MAX_ITINERARIOS = 4  # the contract's rule (itinerarios.cantidad)
 MAX_ANTELACION = timedelta(days=366)  # airlines sell about a year ahead, no more
 
 
@@ -93,6 +94,18 @@ def validar_viaje(
     validar_itinerarios(itinerarios, v)
     if ahora is not None:
         validar_salidas(itinerarios, ahora, v)
+
+
+def limite_de_legs(itinerarios: Sequence[reserva_pb2.Itinerario]) -> tuple[FieldViolation, ...]:
+    """At most ``MAX_LEGS`` legs in all, counted on the messages before anything else looks at
+    them (a servicer's ``BOUNDS``): a booking of too many legs is refused once, at
+    ``itinerarios``, not leg by leg. Over four itineraries the contract's own rule says so."""
+    if len(itinerarios) > MAX_ITINERARIOS:
+        return ()
+    legs = sum(len(s.legs) for i in itinerarios for o in i.odos for s in o.segmentos)
+    if legs <= MAX_LEGS:
+        return ()
+    return (FieldViolation("itinerarios", f"admite como máximo {MAX_LEGS} legs en total"),)
 
 
 def violaciones_de_datos(

@@ -9,12 +9,12 @@ from typing import Any, ClassVar
 from aeroalpes.gds.v1 import gds_pb2, gds_pb2_grpc
 
 from services.comun import proto
-from services.comun.validacion import validar_itinerarios, violaciones_de_datos
+from services.comun.validacion import limite_de_legs, validar_itinerarios, violaciones_de_datos
 from services.gds import tables
 from services.gds.domain import Confirmacion
 from services.gds.handlers import Handlers
 from services.kit import identity
-from services.kit.contract_rules import DataRules
+from services.kit.contract_rules import Bounds, DataRules
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.owners import ReservaOwner, reserva_owner
@@ -35,7 +35,10 @@ def confirmacion_pb(c: Confirmacion) -> gds_pb2.Confirmacion:
 
 class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
     CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
-    # ...and, when those refuse one, these in the same answer (see contract_rules.checker)
+    # a count checked first, and data rules answered beside the contract's (contract_rules.checker)
+    BOUNDS: ClassVar[dict[str, Bounds]] = {
+        "ConfirmarReserva": lambda request: limite_de_legs(request.itinerarios)
+    }
     DATA_RULES: ClassVar[dict[str, DataRules]] = {
         "ConfirmarReserva": lambda request, _: violaciones_de_datos(request.itinerarios)
     }

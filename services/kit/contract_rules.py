@@ -12,10 +12,12 @@ browser applies the same rules with the same conventions (web/)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import protovalidate
+from buf.validate import validate_pb2
 from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
@@ -31,6 +33,11 @@ Key = tuple[int, ...]
 
 
 DataRules = Callable[[Any, Any], Sequence[FieldViolation]]
+Bounds = Callable[[Any], Sequence[FieldViolation]]
+
+
+def _under(path: str, lists: Sequence[FieldViolation]) -> bool:
+    return any(path.startswith(f"{v.field}[") for v in lists)
 
 
 def enforced(registrations: Iterable[Any]) -> dict[str, Any]:
@@ -48,19 +55,28 @@ def enforced(registrations: Iterable[Any]) -> dict[str, Any]:
 
 
 def checker(servicer: Any, method: str) -> Callable[[Any, Any], None]:
-    """The check of one method's requests: the contract's rules and, when they refuse a request,
-    the servicer's data rules for the method (its ``DATA_RULES[method](request, context)``) in
-    the same answer, as when every check was the servicer's. Not when a list has too many items
-    (an empty one is fine): the rest of such a request is not looked at."""
+    """The check of one method's requests: first the servicer's ``BOUNDS[method](request)``, a
+    count the contract cannot state (legs in all): a list over it answers once, its items'
+    violations left out; then the contract's rules and, when they refuse a request, the
+    servicer's data rules for the method (``DATA_RULES[method](request, context)``) in the same
+    answer, as when every check was the servicer's. Not when a list has too many items (an empty
+    one is fine): the rest of such a request is not looked at."""
     data: DataRules | None = getattr(servicer, "DATA_RULES", {}).get(method)
+    bounds: Bounds | None = getattr(servicer, "BOUNDS", {}).get(method)
 
     def run(request: Any, context: Any) -> None:
+        outer = list(bounds(request)) if bounds is not None else []
         try:
             check(request)
         except _Refused as refused:
+            if outer:  # the items of a list over its bound are not looked at
+                inside = [v for v in refused.violations if not _under(v.field, outer)]
+                raise InvalidRequest([*inside, *outer]) from None
             extra = [] if data is None or refused.too_long else data(request, context)
             found = [*refused.violations, *(v for v in extra if v not in refused.violations)]
             raise InvalidRequest(found) from None
+        if outer:
+            raise InvalidRequest(outer)
 
     return run
 
@@ -83,16 +99,93 @@ def check(request: object) -> None:
     """Raises InvalidRequest with every rule ``request`` breaks; nothing for a valid one."""
     if not isinstance(request, Message):
         return  # a raw-bytes handler: nothing typed to check
+    over: list[tuple[Key, FieldViolation]] = []
+    checked = _cut(request, "", (), over) or request
     try:
-        found = _validator.collect_violations(request)
+        found = _validator.collect_violations(checked)
     except (protovalidate.CompilationError, protovalidate.EvaluationError) as exc:
         # A rule of ours that does not compile or evaluate is our bug, not the client's; still,
         # what a client sends must not end as INTERNAL: refuse it, say why in the log.
         log.error("rules of %s failed: %s", request.DESCRIPTOR.full_name, exc)
         raise InvalidRequest([FieldViolation("", "no se pudo validar el mensaje")]) from None
-    if found:
-        too_long = any(v.proto.rule_id.endswith(_COUNT) and len(v.field_value) for v in found)
-        raise _Refused(violations(request.DESCRIPTOR, found), too_long)
+    if found or over:
+        too_long = bool(over) or any(
+            v.proto.rule_id.endswith(_COUNT) and len(v.field_value) for v in found
+        )
+        raise _Refused(violations(request.DESCRIPTOR, found, over), too_long)
+
+
+# A list's count rule (an id ending in .cantidad) is written "size(this) > N ? 'message'" or
+# "size(this) <= N ? '' : 'message'": the kit reads its bound and message from it, so a list over
+# its bound is refused as such without evaluating its items (a client may send 1 MiB of them).
+_OVER = re.compile(r"size\(this\) > (\d+) \? '([^']*)'|size\(this\) <= (\d+) \? '' : '([^']*)'")
+_plans: dict[str, tuple[tuple[Any, tuple[int, str] | None], ...]] = {}
+
+
+def count_rule(field: Any) -> tuple[int, str] | None:
+    """(bound, message) of a repeated field's count rule, if it has one."""
+    options = field.GetOptions()
+    if not options.HasExtension(validate_pb2.field):
+        return None
+    for rule in options.Extensions[validate_pb2.field].cel:
+        found = _OVER.search(rule.expression) if rule.id.endswith(_COUNT) else None
+        if found:
+            bound, message = (
+                (found.group(1), found.group(2)) if found.group(1) else found.group(3, 4)
+            )
+            return int(bound), message
+    return None
+
+
+def _plan(message: Any) -> tuple[tuple[Any, tuple[int, str] | None], ...]:
+    """The fields to look into: lists with a count rule and fields holding messages."""
+    name = message.DESCRIPTOR.full_name
+    if name not in _plans:
+        _plans[name] = tuple(
+            (f, count_rule(f) if f.is_repeated else None)
+            for f in message.DESCRIPTOR.fields
+            if (f.message_type is not None and not f.message_type.GetOptions().map_entry)
+            or (f.is_repeated and count_rule(f) is not None)
+        )
+    return _plans[name]
+
+
+def _cut(message: Any, path: str, key: Key, over: list[tuple[Key, FieldViolation]]) -> Any:
+    """A copy of ``message`` whose lists over their count rule are emptied (each one's violation
+    added to ``over``), or None when no list is over its bound."""
+    cut = None
+    for field, rule in _plan(message):
+        here = f"{path}.{field.name}" if path else field.name
+        if not field.is_repeated:
+            inner = (
+                _cut(getattr(message, field.name), here, (*key, field.number, 0), over)
+                if message.HasField(field.name)
+                else None
+            )
+            if inner is not None:
+                cut = cut or _copy(message)
+                getattr(cut, field.name).CopyFrom(inner)
+            continue
+        items = getattr(message, field.name)
+        if rule is not None and len(items) > rule[0]:
+            over.append(((*key, field.number, 0), FieldViolation(here, rule[1])))
+            cut = cut or _copy(message)
+            cut.ClearField(field.name)
+            continue
+        if field.message_type is None:
+            continue
+        for n, item in enumerate(items):
+            inner = _cut(item, f"{here}[{n}]", (*key, field.number, n), over)
+            if inner is not None:
+                cut = cut or _copy(message)
+                getattr(cut, field.name)[n].CopyFrom(inner)
+    return cut
+
+
+def _copy(message: Any) -> Any:
+    copy = type(message)()
+    copy.CopyFrom(message)
+    return copy
 
 
 class _Refused(InvalidRequest):
@@ -103,15 +196,20 @@ class _Refused(InvalidRequest):
         self.too_long = too_long
 
 
-def violations(root: Any, found: list[Any]) -> list[FieldViolation]:
-    """protovalidate's violations as field violations, in the contract's field order."""
+def violations(
+    root: Any, found: list[Any], over: Sequence[tuple[Key, FieldViolation]] = ()
+) -> list[FieldViolation]:
+    """protovalidate's violations as field violations, with those of the lists found over their
+    bound (``over``: emptied before protovalidate saw them), in the contract's field order."""
     located = [(_locate(root, v.proto), v.proto.rule_id) for v in found]
     counted = {path for (path, _, _), rule in located if rule.endswith(_COUNT)}
+    emptied = {v.field for _, v in over}
     kept = [
         (key, FieldViolation(path, message))
         for (path, key, message), _ in located
-        if not any(path.startswith(f"{outer}[") for outer in counted)
+        if path not in emptied and not any(path.startswith(f"{outer}[") for outer in counted)
     ]
+    kept += over
     kept.sort(key=lambda item: item[0])  # stable: one field's rules keep their order
     return [violation for _, violation in kept]
 

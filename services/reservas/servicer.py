@@ -9,9 +9,9 @@ from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
 
 from services.comun import proto
-from services.comun.validacion import validar_viaje, violaciones_de_datos
+from services.comun.validacion import limite_de_legs, validar_viaje, violaciones_de_datos
 from services.kit import identity, paging
-from services.kit.contract_rules import DataRules
+from services.kit.contract_rules import Bounds, DataRules
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
@@ -53,7 +53,10 @@ def crear_command(request: reservas_pb2.CrearReservaRequest) -> CrearReserva:
 
 class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
     CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
-    # ...and, when those refuse one, these in the same answer (see contract_rules.checker)
+    # a count checked first, and data rules answered beside the contract's (contract_rules.checker)
+    BOUNDS: ClassVar[dict[str, Bounds]] = {
+        "CrearReserva": lambda request: limite_de_legs(request.itinerarios)
+    }
     DATA_RULES: ClassVar[dict[str, DataRules]] = {
         "CrearReserva": lambda request, _: violaciones_de_datos(request.itinerarios)
     }

@@ -9,9 +9,9 @@ from typing import Any, ClassVar
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from services.comun import proto
-from services.comun.validacion import validar_viaje, violaciones_de_datos
+from services.comun.validacion import limite_de_legs, validar_viaje, violaciones_de_datos
 from services.kit import identity, paging
-from services.kit.contract_rules import DataRules
+from services.kit.contract_rules import Bounds, DataRules
 from services.kit.db import utcnow
 from services.kit.errors import FieldViolation
 from services.kit.idempotency import Idempotent, fingerprint
@@ -113,7 +113,10 @@ def _datos_reserva(request: Any, context: Any) -> Sequence[FieldViolation]:
 
 class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
     CONTRACT_RULES = True  # requests checked against the protos' buf.validate rules (kit)
-    # ...and, when those refuse one, these in the same answer (see contract_rules.checker)
+    # a count checked first, and data rules answered beside the contract's (contract_rules.checker)
+    BOUNDS: ClassVar[dict[str, Bounds]] = {
+        "ReservarVuelo": lambda request: limite_de_legs(request.itinerarios)
+    }
     DATA_RULES: ClassVar[dict[str, DataRules]] = {"ReservarVuelo": _datos_reserva}
 
     def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:

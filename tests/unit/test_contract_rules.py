@@ -428,3 +428,33 @@ def test_an_empty_list_does_not_hide_the_data_rules_and_bad_nanos_are_named() ->
         ("pasajeros", "debe tener al menos un pasajero"),
         ("itinerarios[0].odos[0].segmentos[0].legs[0].fecha_salida", "no es una fecha válida"),
     ]
+
+
+def test_every_count_rule_states_a_bound_the_kit_can_read() -> None:
+    seen, todo, bounded = set(), list(request_messages().values()), []
+    while todo:
+        message = todo.pop()
+        if message.full_name in seen:
+            continue
+        seen.add(message.full_name)
+        for field in message.fields:
+            options = field.GetOptions()
+            rules = (
+                options.Extensions[validate_pb2.field].cel
+                if options.HasExtension(validate_pb2.field)
+                else []
+            )
+            if any(r.id.endswith(".cantidad") for r in rules):
+                assert contract_rules.count_rule(field) is not None, field.full_name
+                bounded.append(field.name)
+            if field.message_type is not None:
+                todo.append(field.message_type)
+    assert {"itinerarios", "pasajeros", "odos", "segmentos", "legs", "topicos"} <= set(bounded)
+
+
+def test_a_list_far_over_its_bound_is_refused_without_looking_at_its_items() -> None:
+    request = b.crear_reserva()
+    request.pasajeros.extend([reserva_pb2.Pasajero()] * 10_000)  # each one would be refused
+    assert _refused(request) == [("pasajeros", "admite como máximo 9 pasajeros")]
+    suscribir = eventos_pb2.SuscribirRequest(topicos=["otro"] * 50_000)
+    assert _refused(suscribir) == [("topicos", "admite como máximo 10 tópicos")]
