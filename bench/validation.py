@@ -37,7 +37,7 @@ from google.protobuf import timestamp_pb2
 from bench.sagas import RESULTS
 from services.kit import contract_rules, validation
 from services.kit.interceptor import ErrorInterceptor
-from services.sagas.servicer import reservar_command
+from services.sagas.servicer import SagasServicer, reservar_command
 
 SERVICE = "aeroalpes.sagas.v1.SagasService"
 RUTA = ["BOG", "MDE", "CTG", "MIA", "JFK"]  # four legs per itinerary, connecting
@@ -94,7 +94,8 @@ class _Context:
 def kinds(request: Any) -> dict[str, Callable[[], object]]:
     handler = grpc.unary_unary_rpc_method_handler(lambda req, ctx: req)
     details = _Details(f"/{SERVICE}/ReservarVuelo", ())
-    without, with_rules, context = ErrorInterceptor(), ErrorInterceptor([SERVICE]), _Context()
+    without, context = ErrorInterceptor(), _Context()
+    with_rules = ErrorInterceptor({SERVICE: SagasServicer})  # its rules, bounds and data rules
     now = datetime.now(UTC)
     return {
         "canonicalize": lambda: validation.canonicalize(request),
