@@ -3,6 +3,7 @@ positions, valid only for the database identity they were read from, and the bat
 binlog transactions the relay checkpoints by."""
 
 import json
+import logging
 import threading
 from collections.abc import Generator
 from pathlib import Path
@@ -35,10 +36,16 @@ def test_positions_resume_from_the_saved_seq_of_the_same_database() -> None:
     assert json.loads(json.dumps(positions.saved())) == positions.saved()
 
 
-def test_another_database_under_the_same_name_is_read_from_its_start() -> None:
+def test_another_database_under_the_same_name_is_read_from_its_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     positions = SqlitePositions({"reservas": {"id": "A", "seq": 41}})
-    positions.bind("reservas", "B")  # the file was replaced: its seqs mean something else
+    with caplog.at_level(logging.WARNING, logger="services.cdc.checkpoint"):
+        positions.bind("reservas", "B")  # the file was replaced: its seqs mean something else
     assert positions.seq("reservas") == 0
+    # Read again from the start: the operator is told which database and why.
+    line = "reservas is another database than the checkpoint's: reading it from the start"
+    assert line in caplog.messages
     assert positions.saved() == {"reservas": {"id": "B", "seq": 0}}
 
 
