@@ -66,6 +66,16 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ],
     ),
     "relay-checkpoint": (["services/cdc/checkpoint.py"], ["tests/unit/test_checkpoint.py"]),
+    "contract-rules": (
+        ["services/kit/contract_rules.py"],
+        [
+            "tests/unit/test_contract_rules.py",
+            "tests/unit/test_review20_rule_paths.py",
+            "tests/unit/test_review20_list_cost.py",
+            "tests/unit/test_validation.py",
+            "tests/integration/test_contract_enforced.py",
+        ],
+    ),
     "outbox-poll": (["services/cdc/outbox_poll.py"], ["tests/integration/test_outbox_poll.py"]),
     "owners": (
         ["services/kit/identity.py", "services/kit/owners.py", "services/ui/owners.py"],

@@ -29,7 +29,7 @@ def not_yours(request: Any, context: grpc.ServicerContext) -> list[FieldViolatio
 
 class Sagas(sagas_pb2_grpc.SagasServiceServicer):
     CONTRACT_RULES = True
-    DATA_RULES: ClassVar[dict[str, Any]] = {"ObtenerSaga": not_yours}
+    DATA_RULES: ClassVar[dict[str, Any]] = {"ObtenerSaga": not_yours, "ObservarSaga": not_yours}
 
     def __init__(self) -> None:
         self.seen: list[str] = []
@@ -101,16 +101,17 @@ def test_a_stream_request_that_breaks_a_rule_never_reaches_the_servicer(checked:
 
 def test_the_data_rules_are_answered_beside_the_contracts(checked: Any) -> None:
     _, stub, _ = checked
+    caller = [("x-cliente", "ana")]
     with pytest.raises(grpc.RpcError) as refused:
         stub.ObtenerSaga(
-            sagas_pb2.ObtenerSagaRequest(id_saga="no-es-uuid"),
-            metadata=[("x-cliente", "ana")],
-            timeout=10,
+            sagas_pb2.ObtenerSagaRequest(id_saga="no-es-uuid"), metadata=caller, timeout=10
         )
-    assert violations(refused.value) == [
-        ("id_saga", "debe ser un UUID"),
-        ("id_saga", "no es de ana"),
-    ]
+    expected = [("id_saga", "debe ser un UUID"), ("id_saga", "no es de ana")]
+    assert violations(refused.value) == expected
+    with pytest.raises(grpc.RpcError) as refused:
+        request = sagas_pb2.ObservarSagaRequest(id_saga="no-es-uuid")
+        list(stub.ObservarSaga(request, metadata=caller, timeout=10))
+    assert violations(refused.value) == expected
 
 
 def test_a_request_within_the_rules_is_served(checked: Any) -> None:
