@@ -70,6 +70,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
         ["services/kit/contract_rules.py"],
         [
             "tests/unit/test_contract_rules.py",
+            "tests/unit/test_contract_checker.py",
             "tests/unit/test_review20_rule_paths.py",
             "tests/unit/test_review20_list_cost.py",
             "tests/unit/test_validation.py",

@@ -1,0 +1,270 @@
+"""The contract's rules on a small contract of the test's own (built in a private descriptor pool),
+so that each convention of services/kit/contract_rules.py is pinned by one case: paths of nested
+fields, list items and map entries; violations in the contract's field order (numerically by
+index); a list over its count rule refused as such, also inside another message, with its items
+left out; a message rule reported at the field its id names; a rule that cannot be evaluated
+refused as a client error; a servicer's bounds and data rules around it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+import pytest
+from buf.validate import validate_pb2
+from google.protobuf import (
+    descriptor_pb2,
+    descriptor_pool,
+    duration_pb2,
+    field_mask_pb2,
+    message_factory,
+    timestamp_pb2,
+)
+
+from services.kit import contract_rules
+from services.kit.errors import FieldViolation, InvalidRequest
+
+_FIELD = descriptor_pb2.FieldDescriptorProto
+REQUIRED = "this == '' ? 'es obligatorio' : ''"
+
+
+def _field(message: Any, name: str, number: int, **kind: Any) -> Any:
+    return message.field.add(name=name, number=number, label=_FIELD.LABEL_OPTIONAL, **kind)
+
+
+def _rule(field: Any, rule_id: str, expression: str) -> None:
+    rule = field.options.Extensions[validate_pb2.field].cel.add()
+    rule.id, rule.expression = rule_id, expression
+
+
+def _contract() -> dict[str, Any]:
+    """prueba.Pedido {
+      Envoltura envoltura = 1;
+      repeated Item items = 2;       // at most 3 (items.cantidad, the "size(this) > N" form)
+      string nombre = 3;             // required; message rule nombre.corto: not "x"
+      map<string, Item> por_clave = 4;
+      repeated string etiquetas = 5; // at most 2 (the "size(this) <= N ? '' :" form)
+      repeated string notas = 6;     // a size rule whose id is not a count rule
+    }
+    prueba.Envoltura { repeated Item items = 1 (at most 2); Item item = 2;
+                       message rule item.valor.distinto: item.valor != "igual" }
+    prueba.Item { string valor = 1 (required); string roto = 2 (cannot be evaluated) }"""
+    pool = descriptor_pool.DescriptorPool()
+    for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2, validate_pb2):
+        proto = descriptor_pb2.FileDescriptorProto()
+        module.DESCRIPTOR.CopyToProto(proto)
+        pool.Add(proto)
+    file = descriptor_pb2.FileDescriptorProto(
+        name="prueba/pedido.proto",
+        package="prueba",
+        syntax="proto3",
+        dependency=["buf/validate/validate.proto"],
+    )
+    item = file.message_type.add(name="Item")
+    _rule(_field(item, "valor", 1, type=_FIELD.TYPE_STRING), "valor", REQUIRED)
+    roto = _field(item, "roto", 2, type=_FIELD.TYPE_STRING)
+    _rule(roto, "roto", "this == '' ? '' : (1 / (size(this) - size(this)) == 0 ? '' : 'x')")
+
+    envoltura = file.message_type.add(name="Envoltura")
+    lista = _field(envoltura, "items", 1, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Item")
+    lista.label = _FIELD.LABEL_REPEATED
+    _rule(lista, "items.cantidad", "size(this) > 2 ? 'admite como máximo 2' : ''")
+    _field(envoltura, "item", 2, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Item")
+    distinto: Any = envoltura.options.Extensions[validate_pb2.message].cel.add()  # type: ignore[index]
+    distinto.id = "item.valor.distinto"
+    distinto.expression = "this.item.valor == 'igual' ? 'no puede ser igual' : ''"
+
+    pedido = file.message_type.add(name="Pedido")
+    _field(pedido, "envoltura", 1, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Envoltura")
+    items = _field(pedido, "items", 2, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Item")
+    items.label = _FIELD.LABEL_REPEATED
+    _rule(items, "items.cantidad", "size(this) > 3 ? 'admite como máximo 3' : ''")
+    _rule(_field(pedido, "nombre", 3, type=_FIELD.TYPE_STRING), "nombre", REQUIRED)
+    corto: Any = pedido.options.Extensions[validate_pb2.message].cel.add()  # type: ignore[index]
+    corto.id, corto.expression = "nombre.corto", "this.nombre == 'x' ? 'es muy corto' : ''"
+    entry = pedido.nested_type.add(name="PorClaveEntry")
+    entry.options.map_entry = True
+    _field(entry, "key", 1, type=_FIELD.TYPE_STRING)
+    _field(entry, "value", 2, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Item")
+    mapa = _field(
+        pedido, "por_clave", 4, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Pedido.PorClaveEntry"
+    )
+    mapa.label = _FIELD.LABEL_REPEATED
+    etiquetas = _field(pedido, "etiquetas", 5, type=_FIELD.TYPE_STRING)
+    etiquetas.label = _FIELD.LABEL_REPEATED
+    _rule(etiquetas, "etiquetas.cantidad", "size(this) <= 2 ? '' : 'admite hasta 2 etiquetas'")
+    notas = _field(pedido, "notas", 6, type=_FIELD.TYPE_STRING)
+    notas.label = _FIELD.LABEL_REPEATED
+    _rule(notas, "notas.largo", "size(this) > 1 ? 'una sola nota' : ''")
+    pool.Add(file)
+    return {
+        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"prueba.{name}"))
+        for name in ("Pedido", "Envoltura", "Item")
+    }
+
+
+TYPES = _contract()
+
+
+def pedido(**fields: Any) -> Any:
+    return TYPES["Pedido"](**{"nombre": "ana", **fields})
+
+
+def refused(request: Any) -> list[tuple[str, str]]:
+    with pytest.raises(InvalidRequest) as raised:
+        contract_rules.check(request)
+    return [(v.field, v.description) for v in raised.value.violations]
+
+
+def test_a_request_within_the_rules_passes() -> None:
+    contract_rules.check(pedido(items=[{"valor": "a"}], etiquetas=["a", "b"]))
+
+
+def test_violations_name_nested_fields_list_items_and_map_entries_in_field_order() -> None:
+    request = pedido(
+        envoltura={"item": {}},
+        items=[{"valor": "a"}, {}, {"valor": "c"}],
+        por_clave={"a b": {}},
+    )
+    request.nombre = ""
+    assert refused(request) == [
+        ("envoltura.item.valor", "es obligatorio"),
+        ("items[1].valor", "es obligatorio"),
+        ("nombre", "es obligatorio"),
+        ("por_clave['a b'].valor", "es obligatorio"),
+    ]
+
+
+def test_list_items_and_map_entries_each_have_their_own_path() -> None:
+    request = pedido(items=[{}, {"valor": "b"}, {}])
+    assert refused(request) == [
+        ("items[0].valor", "es obligatorio"),
+        ("items[2].valor", "es obligatorio"),
+    ]
+    request = pedido(por_clave={str(n): {} for n in (10, 2)})
+    # Map entries come in the order protovalidate visits them; each names its own key.
+    assert sorted(refused(request)) == [
+        ("por_clave['10'].valor", "es obligatorio"),
+        ("por_clave['2'].valor", "es obligatorio"),
+    ]
+
+
+def test_a_list_over_its_count_is_refused_as_such_without_its_items() -> None:
+    request = pedido(items=[{}] * 4)  # four items, each breaking its own rule too
+    assert refused(request) == [("items", "admite como máximo 3")]
+
+
+def test_the_other_count_rule_form_is_read_too() -> None:
+    assert refused(pedido(etiquetas=["a", "b", "c"])) == [("etiquetas", "admite hasta 2 etiquetas")]
+    notas = TYPES["Pedido"].DESCRIPTOR.fields_by_name["notas"]
+    assert contract_rules.count_rule(notas) is None  # a size rule that is not a count rule
+
+
+def test_a_nested_list_over_its_count_is_cut_where_it_is() -> None:
+    request = pedido(envoltura={"items": [{}, {}, {}], "item": {}}, nombre="")
+    assert refused(request) == [
+        ("envoltura.items", "admite como máximo 2"),
+        ("envoltura.item.valor", "es obligatorio"),
+        ("nombre", "es obligatorio"),
+    ]
+    assert len(request.envoltura.items) == 3  # the client's request is left as it was
+
+
+def test_a_cut_list_leaves_the_other_lists_items_checked() -> None:
+    request = pedido(items=[{"valor": "a"}, {}], envoltura={"items": [{}] * 3})
+    assert refused(request) == [
+        ("envoltura.items", "admite como máximo 2"),
+        ("items[1].valor", "es obligatorio"),
+    ]
+
+
+def test_a_message_rule_is_reported_at_the_field_its_id_names() -> None:
+    assert refused(pedido(nombre="x")) == [("nombre", "es muy corto")]
+    request = pedido(envoltura={"item": {"valor": "igual"}})
+    assert refused(request) == [("envoltura.item.valor", "no puede ser igual")]
+
+
+def test_a_rule_that_cannot_be_evaluated_refuses_the_request_and_is_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.ERROR, logger=contract_rules.__name__):
+        assert refused(pedido(items=[{"valor": "a", "roto": "b"}])) == [
+            ("", "no se pudo validar el mensaje")
+        ]
+    (line,) = caplog.messages
+    assert line.startswith("rules of prueba.Pedido failed: ")
+    assert len(line) > len("rules of prueba.Pedido failed: ")  # with the evaluator's reason
+
+
+class Servicer:
+    """What a servicer declares besides the contract: a bound the contract cannot state (names
+    in all, over the items and the nested list) and a rule that needs data (a known name)."""
+
+    BOUNDS: ClassVar[dict[str, Any]] = {
+        "Crear": lambda request: (
+            [FieldViolation("items", "admite como máximo 4 valores en total")]
+            if len(request.items) + len(request.envoltura.items) > 4
+            else []
+        )
+    }
+    DATA_RULES: ClassVar[dict[str, Any]] = {
+        "Crear": lambda request, context: (
+            [FieldViolation("nombre", f"no existe para {context}")]
+            if request.nombre == "desconocido"
+            else []
+        )
+    }
+
+
+def checked(request: Any, method: str = "Crear", context: Any = "ana") -> list[tuple[str, str]]:
+    with pytest.raises(InvalidRequest) as raised:
+        contract_rules.checker(Servicer(), method)(request, context)
+    return [(v.field, v.description) for v in raised.value.violations]
+
+
+def test_a_servicers_bound_is_answered_alone_with_its_lists_items_left_out() -> None:
+    valid = [{"valor": "b"}] * 2
+    request = pedido(items=[{}, {"valor": "b"}, {}], envoltura={"items": valid}, nombre="")
+    assert checked(request) == [
+        ("nombre", "es obligatorio"),  # outside the list: still named
+        ("items", "admite como máximo 4 valores en total"),
+    ]
+
+
+def test_a_servicers_bound_refuses_an_otherwise_valid_request() -> None:
+    request = pedido(items=[{"valor": "a"}] * 3, envoltura={"items": [{"valor": "b"}] * 2})
+    assert checked(request) == [("items", "admite como máximo 4 valores en total")]
+
+
+def test_data_rules_come_with_the_contracts_refusal_but_not_with_a_list_over_its_count() -> None:
+    request = pedido(items=[{}], nombre="desconocido")
+    assert checked(request) == [
+        ("items[0].valor", "es obligatorio"),
+        ("nombre", "no existe para ana"),
+    ]
+    request = pedido(items=[{"valor": "a"}] * 4, nombre="desconocido")
+    assert checked(request) == [("items", "admite como máximo 3")]  # the rest not looked at
+
+
+def test_another_method_of_the_servicer_has_none_of_its_bounds_or_data_rules() -> None:
+    request = pedido(items=[{}], nombre="desconocido")
+    assert checked(request, method="Otro") == [("items[0].valor", "es obligatorio")]
+    big = pedido(items=[{"valor": "a"}] * 3, envoltura={"items": [{"valor": "b"}] * 2})
+    contract_rules.checker(Servicer(), "Otro")(big, "ana")  # no bound: served
+
+
+def test_only_servicers_that_declare_the_rules_have_them_enforced() -> None:
+    class Declares:
+        CONTRACT_RULES = True
+
+    class Silent:
+        pass
+
+    class Truthy:
+        CONTRACT_RULES = "yes"  # only True itself counts
+
+    registrations = [
+        type("R", (), {"name": f"prueba.{kind.__name__}", "servicer": kind()})()
+        for kind in (Declares, Silent, Truthy)
+    ]
+    assert list(contract_rules.enforced(registrations)) == ["prueba.Declares"]
