@@ -10,6 +10,9 @@ and at each concurrency level measures, in the same run and on the same particip
   compensation logic, its system database on SQLite (vs ours on SQLite) or PostgreSQL (vs ours
   on MariaDB: DBOS has no MySQL support). Both sides commit every transition to disk.
 Medians over R runs; CPU seconds per saga and peak RSS of every process of the system.
+Before the levels: idle RSS and PSS (/proc/<pid>/smaps_rollup) summed over every process of the
+runner's session, and a phase of ours alone at c=8 (64×R sagas, no floor or peer running) giving
+CPU seconds per saga of ours, per process and in total.
 Results: bench/results/sagas-<timestamp>.json and bench/results/sagas-latest.md.
 """
 
@@ -120,6 +123,46 @@ def cpu_seconds(pids: dict[str, int]) -> float:
     return total / TICKS
 
 
+def cpu_by_process(pids: dict[str, int]) -> dict[str, float]:
+    seconds = {}
+    for name, pid in pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            seconds[name] = (int(fields[11]) + int(fields[12])) / TICKS
+        except OSError:
+            pass
+    return seconds
+
+
+def session_processes(sid: int) -> dict[str, int]:
+    """Every live process of the runner's session (the runner, its children and theirs)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            comm, rest = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            if int(rest.split()[3]) == sid:  # field 6: session id
+                found[f"{comm}:{entry.name}"] = int(entry.name)
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def memory_mb(pids: dict[str, int]) -> dict[str, dict[str, float]]:
+    """RSS and PSS (from /proc/<pid>/smaps_rollup) of every process, in MB."""
+    memory = {}
+    for name, pid in pids.items():
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        fields = {line.split(":")[0]: line.split()[1] for line in rollup if ":" in line}
+        memory[name] = {"rss": int(fields["Rss"]) / 1024, "pss": int(fields["Pss"]) / 1024}
+    return memory
+
+
 def peak_rss_mb(pids: dict[str, int]) -> dict[str, float]:
     peaks = {}
     for name, pid in pids.items():
@@ -151,6 +194,7 @@ def stop_peer() -> None:
 def run_backend(
     backend: str, levels: list[tuple[int, int]], runs: int, workdir: Path
 ) -> dict[str, Any]:
+    load_start = Path("/proc/loadavg").read_text().split()[:3]
     with ExitStack() as stack:
         env = {"AEROALPES_EDGE_RPS": "100000", "AEROALPES_EDGE_BURST": "100000"}
         system_db = f"sqlite:///{workdir / 'dbos.sqlite'}"
@@ -195,6 +239,32 @@ def run_backend(
 
         results: dict[str, Any] = {}
         pids = mesh.children()
+        # Idle memory of the whole system: every process of the runner's session (runner included),
+        # once it is up and one customer is registered, before any saga.
+        names = {pid: name for name, pid in {**pids, "runner": mesh.process.pid}.items()}
+        session = session_processes(mesh.process.pid)
+        idle = memory_mb({names.get(pid, key): pid for key, pid in session.items()})
+        results["idle_memory_mb"] = {
+            "processes": len(idle),
+            "rss_sum": sum(m["rss"] for m in idle.values()),
+            "pss_sum": sum(m["pss"] for m in idle.values()),
+            "by_process": idle,
+        }
+        print(f"{backend} idle: {json.dumps(results['idle_memory_mb'])}", flush=True)
+        # CPU per saga of ours alone: a phase at c=8 where neither floor nor peer runs.
+        alone_count = 64 * runs
+        before = cpu_by_process(pids)
+        ours_alone = level(ours, 8, alone_count)
+        after = cpu_by_process(pids)
+        per_process = {k: (after[k] - before[k]) / alone_count for k in after if k in before}
+        results["ours_alone_c8"] = {
+            "sagas": alone_count,
+            "sagas_per_s": ours_alone["sagas_per_s"],
+            "cpu_s_per_saga": sum(per_process.values()),
+            "cpu_s_per_saga_by_process": per_process,
+            "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+        }
+        print(f"{backend} ours alone: {json.dumps(results['ours_alone_c8'])}", flush=True)
         cpu_before, ours_sagas = cpu_seconds(pids), 0
         for concurrency, count in levels:
             row = {"ours": medians([level(ours, concurrency, count) for _ in range(runs)])}
@@ -217,6 +287,7 @@ def run_backend(
         results["cpu_s_per_saga_upper_bound"] = (cpu_seconds(pids) - cpu_before) / ours_sagas
         results["peak_rss_mb"] = peak_rss_mb(pids)
         results["peer_system_database"] = system_db.split("://")[0]
+        results["loadavg_start_end"] = [load_start, Path("/proc/loadavg").read_text().split()[:3]]
         return results
 
 
@@ -255,12 +326,33 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append("| " + " | ".join(cells) + " |")
         rss = ", ".join(f"{k} {v:.0f}" for k, v in sorted(results["peak_rss_mb"].items()))
         cpu = results["cpu_s_per_saga_upper_bound"]
+        lines += [""]
+        if "loadavg_start_end" in results:
+            start, end = results["loadavg_start_end"]
+            lines.append(
+                f"Load average (1/5/15 min) at the start: {' '.join(start)}; at the end:"
+                f" {' '.join(end)} (2 cores; other work on the machine shows here)"
+            )
         lines += [
-            "",
             f"CPU seconds per saga (all system processes, upper bound): {cpu:.3f}",
             f"Peak RSS MB: {rss}",
-            "",
         ]
+        if "ours_alone_c8" in results:
+            alone = results["ours_alone_c8"]
+            shares = ", ".join(
+                f"{k} {v * 1000:.1f}"
+                for k, v in sorted(alone["cpu_s_per_saga_by_process"].items(), key=lambda i: -i[1])
+            )
+            idle = results["idle_memory_mb"]
+            lines += [
+                f"CPU seconds per saga, ours alone (c=8, {alone['sagas']} sagas,"
+                f" {alone['sagas_per_s']:.1f} sagas/s, no floor/peer running):"
+                f" {alone['cpu_s_per_saga']:.3f}",
+                f"  by process, ms per saga: {shares}",
+                f"Idle memory, whole system ({idle['processes']} processes of the runner's"
+                f" session): RSS sum {idle['rss_sum']:.0f} MB, PSS sum {idle['pss_sum']:.0f} MB",
+            ]
+        lines.append("")
     return "\n".join(lines)
 
 
