@@ -96,6 +96,10 @@ def _contract() -> dict[str, Any]:
     notas = _field(pedido, "notas", 6, type=_FIELD.TYPE_STRING)
     notas.label = _FIELD.LABEL_REPEATED
     _rule(notas, "notas.largo", "size(this) > 1 ? 'una sola nota' : ''")
+    envolturas = _field(
+        pedido, "envolturas", 7, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Envoltura"
+    )
+    envolturas.label = _FIELD.LABEL_REPEATED
     pool.Add(file)
     return {
         name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"prueba.{name}"))
@@ -104,6 +108,14 @@ def _contract() -> dict[str, Any]:
 
 
 TYPES = _contract()
+BROKEN = {"valor": "a", "roto": "b"}  # an item whose rule cannot be evaluated: evaluating it
+# refuses the whole request, so it witnesses whether the items of a list were looked at
+
+
+@pytest.fixture(autouse=True)
+def cold_plans(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test plans its messages afresh (the plan cache is per process)."""
+    monkeypatch.setattr(contract_rules, "_plans", {})
 
 
 def pedido(**fields: Any) -> Any:
@@ -150,18 +162,21 @@ def test_list_items_and_map_entries_each_have_their_own_path() -> None:
 
 
 def test_a_list_over_its_count_is_refused_as_such_without_its_items() -> None:
-    request = pedido(items=[{}] * 4)  # four items, each breaking its own rule too
-    assert refused(request) == [("items", "admite como máximo 3")]
+    request = pedido(envoltura={"item": {"valor": "a"}}, items=[BROKEN] * 4)
+    assert refused(request) == [("items", "admite como máximo 3")]  # the items never evaluated
 
 
 def test_the_other_count_rule_form_is_read_too() -> None:
     assert refused(pedido(etiquetas=["a", "b", "c"])) == [("etiquetas", "admite hasta 2 etiquetas")]
-    notas = TYPES["Pedido"].DESCRIPTOR.fields_by_name["notas"]
-    assert contract_rules.count_rule(notas) is None  # a size rule that is not a count rule
+    fields = TYPES["Pedido"].DESCRIPTOR.fields_by_name
+    assert contract_rules.count_rule(fields["items"]) == (3, "admite como máximo 3")
+    assert contract_rules.count_rule(fields["etiquetas"]) == (2, "admite hasta 2 etiquetas")
+    assert contract_rules.count_rule(fields["notas"]) is None  # a size rule, not a count rule
+    assert contract_rules.count_rule(fields["nombre"]) is None  # no list rule at all
 
 
 def test_a_nested_list_over_its_count_is_cut_where_it_is() -> None:
-    request = pedido(envoltura={"items": [{}, {}, {}], "item": {}}, nombre="")
+    request = pedido(envoltura={"items": [BROKEN] * 3, "item": {}}, nombre="")
     assert refused(request) == [
         ("envoltura.items", "admite como máximo 2"),
         ("envoltura.item.valor", "es obligatorio"),
@@ -171,10 +186,19 @@ def test_a_nested_list_over_its_count_is_cut_where_it_is() -> None:
 
 
 def test_a_cut_list_leaves_the_other_lists_items_checked() -> None:
-    request = pedido(items=[{"valor": "a"}, {}], envoltura={"items": [{}] * 3})
+    request = pedido(items=[{"valor": "a"}, {}], envoltura={"items": [BROKEN] * 3})
     assert refused(request) == [
         ("envoltura.items", "admite como máximo 2"),
         ("items[1].valor", "es obligatorio"),
+    ]
+
+
+def test_a_list_over_its_count_inside_a_list_item_is_cut_at_that_item() -> None:
+    envolturas = [{"items": [{"valor": "a"}]}, {"items": [BROKEN] * 3, "item": {}}, {"item": {}}]
+    assert refused(pedido(envolturas=envolturas)) == [
+        ("envolturas[1].items", "admite como máximo 2"),
+        ("envolturas[1].item.valor", "es obligatorio"),
+        ("envolturas[2].item.valor", "es obligatorio"),
     ]
 
 
@@ -182,6 +206,14 @@ def test_a_message_rule_is_reported_at_the_field_its_id_names() -> None:
     assert refused(pedido(nombre="x")) == [("nombre", "es muy corto")]
     request = pedido(envoltura={"item": {"valor": "igual"}})
     assert refused(request) == [("envoltura.item.valor", "no puede ser igual")]
+    # Placed in field order by the fields its id names: after envoltura.items (1), before
+    # nombre (3), whatever order the validator found them in.
+    request = pedido(envoltura={"items": [{}], "item": {"valor": "igual"}}, nombre="")
+    assert refused(request) == [
+        ("envoltura.items[0].valor", "es obligatorio"),
+        ("envoltura.item.valor", "no puede ser igual"),
+        ("nombre", "es obligatorio"),
+    ]
 
 
 def test_a_rule_that_cannot_be_evaluated_refuses_the_request_and_is_logged(
@@ -191,9 +223,10 @@ def test_a_rule_that_cannot_be_evaluated_refuses_the_request_and_is_logged(
         assert refused(pedido(items=[{"valor": "a", "roto": "b"}])) == [
             ("", "no se pudo validar el mensaje")
         ]
-    (line,) = caplog.messages
-    assert line.startswith("rules of prueba.Pedido failed: ")
-    assert len(line) > len("rules of prueba.Pedido failed: ")  # with the evaluator's reason
+    # Which message, and the evaluator's reason: what the operator needs to fix the rule.
+    assert caplog.messages == [
+        "rules of prueba.Pedido failed: error evaluating roto: divide by zero"
+    ]
 
 
 class Servicer:
@@ -246,6 +279,12 @@ def test_data_rules_come_with_the_contracts_refusal_but_not_with_a_list_over_its
     assert checked(request) == [("items", "admite como máximo 3")]  # the rest not looked at
 
 
+def test_a_servicer_that_declares_no_bounds_or_data_rules_gets_the_contract_alone() -> None:
+    with pytest.raises(InvalidRequest) as raised:
+        contract_rules.checker(object(), "Crear")(pedido(items=[{}]), "ana")
+    assert [v.field for v in raised.value.violations] == ["items[0].valor"]
+
+
 def test_another_method_of_the_servicer_has_none_of_its_bounds_or_data_rules() -> None:
     request = pedido(items=[{}], nombre="desconocido")
     assert checked(request, method="Otro") == [("items[0].valor", "es obligatorio")]
@@ -268,3 +307,42 @@ def test_only_servicers_that_declare_the_rules_have_them_enforced() -> None:
         for kind in (Declares, Silent, Truthy)
     ]
     assert list(contract_rules.enforced(registrations)) == ["prueba.Declares"]
+
+
+def test_a_rule_that_does_not_compile_is_logged_at_start_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """enforced() compiles every rule of a declared service when the server is built, so a broken
+    rule shows in the log at start-up rather than on some client's first call."""
+    file = descriptor_pb2.FileDescriptorProto(
+        name="prueba_compila/servicio.proto",
+        package="prueba_compila",
+        syntax="proto3",
+        dependency=["buf/validate/validate.proto"],
+    )
+    request = file.message_type.add(name="Pedido")
+    _rule(_field(request, "nombre", 1, type=_FIELD.TYPE_STRING), "nombre", "this ==")
+    file.message_type.add(name="Respuesta")
+    servicio = file.service.add(name="Servicio")
+    servicio.method.add(
+        name="Crear", input_type=".prueba_compila.Pedido", output_type=".prueba_compila.Respuesta"
+    )
+    pool = descriptor_pool.Default()
+    try:
+        pool.FindFileByName(file.name)
+    except KeyError:
+        pool.Add(file)
+
+    class Declares:
+        CONTRACT_RULES = True
+
+    registrations = [
+        type("R", (), {"name": name, "servicer": Declares()})()
+        for name in ("prueba_compila.Servicio", "prueba_compila.NoExiste")
+    ]
+    with caplog.at_level(logging.ERROR, logger=contract_rules.__name__):
+        enforced = contract_rules.enforced(registrations)
+    assert list(enforced) == ["prueba_compila.Servicio", "prueba_compila.NoExiste"]
+    (line,) = caplog.messages  # the service the contract does not hold: nothing to compile
+    assert line.startswith("rules of prueba_compila.Pedido failed: ")
+    assert "nombre" in line or "this ==" in line  # the evaluator's reason names the rule
