@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import queue
 import threading
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
@@ -108,13 +108,25 @@ def transactions(
 
 
 class Prefetch:
-    """Reads transactions on a thread of its own into a bounded queue, so that the relay publishes
-    one batch while the binlog of the next is read. A failure of the stream is raised to whoever
-    takes the next batch; ``close`` stops the thread at its next event (a heartbeat at latest)."""
+    """Reads transactions on a thread of its own, so that the relay publishes one batch while
+    the binlog of the next is read. What it holds is bounded in changes (``max_changes``, a few
+    of the relay's batches; a larger transaction still passes alone) and in items (``depth``:
+    heartbeats have no changes): while the relay cannot publish, the reader waits instead of
+    pulling the backlog into memory. A failure of the stream is raised to whoever takes the
+    next batch; ``close`` stops the thread at its next event (a heartbeat at latest)."""
 
-    def __init__(self, source: Generator[Transaction, None, None], depth: int = 10_000) -> None:
+    def __init__(
+        self,
+        source: Generator[Transaction, None, None],
+        depth: int = 10_000,
+        max_changes: int = 2_000,
+    ) -> None:
         self._source = source
-        self._queue: queue.Queue[Transaction | BaseException] = queue.Queue(maxsize=depth)
+        self._depth = depth
+        self._max_changes = max_changes
+        self._items: deque[Transaction | BaseException] = deque()
+        self._held = 0  # changes in _items
+        self._ready = threading.Condition()
         self._closed = threading.Event()
         self._failure: BaseException | None = None
         self._thread = threading.Thread(target=self._read, name="binlog-reader", daemon=True)
@@ -130,14 +142,24 @@ class Prefetch:
         finally:
             self._source.close()
 
+    def _full(self, size: int) -> bool:
+        return len(self._items) >= self._depth or (
+            bool(self._items) and self._held + size > self._max_changes
+        )
+
     def _put(self, item: Transaction | BaseException) -> bool:
-        while not self._closed.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
+        size = len(item.changes) if isinstance(item, Transaction) else 0
+        with self._ready:
+            while self._full(size):
+                if self._closed.is_set():
+                    return False
+                self._ready.wait(0.5)
+            if self._closed.is_set():
+                return False
+            self._items.append(item)
+            self._held += size
+            self._ready.notify_all()
+        return True
 
     def batch(self, max_changes: int, wait_s: float) -> list[Transaction]:
         """The transactions read so far, whole, in order, up to about ``max_changes`` changes:
@@ -147,21 +169,21 @@ class Prefetch:
             raise self._failure
         taken: list[Transaction] = []
         changes = 0
-        try:
-            item = self._queue.get(timeout=wait_s)
-            while True:
+        with self._ready:
+            self._ready.wait_for(lambda: bool(self._items), timeout=wait_s)
+            while self._items:
+                item = self._items.popleft()
                 if isinstance(item, BaseException):
                     self._failure = item
                     if not taken:
                         raise item
                     break
+                self._held -= len(item.changes)
                 taken.append(item)
                 changes += len(item.changes)
                 if changes >= max_changes:
                     break
-                item = self._queue.get_nowait()
-        except queue.Empty:
-            pass
+            self._ready.notify_all()  # room for the reader
         return taken
 
     def close(self) -> None:

@@ -77,27 +77,34 @@ class Publisher:
         return self._producers[topic]
 
     def send_all(self, messages: Sequence[OutMessage], timeout: float = 30.0) -> None:
+        """Sends in order; once one message is refused nothing after it is sent (a later change
+        of the same key must not reach the topic before it), and the call raises."""
         if not messages:
             return
-        done = threading.Event()
-        lock = threading.Lock()
-        pending = [len(messages)]
+        settled = threading.Condition()
+        pending = [0]
         failures: list[str] = []
 
         def acked(result: pulsar.Result, _message_id: object) -> None:
-            with lock:
+            with settled:
                 if result != pulsar.Result.Ok:
                     failures.append(str(result))
                 pending[0] -= 1
-                if pending[0] == 0:
-                    done.set()
+                settled.notify_all()
 
         for m in messages:
+            with settled:
+                if failures:  # refused by the client at once (too big): stop here
+                    break
+                pending[0] += 1
             self._producer(m.topic).send_async(
                 m.payload, acked, properties=m.properties or None, partition_key=m.key or None
             )
-        if not done.wait(timeout):
-            raise PublishError(f"{pending[0]} of {len(messages)} messages unacked after {timeout}s")
+        with settled:
+            if not settled.wait_for(lambda: pending[0] == 0, timeout):
+                raise PublishError(
+                    f"{pending[0]} of {len(messages)} messages unacked after {timeout}s"
+                )
         if failures:
             raise PublishError(f"broker refused {len(failures)} messages: {failures[0]}")
 
