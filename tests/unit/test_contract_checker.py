@@ -7,7 +7,9 @@ refused as a client error; a servicer's bounds and data rules around it."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import pytest
@@ -23,6 +25,7 @@ from google.protobuf import (
 
 from services.kit import contract_rules
 from services.kit.errors import FieldViolation, InvalidRequest
+from tests.support.components import REPO
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 REQUIRED = "this == '' ? 'es obligatorio' : ''"
@@ -202,6 +205,11 @@ def test_a_list_over_its_count_inside_a_list_item_is_cut_at_that_item() -> None:
     ]
 
 
+def test_a_list_of_plain_values_within_its_count_does_not_end_the_walk() -> None:
+    request = pedido(etiquetas=["a"], envolturas=[{"items": [BROKEN] * 3}])
+    assert refused(request) == [("envolturas[0].items", "admite como máximo 2")]
+
+
 def test_a_message_rule_is_reported_at_the_field_its_id_names() -> None:
     assert refused(pedido(nombre="x")) == [("nombre", "es muy corto")]
     request = pedido(envoltura={"item": {"valor": "igual"}})
@@ -346,3 +354,39 @@ def test_a_rule_that_does_not_compile_is_logged_at_start_up(
     (line,) = caplog.messages  # the service the contract does not hold: nothing to compile
     assert line.startswith("rules of prueba_compila.Pedido failed: ")
     assert "nombre" in line or "this ==" in line  # the evaluator's reason names the rule
+
+
+def _messages(descriptor: Any) -> Iterator[Any]:
+    yield descriptor
+    for nested in descriptor.nested_types:
+        yield from _messages(nested)
+
+
+def test_every_message_rule_id_of_the_contract_names_real_fields() -> None:
+    """A message rule is reported at the field its id names (before the last dot): an id naming a
+    field the message does not have would put the violation at a made-up path."""
+    images = descriptor_pb2.FileDescriptorSet()
+    images.ParseFromString((REPO / "generated" / "aeroalpes.protoset").read_bytes())
+    checked = 0
+    for file in images.file:
+        if not file.name.startswith("aeroalpes/"):
+            continue
+        module = importlib.import_module(
+            file.name.removesuffix(".proto").replace("/", ".") + "_pb2"
+        )
+        for top in module.DESCRIPTOR.message_types_by_name.values():
+            for message in _messages(top):
+                options = message.GetOptions()
+                if not options.HasExtension(validate_pb2.message):
+                    continue
+                for rule in options.Extensions[validate_pb2.message].cel:
+                    if "." not in rule.id:
+                        continue
+                    at = message
+                    for name in rule.id.rsplit(".", 1)[0].split("."):
+                        assert at is not None and name in at.fields_by_name, (
+                            f"{message.full_name}: rule {rule.id} names no field {name}"
+                        )
+                        at = at.fields_by_name[name].message_type
+                    checked += 1
+    assert checked > 0  # the contract has such rules (the legs' dates, origin and destination)
