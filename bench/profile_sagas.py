@@ -156,7 +156,7 @@ COSTS = (
     ("esperar re-reading the saga (sagas)", "Handlers.esperar"),
     ("json encode/decode", "json/"),
     ("grpc server/client calls", "grpc/"),
-    ("tracing spans", "opentelemetry"),
+    ("tracing: spans and their export (opentelemetry, kit/tracing.py)", "opentelemetry|tracing.py"),
     ("idempotency (participants)", "idempotency.py"),
     ("outbox writes", "outbox.py"),
     ("contract rules / validation", "contract_rules.py"),
@@ -183,7 +183,7 @@ def table(raw: Path, proc: str, header: str, top: int = 25) -> str:
         library = next((name for name, keys in LIBRARIES if any(k in leaf for k in keys)), "other")
         libraries[library] += n
         for name, pattern in COSTS:
-            if any(pattern in f for f in frames):
+            if any(p in f for f in frames for p in pattern.split("|")):
                 costs[name] += n
 
     def pct(n: int) -> str:
