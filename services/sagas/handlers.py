@@ -126,14 +126,9 @@ class Handlers:
     def esperar(self, id_saga: str, budget_s: float) -> Saga:
         """The saga once terminal, or as it stands when the budget (the call's deadline) ends."""
         end = time.monotonic() + budget_s
-        since = self.notifier.mark(id_saga)
         saga = self.obtener(id_saga)
         while not saga.terminal and time.monotonic() < end:
-            # Woken by the terminal transition (not by each step), or polling for a saga another
-            # orchestrator drives: one read of the log per wake-up.
-            budget = min(POLL_S, max(0.0, end - time.monotonic()))
-            self.notifier.wait(id_saga, budget, terminal_only=True, since=since)
-            since = self.notifier.mark(id_saga)
+            self.notifier.wait(id_saga, min(POLL_S, max(0.0, end - time.monotonic())))
             saga = self.obtener(id_saga)
         return saga
 
