@@ -43,7 +43,7 @@ class Login:
         self.throttle.check(email, address)  # before argon2: a throttled guess costs nothing
         with self.argon2.acquire(ARGON2):
             try:
-                with self.uow() as uow:
+                with self.uow().read_only() as uow:  # argon2 runs inside: hold no lock
                     found = self.handlers.autenticar(uow.session, email, password)
             except Unauthenticated:
                 self.throttle.failed(email, address)

@@ -91,12 +91,12 @@ class ClientesServicer(clientes_pb2_grpc.ClientesServiceServicer):
 
     def ObtenerUsuario(self, request: Any, context: Any) -> clientes_pb2.ObtenerUsuarioResponse:
         identity.require_visible(context, request.id_usuario, "usuario", request.id_usuario)
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             usuario = self.handlers.obtener(uow.session, request.id_usuario)
         return clientes_pb2.ObtenerUsuarioResponse(usuario=usuario_pb(usuario))
 
     def ValidarUsuario(self, request: Any, context: Any) -> clientes_pb2.ValidarUsuarioResponse:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             usuario = self.handlers.validar(uow.session, request.id_usuario)
         return clientes_pb2.ValidarUsuarioResponse(usuario=usuario_pb(usuario))
 

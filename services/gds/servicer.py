@@ -87,7 +87,7 @@ class GdsServicer(gds_pb2_grpc.GdsServiceServicer):
     def ObtenerConfirmacion(
         self, request: Any, context: Any
     ) -> gds_pb2.ObtenerConfirmacionResponse:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             c = self.handlers.obtener(uow.session, request.id_reserva)
         if not identity.who(context).sees_all:
             owner = self.owner_of(request.id_reserva)

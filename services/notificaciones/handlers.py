@@ -29,7 +29,7 @@ class Handlers:
 
     def notificar(self, evento: Evento) -> bool:
         """Stores and "sends" the e-mail for ``evento``; False when it was already notified."""
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             if tables.Repositorio(uow.session).existe(evento.id):
                 return False
         email = self.email_de(evento.id_cliente) if evento.id_cliente else ""
@@ -56,5 +56,5 @@ class Handlers:
     def listar(
         self, id_cliente: str, id_reserva: str, antes_de: int | None, limite: int
     ) -> tuple[list[Notificacion], int | None]:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             return tables.Repositorio(uow.session).listar(id_cliente, id_reserva, antes_de, limite)

@@ -69,7 +69,7 @@ class PagosServicer(pagos_pb2_grpc.PagosServiceServicer):
         return self.idempotent.once(request, pagos_pb2.RevertirPagoResponse, work, context)
 
     def ObtenerPago(self, request: Any, context: Any) -> pagos_pb2.ObtenerPagoResponse:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             pago = self.handlers.obtener(SqlUnitOfWork(uow.session), request.id_pago)
         identity.require_visible(context, pago.id_cliente, "pago", request.id_pago)
         return pagos_pb2.ObtenerPagoResponse(pago=pago_pb(pago))

@@ -97,14 +97,14 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work, context)
 
     def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             reserva = self.handlers.obtener(uow.session, request.id_reserva)
         identity.require_visible(context, reserva.id_cliente, "reserva", request.id_reserva)
         return reservas_pb2.ObtenerReservaResponse(reserva=reserva_pb(reserva))
 
     def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:
         q = paging.list_query(request, _ESTADOS)
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             reservas, siguiente = self.handlers.listar(
                 uow.session,
                 identity.scoped(context, q.id_cliente),

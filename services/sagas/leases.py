@@ -63,7 +63,7 @@ class Leases:
     def claimable(self, limit: int = 50) -> list[str]:
         """Active sagas nobody holds a live lease on (crashed or stopped orchestrators left
         them), and parked sagas whose next attempt is due."""
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             now = db_now(uow.session)
             query = (
                 sa.select(sagas.c.id)

@@ -63,7 +63,7 @@ class SagaStore:
 
     def existing(self, key: str, huella: str) -> Saga | None:
         """The saga a key already started; Conflict if the key came with another request."""
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             return self._by_key(uow.session, key, huella)
 
     def _by_key(self, session: Session, key: str, huella: str) -> Saga | None:
@@ -117,12 +117,12 @@ class SagaStore:
             .order_by(saga_eventos.c.seq.desc())
             .limit(limit)
         )
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             rows = uow.session.execute(query).all()
         return [(r.tipo, r.paso, r.fecha) for r in reversed(rows)]
 
     def load(self, id_saga: str) -> Saga | None:
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             row = uow.session.execute(sa.select(sagas).where(sagas.c.id == id_saga)).first()
         return None if row is None else saga_of(row)
 
@@ -134,7 +134,7 @@ class SagaStore:
             query = query.where(sagas.c.estado == estado.value)
         if id_cliente:
             query = query.where(sagas.c.id_cliente == id_cliente)
-        with self.uow() as uow:
+        with self.uow().read_only() as uow:
             rows, siguiente = keyset_page(uow.session, query, sagas, antes_de, limite)
         return [saga_of(r) for r in rows], siguiente
 

@@ -126,3 +126,41 @@ def test_fingerprint_ignores_the_key_only() -> None:
     a, b = pay_request(100), pay_request(100)
     b.idempotency_key = "other"
     assert fingerprint(a) == fingerprint(b) != fingerprint(pay_request(101))
+
+
+def test_a_read_only_unit_of_work_reads_beside_a_writer_and_cannot_commit(  # type: ignore[no-untyped-def]
+    engine: Engine, uow
+) -> None:
+    with uow() as u:
+        u.session.execute(contador.insert().values(id=10, n=1))
+        u.commit()
+    writer = uow().__enter__()
+    try:
+        # The writer holds its lock (SQLite's write lock, InnoDB's row lock) with a change
+        # not yet committed; a read-only unit of work neither waits for it nor sees it.
+        writer.session.execute(contador.update().where(contador.c.id == 10).values(n=2))
+        done = threading.Event()
+        seen: list[int] = []
+
+        def read() -> None:
+            with uow().read_only() as r:
+                seen.append(
+                    r.session.execute(
+                        sa.select(contador.c.n).where(contador.c.id == 10)
+                    ).scalar_one()
+                )
+            done.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        # Without read_only the read would wait for the lock (busy_timeout 30 s) and miss this.
+        assert done.wait(10), "a read-only unit of work waited for the writer's lock"
+        assert seen == [1]
+        writer.commit()
+    finally:
+        writer.__exit__(None, None, None)
+    with uow().read_only() as r:
+        assert (
+            r.session.execute(sa.select(contador.c.n).where(contador.c.id == 10)).scalar_one() == 2
+        )
+        with pytest.raises(RuntimeError, match="read-only"):
+            r.commit()
