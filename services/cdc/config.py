@@ -11,7 +11,10 @@ from services.kit.config import env_int, env_port, env_str
 from services.kit.preflight import cdc_mode
 from services.kit.pulsar import pulsar_url
 
-DEFAULT_WATCHED = "reservas.reservas,clientes.usuarios,pagos.pagos,gds.confirmaciones,sagas.sagas"
+# Not sagas.sagas: each saga transition is already an event on eventos-saga (its outbox), and its
+# row changes were 7 of ~17 messages per booking and the largest (issue #15). Watch it by naming
+# it in AEROALPES_CDC_TABLAS.
+DEFAULT_WATCHED = "reservas.reservas,clientes.usuarios,pagos.pagos,gds.confirmaciones"
 DEFAULT_OUTBOX_DBS = "clientes,reservas,pagos,gds,sagas"
 
 

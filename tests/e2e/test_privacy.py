@@ -39,6 +39,10 @@ ENV = {
     "AEROALPES_CLIENTES_ARGON2_PARALELO": "1",
     "AEROALPES_EDGE_RPS": "100000",
     "AEROALPES_EDGE_BURST": "100000",
+    # The saga log's rows too (not watched by default): its CDC topic must be scoped as well.
+    "AEROALPES_CDC_TABLAS": (
+        "reservas.reservas,clientes.usuarios,pagos.pagos,gds.confirmaciones,sagas.sagas"
+    ),
 }
 
 
