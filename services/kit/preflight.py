@@ -12,11 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-import pymysql
 from sqlalchemy.engine import make_url
 
 from services.kit.config import ConfigError, env_str
-from services.kit.pulsar import pulsar_url
 
 MODES = ("binlog", "sondeo")  # sondeo: the relay polls each outbox, row-level CDC off
 MY_CNF = "under [mysqld] in my.cnf and restart the server, or set AEROALPES_CDC_MODO=sondeo"
@@ -73,6 +71,8 @@ def connect(db_url: str) -> Any:
     user = url.username or "root"
     params = {"connect_timeout": 5, **connect_args(db_url)}  # the URL's own timeout wins
     where = params.get("unix_socket") or f"{url.host or '127.0.0.1'}:{url.port or 3306}"
+    import pymysql  # here, not at the top: a service on SQLite never loads it (idle memory)
+
     try:
         return pymysql.connect(**params)
     except pymysql.MySQLError as error:
@@ -169,6 +169,8 @@ def check_all(env: Mapping[str, str]) -> str:
     summary = "SQLite"
     if is_server(db_url):
         summary = f"server {check_database(db_url or '', mode)}, CDC {mode}"
+    from services.kit.pulsar import pulsar_url  # the client library only where it is used
+
     check_broker(pulsar_url(env))
     return summary
 
