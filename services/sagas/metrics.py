@@ -36,6 +36,12 @@ STEP_SECONDS = Histogram(
     buckets=LATENCY_BUCKETS,
 )
 
+GROUP_COMMIT_SIZE = Histogram(
+    "aeroalpes_sagas_group_commit_transitions",
+    "Saga transitions written by one commit of the saga log's writer.",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+
 
 @contextmanager
 def step_call(saga_type: str, step: str, kind: str) -> Iterator[Callable[[str], None]]:

@@ -18,6 +18,7 @@ from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.leases import LeaseLost, Leases
 from services.sagas.rows import TOPIC, columns, integration_event, saga_of
 from services.sagas.tables import outbox, saga_eventos, sagas
+from services.sagas.writer import GroupCommit
 
 
 class SagaStore:
@@ -33,6 +34,7 @@ class SagaStore:
         self.leases = Leases(uow, owner, lease)
         self.clock = clock
         self.outbox = Outbox(outbox, source="aeroalpes/sagas")
+        self.writer = GroupCommit(uow)
 
     def create(self, saga: Saga, key: str, huella: str) -> tuple[Saga, bool]:
         """Inserts the saga, owned by us; for a reused key returns the existing one, False."""
@@ -75,10 +77,13 @@ class SagaStore:
         return saga_of(row)
 
     def save(self, saga: Saga) -> Saga:
-        """Writes one transition, fenced on our lease and the version we read; renews the lease."""
+        """Writes one transition, fenced on our lease and the version we read; renews the lease.
+        Committed with whatever other sagas' transitions are waiting (group commit), and
+        durable when this returns."""
         ahora = self.clock()
-        with self.uow() as uow:
-            result = uow.session.execute(
+
+        def write(session: Session) -> None:
+            result = session.execute(
                 sagas.update()
                 .where(
                     sagas.c.id == saga.id,
@@ -87,14 +92,15 @@ class SagaStore:
                 )
                 .values(
                     version=saga.version + 1,
-                    lease_hasta=self.leases.until(uow.session),
-                    **{**columns(saga), **_next_attempt(uow.session, saga)},
+                    lease_hasta=self.leases.until(session),
+                    **{**columns(saga), **_next_attempt(session, saga)},
                 )
             )
             if result.rowcount != 1:  # type: ignore[attr-defined]
                 raise LeaseLost(saga.id)
-            self._log(uow.session, saga, saga.version + 1, ahora)
-            uow.commit()
+            self._log(session, saga, saga.version + 1, ahora)
+
+        self.writer.submit(write)
         return replace(saga, version=saga.version + 1).sin_eventos()
 
     def _log(self, session: Session, saga: Saga, version: int, ahora: datetime) -> None:
