@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -10,19 +11,27 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from services.kit import deadline
 from services.kit.db import UnitOfWork
 from services.sagas import metrics
 
 T = TypeVar("T")
 MAX_BATCH = 64
+# How long a batch waits for a lock (InnoDB's least): a write that waits longer for its own
+# row leaves the batch and is written alone by its caller, so no saga waits behind another's.
+BATCH_LOCK_WAIT_S = 1.0
 
 
 class _Write(Generic[T]):
     def __init__(self, write: Callable[[Session], T]) -> None:
         self.write = write
+        # The caller's context (its current span above all): the events a write adds to the
+        # outbox carry the caller's trace, though the writer's thread runs them.
+        self.context = contextvars.copy_context()
         self.done = threading.Event()
         self.result: T | None = None
         self.error: BaseException | None = None
+        self.alone = False  # the batch could not take it: the caller writes it by itself
 
 
 class GroupCommit:
@@ -31,11 +40,13 @@ class GroupCommit:
     costs one commit to disk, where each transition used to (a profile put 54 % of the
     orchestrator's busy time in saves: waiting for SQLite's write lock, then the fsync).
 
-    ``submit`` returns once its batch is committed, so a transition is still durable before
+    ``submit`` returns once its write is committed, so a transition is still durable before
     the caller goes on. It raises what its own write raised (its savepoint rolled back, the
-    batch's other writes unaffected), or a database error of any write or of the commit
-    (then nothing of the batch is written, and every write of it raises).
-    Nothing waits for a batch to fill: a lone write is committed at once."""
+    batch's other writes unaffected). A write that meets a database error (a lock it waited
+    for too long, a deadlock) is taken out of the batch, the others run again in a new
+    transaction, and the caller runs it alone in a transaction of its own, as every write ran
+    before there was a writer: one saga's trouble stays its own. Nothing waits for a batch to
+    fill: a lone write is committed at once."""
 
     def __init__(self, uow: Callable[[], UnitOfWork], max_batch: int = MAX_BATCH) -> None:
         self._uow = uow
@@ -49,6 +60,11 @@ class GroupCommit:
         self._start()
         self._queue.put(item)  # type: ignore[arg-type]
         item.done.wait()
+        if item.alone:
+            with self._uow() as uow:
+                result = write(uow.session)
+                uow.commit()
+            return result
         if item.error is not None:
             raise item.error
         return item.result  # type: ignore[return-value]
@@ -71,22 +87,43 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Write[object]]) -> None:
         metrics.GROUP_COMMIT_SIZE.observe(len(batch))
+        pending = list(batch)
         try:
-            with self._uow() as uow:
-                for item in batch:
-                    try:
-                        with uow.session.begin_nested():
-                            item.result = item.write(uow.session)
-                    except sa.exc.DBAPIError:
-                        # The database's own failure may have ended the whole transaction
-                        # (InnoDB rolls it all back on a deadlock): none of the batch counts.
-                        raise
-                    except Exception as error:  # this write's refusal (a lost lease) only
-                        item.error = error
-                uow.commit()
-        except BaseException as error:  # the commit (or the transaction) failed: all of it did
-            for item in batch:
-                item.error = item.error or error
+            while pending:
+                pending = self._attempt(pending)
         finally:
             for item in batch:
                 item.done.set()
+
+    def _attempt(self, items: list[_Write[object]]) -> list[_Write[object]]:
+        """Runs ``items`` in one transaction and commits; what is left to run again."""
+        current: _Write[object] | None = None
+        try:
+            with self._uow() as uow:
+                token = deadline.set_remaining(BATCH_LOCK_WAIT_S)
+                try:
+                    uow.session.connection()  # begun here, with the batch's lock wait
+                finally:
+                    deadline.reset(token)
+                for current in items:
+                    current.error = None  # a second run of the batch starts afresh
+                    try:
+                        with uow.session.begin_nested():
+                            current.result = current.context.run(current.write, uow.session)
+                    except sa.exc.DBAPIError:
+                        raise  # it may have ended the transaction (InnoDB, on a deadlock)
+                    except Exception as error:  # this write's refusal (a lost lease) only
+                        current.error = error
+                current = None
+                uow.commit()
+        except sa.exc.DBAPIError:
+            if current is None:  # beginning or committing: nobody's in particular
+                for item in items:
+                    item.alone = True
+                return []
+            current.alone = True
+            return [item for item in items if item is not current]
+        except BaseException as error:  # a bug of ours: every write of the batch fails with it
+            for item in items:
+                item.error = item.error or error
+        return []
