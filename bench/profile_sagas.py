@@ -36,6 +36,11 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--procs", default="sagas", help="processes to sample, by runner name")
     parser.add_argument("--label", default="", help="write profile-hotpath-<proc>-<label>.txt")
+    parser.add_argument(
+        "--gil",
+        action="store_true",
+        help="sample only the thread holding the GIL: where Python's CPU goes, not lock waits",
+    )
     args = parser.parse_args()
     if args.label:
         return hotpath(args)
@@ -116,11 +121,11 @@ def loaded_mesh(args: argparse.Namespace, base: Path) -> Iterator[Mesh]:
                 worker.join()
 
 
-def py_spy(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes]:
+def py_spy(pid: int, seconds: int, out: Path, gil: bool = False) -> subprocess.Popen[bytes]:
     command = [
         str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pid),
         "--duration", str(seconds), "--format", "raw", "--output", str(out),
-        "--nonblocking", "--threads",
+        "--nonblocking", "--threads", *(["--gil"] if gil else []),
     ]  # fmt: skip
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -207,7 +212,9 @@ def hotpath(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp, loaded_mesh(args, Path(tmp)) as mesh:
         children = mesh.children()
         load_before = Path("/proc/loadavg").read_text().split()[:3]
-        spies = {p: py_spy(children[p], args.seconds, Path(tmp) / f"{p}.raw") for p in procs}
+        spies = {
+            p: py_spy(children[p], args.seconds, Path(tmp) / f"{p}.raw", args.gil) for p in procs
+        }
         for spy in spies.values():
             spy.wait()
         load_after = Path("/proc/loadavg").read_text().split()[:3]
@@ -218,6 +225,7 @@ def hotpath(args: argparse.Namespace) -> int:
                 f" ReservarVuelo esperar through the edge, {args.seconds} s, ending {when};"
                 f" {len(procs)} processes sampled at once; load average before"
                 f" {' '.join(load_before)}, after {' '.join(load_after)}"
+                + ("; --gil: only the thread holding the GIL (Python's CPU)" if args.gil else "")
             )
             text = table(Path(tmp) / f"{proc}.raw", proc, header)
             (RESULTS / f"profile-hotpath-{proc}-{args.label}.txt").write_text(text)

@@ -49,21 +49,21 @@ class Outbox:
     def __init__(self, table: sa.Table, source: str) -> None:
         self.table = table
         self.source = source
+        self._insert = table.insert()  # built once, its values bound per event (hot path)
 
     def add(self, session: Session, topic: str, event: Message, subject: str) -> str:
         if topic not in TOPICS:
             raise ValueError(f"unknown notification topic {topic!r}")
         event_id = str(uuid.uuid4())
-        session.execute(
-            self.table.insert().values(
-                id=event_id,
-                topico=topic,
-                tipo=event.DESCRIPTOR.name,
-                fuente=self.source,
-                sujeto=subject,
-                datos=json_format.MessageToJson(event, indent=None, sort_keys=True),
-                fecha=utcnow(),
-                traza=tracing.current_traceparent(),
-            )
-        )
+        row = {
+            "id": event_id,
+            "topico": topic,
+            "tipo": event.DESCRIPTOR.name,
+            "fuente": self.source,
+            "sujeto": subject,
+            "datos": json_format.MessageToJson(event, indent=None, sort_keys=True),
+            "fecha": utcnow(),
+            "traza": tracing.current_traceparent(),
+        }
+        session.execute(self._insert, row)
         return event_id

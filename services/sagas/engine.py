@@ -152,5 +152,5 @@ class Engine:
 
     def _save(self, saga: Saga) -> Saga:
         saved = self.store.save(saga)
-        self.notifier.notify(saga.id)
+        self.notifier.notify(saga.id, saved)
         return saved
