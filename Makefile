@@ -105,7 +105,7 @@ test: venv npm web system-deps  ## run every test tier under coverage and print 
 	# A temp dir of its own: pytest's default one under /tmp/pytest-of-<user> is pruned by any
 	# other pytest run on the machine (keeping the last three), servers' data dirs included.
 	d=$$(mktemp -d /tmp/aeroalpes-test.XXXXXX) && trap 'rm -rf "$$d"' EXIT && \
-	  $(PY) -m pytest --basetemp="$$d/t" --cov=services --cov-report=term $(PYTEST_ARGS)
+	  $(PY) -m pytest --basetemp="$$d/t" --cov=services --cov-report=term --durations=25 $(PYTEST_ARGS)
 
 clean:  ## remove the venv, node_modules and runtime data
 	rm -rf .venv node_modules var .pytest_cache .mypy_cache .ruff_cache .coverage
