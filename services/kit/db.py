@@ -59,12 +59,12 @@ def create_engine(url: URL | str) -> Engine:
     # The same pool size as above: past the default 5 (+10 overflow) each checkout opened a new
     # file connection (WAL and PRAGMAs included) and closed it after use, and past 15 a
     # thread queued for one.
+    on_file = url.database not in (None, "", ":memory:")  # an in-memory database has no pool
     engine = sa.create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": 30},
-        pool_size=64,
-        max_overflow=64,
         hide_parameters=True,
+        **({"pool_size": 64, "max_overflow": 64} if on_file else {}),
     )
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)

@@ -46,7 +46,13 @@ class SagaStore:
         self.leases = Leases(uow, owner, lease)
         self.clock = clock
         self.outbox = Outbox(outbox, source="aeroalpes/sagas")
-        self.writer = GroupCommit(uow)
+        # Group commit where writes are serialized anyway: SQLite's one write lock per file. On
+        # MariaDB each transition keeps its own transaction on its own connection: a single
+        # writer would pay every statement's round trip in series (review 15b measured 2-5x
+        # fewer transitions/s across 1-2 ms of network), and InnoDB groups the flushes itself.
+        with uow() as probe:
+            serialized = probe.session.get_bind().dialect.name == "sqlite"
+        self.writer = GroupCommit(uow) if serialized else None
         self._saves: dict[str, sa.Update] = {}  # by dialect: the lease's end is SQL per dialect
 
     def create(self, saga: Saga, key: str, huella: str) -> tuple[Saga, bool]:
@@ -91,8 +97,8 @@ class SagaStore:
 
     def save(self, saga: Saga) -> Saga:
         """Writes one transition, fenced on our lease and the version we read; renews the lease.
-        Committed with whatever other sagas' transitions are waiting (group commit), and
-        durable when this returns."""
+        Durable when this returns; on SQLite committed with whatever other sagas' transitions
+        are waiting (group commit)."""
         ahora = self.clock()
 
         def write(session: Session) -> None:
@@ -116,7 +122,12 @@ class SagaStore:
                 raise LeaseLost(saga.id)
             self._log(session, saga, saga.version + 1, ahora)
 
-        self.writer.submit(write)
+        if self.writer is not None:
+            self.writer.submit(write)
+        else:
+            with self.uow() as uow:
+                write(uow.session)
+                uow.commit()
         return replace(saga, version=saga.version + 1).sin_eventos()
 
     def _fenced(self) -> sa.Update:
