@@ -27,11 +27,11 @@ class Transaction:
     position: dict[str, Any] | None  # where to resume after it (its XID); None: a heartbeat
 
 
-def connection_settings(db_url: str) -> dict[str, Any]:
+def connection_settings(db_url: str, heartbeat_s: float = HEARTBEAT_S) -> dict[str, Any]:
     """As the services connect (socket, TLS, charset from the URL), and a read timeout: the
-    server sends a heartbeat every HEARTBEAT_S while idle, so a stream silent for three of them
-    is dead (a partition, a firewall that dropped the connection) and is opened again."""
-    return {**connect_args(db_url), "read_timeout": 3 * HEARTBEAT_S}
+    server sends a heartbeat every ``heartbeat_s`` while idle, so a stream silent for three of
+    them is dead (a partition, a firewall that dropped the connection) and is opened again."""
+    return {**connect_args(db_url), "read_timeout": 3 * heartbeat_s}
 
 
 def first_position(settings: dict[str, Any], start: str) -> dict[str, Any]:
@@ -53,7 +53,11 @@ def _key(event: Any, row: dict[str, Any]) -> str:
 
 
 def transactions(
-    settings: dict[str, Any], server_id: int, position: dict[str, Any], schemas: list[str]
+    settings: dict[str, Any],
+    server_id: int,
+    position: dict[str, Any],
+    schemas: list[str],
+    heartbeat_s: float = HEARTBEAT_S,
 ) -> Generator[Transaction, None, None]:
     """Committed transactions from ``position`` on; blocks waiting for new ones."""
     stream = BinLogStreamReader(
@@ -76,7 +80,7 @@ def transactions(
         # is_mariadb=True makes the reader ignore log_file/log_pos and start over; the plain
         # file/position protocol resumes correctly on MariaDB and MySQL alike.
         is_mariadb=False,
-        slave_heartbeat=HEARTBEAT_S,
+        slave_heartbeat=heartbeat_s,
     )
     try:
         changes: list[Change] = []

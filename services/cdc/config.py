@@ -37,6 +37,8 @@ class CdcConfig:
     host: str
     port: int  # health and ObtenerEstado
     metrics_port: int  # Prometheus /metrics over HTTP; 0: off
+    # binlog: the server's heartbeat period while idle; a stream silent for three is dead
+    heartbeat_ms: int = 5000
 
     @property
     def databases(self) -> frozenset[str]:
@@ -72,4 +74,5 @@ class CdcConfig:
             host=env_str(env, "AEROALPES_HOST", "127.0.0.1"),
             port=env_port(env, "AEROALPES_CDC_PORT", 50068),
             metrics_port=env_port(env, "AEROALPES_CDC_METRICS_PORT", 9468),
+            heartbeat_ms=env_int(env, "AEROALPES_CDC_HEARTBEAT_MS", 5000),
         )

@@ -104,14 +104,19 @@ class Relay:
     # --- MySQL / MariaDB
 
     def _run_binlog(self, publisher: Publisher) -> None:
-        settings = binlog.connection_settings(self.config.db_url or "")
+        heartbeat_s = self.config.heartbeat_ms / 1000
+        settings = binlog.connection_settings(self.config.db_url or "", heartbeat_s)
         checkpoint = Checkpoint(self.config.checkpoint_dir / "binlog.json")
         position = checkpoint.load() or binlog.first_position(settings, self.config.start)
         log.info("reading the binlog from %s:%s", position["log_file"], position["log_pos"])
         last_save = time.monotonic()
         source = binlog.Prefetch(
             binlog.transactions(
-                settings, self.config.server_id, position, sorted(self.config.databases)
+                settings,
+                self.config.server_id,
+                position,
+                sorted(self.config.databases),
+                heartbeat_s,
             )
         )
         try:

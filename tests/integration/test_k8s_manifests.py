@@ -200,6 +200,7 @@ OPTIONAL_ENV = {
     "AEROALPES_CDC_FALLA_ANTES_DEL_ACK",  # test-only: the relay exits with a batch unacked
     "AEROALPES_OPERADORES",  # none until an operator is named
     # Tunables whose documented defaults are the production values.
+    "AEROALPES_CDC_HEARTBEAT_MS",  # binlog heartbeat (5 s; tests ask for 1 s)
     "AEROALPES_IDENTIDAD_TTL_S",
     "AEROALPES_LOGIN_FALLOS_CUENTA",
     "AEROALPES_LOGIN_FALLOS_ORIGEN",

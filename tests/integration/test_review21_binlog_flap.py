@@ -14,7 +14,13 @@ import sqlalchemy as sa
 
 from services.cdc.estado import ask
 from services.kit.db import create_engine, database_url, ensure_database
-from tests.integration.test_review21_binlog_stall import Partition, filas, metadata, partition
+from tests.integration.test_review21_binlog_stall import (
+    FAST_HEARTBEAT,
+    Partition,
+    filas,
+    metadata,
+    partition,
+)
 from tests.support.components import wait_until
 from tests.support.grpc_process import grpc_service
 from tests.support.mariadb import MariaDB
@@ -38,6 +44,7 @@ def test_through_a_partition_the_relay_does_not_come_back_serving_before_reading
         "AEROALPES_CDC_OUTBOX": db,
         "AEROALPES_CDC_SERVER_ID": str(5000 + uuid.uuid4().int % 50000),
         "AEROALPES_CDC_START": "ahora",
+        **FAST_HEARTBEAT,
     }
     with grpc_service("services.cdc", "AEROALPES_CDC_PORT", tmp_path, env=env) as relay:
         with engine.begin() as conn:

@@ -53,3 +53,14 @@ def test_required_value_missing_is_a_clear_error() -> None:
         env_str({}, "AEROALPES_VUELOS_CLIENTE")
     with pytest.raises(ConfigError, match="AEROALPES_X is required"):
         env_int({"AEROALPES_X": ""}, "AEROALPES_X")
+
+
+def test_the_relays_binlog_heartbeat_is_5_s_and_its_stream_dead_after_three_unless_set() -> None:
+    from services.cdc import binlog
+    from services.cdc.config import CdcConfig
+
+    assert CdcConfig.from_env({}).heartbeat_ms == 5000
+    assert CdcConfig.from_env({"AEROALPES_CDC_HEARTBEAT_MS": "1000"}).heartbeat_ms == 1000
+    url = "mysql+pymysql://relay@127.0.0.1:3306/"
+    assert binlog.connection_settings(url)["read_timeout"] == 15
+    assert binlog.connection_settings(url, 1.0)["read_timeout"] == 3.0
