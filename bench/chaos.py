@@ -41,6 +41,7 @@ from aeroalpes.reservas.v1 import reserva_pb2
 from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 
 from bench.sagas import customer, itinerario
+from services.cdc.config import DEFAULT_WATCHED
 from services.kit.faults import VARIABLE
 from services.kit.preflight import connect_args
 from tests.support.builders import SIN_CUPO
@@ -55,6 +56,12 @@ MUTATIONS = (  # the participants' mutating RPCs: each may die after committing
     "ConfirmarReserva", "RevertirConfirmacion",
 )  # fmt: skip
 SAGA_EVENTS = ("SagaIniciada", "SagaCompletada", "SagaCompensada", "SagaFallida")
+
+
+# The saga log's rows are not watched by default (eventos-saga carries each transition); chaos
+# watches them: every version of every saga row reaching its topic across kills is the relay's
+# strictest check (check_cdc below).
+WATCH_SAGA_ROWS = {"AEROALPES_CDC_TABLAS": f"{DEFAULT_WATCHED},sagas.sagas"}
 
 
 def booking(id_cliente: str, n: int) -> sagas_pb2.ReservarVueloRequest:
@@ -351,6 +358,7 @@ def main() -> int:
         "outage": args.outages,
     }
     env = {
+        **WATCH_SAGA_ROWS,
         "AEROALPES_EDGE_RPS": "100000",
         "AEROALPES_EDGE_BURST": "100000",
         "AEROALPES_SAGAS_LEASE_MS": "3000",

@@ -20,7 +20,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from bench.chaos import book_all, live_pid, server_rows, verify, wait_all_terminal
+from bench.chaos import (
+    WATCH_SAGA_ROWS,
+    book_all,
+    live_pid,
+    server_rows,
+    verify,
+    wait_all_terminal,
+)
 from bench.sagas import customer
 from bench.scaling import SCALED, replica_ports_env
 from services.mesh.settings import SINGLE
@@ -42,6 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB]:
 
 def replica_env(server: MariaDB) -> dict[str, str]:
     return {
+        **WATCH_SAGA_ROWS,  # verify() checks every saga row version's CDC message
         "AEROALPES_DB_URL": server.url,
         "AEROALPES_REPLICAS": "2",
         "AEROALPES_EDGE_RPS": "100000",
