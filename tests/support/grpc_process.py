@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,17 +79,36 @@ def grpc_service(
         )
     service = ServiceProcess(module, port, process, log)
     try:
-
-        def ready() -> bool:
-            if process.poll() is not None:
-                raise ComponentExited(f"{module} exited with {process.returncode}:\n{tail(log)}")
-            return is_serving(service.address)
-
-        try:
-            if wait:
-                wait_until(ready, timeout, f"{module} health on port {port}", interval=0.1)
-        except TimeoutError as exc:
-            raise RuntimeError(f"{exc}\n{tail(log)}") from None
+        if wait:
+            wait_serving(service, timeout)
         yield service
     finally:
         stop_process(process)
+
+
+def wait_serving(service: ServiceProcess, timeout: float = 30.0) -> None:
+    """Until ``service``'s health check says SERVING; fails with its log if it exits first or
+    does not serve within ``timeout``."""
+
+    def ready() -> bool:
+        process = service.process
+        if process.poll() is not None:
+            raise ComponentExited(
+                f"{service.module} exited with {process.returncode}:\n{tail(service.log)}"
+            )
+        return is_serving(service.address)
+
+    what = f"{service.module} health on port {service.port}"
+    try:
+        wait_until(ready, timeout, what, interval=0.1)
+    except TimeoutError as exc:
+        raise RuntimeError(f"{exc}\n{tail(service.log)}") from None
+
+
+def terminate_all(services: Iterable[ServiceProcess]) -> None:
+    """SIGTERM to each one still running, without waiting: registered on an ExitStack after
+    their grpc_service contexts, it makes them stop together rather than one after another (each
+    context still waits for its own process, and kills it after the grace)."""
+    for service in services:
+        if service.process.poll() is None:
+            service.process.terminate()

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from services.kit.db import create_engine, database_url
 from tests.support.builders import SIN_CUPO
 from tests.support.components import stop_process
-from tests.support.grpc_process import ServiceProcess, grpc_service
+from tests.support.grpc_process import ServiceProcess, grpc_service, terminate_all, wait_serving
 
 CONTEXTS = ("clientes", "reservas", "pagos", "gds")
 
@@ -107,15 +107,24 @@ def start_participants(
     }
     if db_url:
         child_env["AEROALPES_DB_URL"] = db_url
+    # Started together, as the runner starts them (one wave), then each waited for; stopped
+    # together too: a start-up or a graceful stop each is seconds under coverage.
     services = {
         context: stack.enter_context(
             grpc_service(
-                f"services.{context}", f"AEROALPES_{context.upper()}_PORT", var_dir, env=child_env
+                f"services.{context}",
+                f"AEROALPES_{context.upper()}_PORT",
+                var_dir,
+                env=child_env,
+                wait=False,
             )
         )
         for context in CONTEXTS
     }
     participants = Participants(backend, db_url, var_dir, services, env=child_env)
+    stack.callback(terminate_all, participants.services.values())
+    for service in services.values():
+        wait_serving(service)
     stack.callback(participants.close)
     return participants
 
