@@ -17,15 +17,13 @@ from buf.validate import validate_pb2
 from google.protobuf import (
     descriptor_pb2,
     descriptor_pool,
-    duration_pb2,
-    field_mask_pb2,
     message_factory,
-    timestamp_pb2,
 )
 
 from services.kit import contract_rules
 from services.kit.errors import FieldViolation, InvalidRequest
 from tests.support.components import REPO
+from tests.support.contracts import private_pool, rules_file
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 REQUIRED = "this == '' ? 'es obligatorio' : ''"
@@ -52,17 +50,8 @@ def _contract() -> dict[str, Any]:
     prueba.Envoltura { repeated Item items = 1 (at most 2); Item item = 2;
                        message rule item.valor.distinto: item.valor != "igual" }
     prueba.Item { string valor = 1 (required); string roto = 2 (cannot be evaluated) }"""
-    pool = descriptor_pool.DescriptorPool()
-    for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2, validate_pb2):
-        proto = descriptor_pb2.FileDescriptorProto()
-        module.DESCRIPTOR.CopyToProto(proto)
-        pool.Add(proto)
-    file = descriptor_pb2.FileDescriptorProto(
-        name="prueba/pedido.proto",
-        package="prueba",
-        syntax="proto3",
-        dependency=["buf/validate/validate.proto"],
-    )
+    pool = private_pool()
+    file = rules_file("prueba/pedido.proto", "prueba")
     item = file.message_type.add(name="Item")
     _rule(_field(item, "valor", 1, type=_FIELD.TYPE_STRING), "valor", REQUIRED)
     roto = _field(item, "roto", 2, type=_FIELD.TYPE_STRING)

@@ -23,15 +23,12 @@ import pytest
 from buf.validate import validate_pb2
 from google.protobuf import (
     descriptor_pb2,
-    descriptor_pool,
-    duration_pb2,
-    field_mask_pb2,
     message_factory,
-    timestamp_pb2,
 )
 
 from services.kit import contract_rules
 from services.kit.errors import InvalidRequest
+from tests.support.contracts import private_pool, rules_file
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
@@ -39,17 +36,8 @@ _FIELD = descriptor_pb2.FieldDescriptorProto
 def _request_type() -> Any:
     """``Request { repeated Item items (at most 3, id items.cantidad) }``, each item's rule one
     that fails to evaluate."""
-    pool = descriptor_pool.DescriptorPool()
-    for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2, validate_pb2):
-        proto = descriptor_pb2.FileDescriptorProto()
-        module.DESCRIPTOR.CopyToProto(proto)
-        pool.Add(proto)
-    file = descriptor_pb2.FileDescriptorProto(
-        name="review20/lista.proto",
-        package="review20",
-        syntax="proto3",
-        dependency=["buf/validate/validate.proto"],
-    )
+    pool = private_pool()
+    file = rules_file("review20/lista.proto", "review20")
     item = file.message_type.add(name="Item")
     valor = item.field.add(
         name="valor", number=1, type=_FIELD.TYPE_STRING, label=_FIELD.LABEL_OPTIONAL

@@ -19,32 +19,20 @@ import pytest
 from buf.validate import validate_pb2
 from google.protobuf import (
     descriptor_pb2,
-    descriptor_pool,
-    duration_pb2,
-    field_mask_pb2,
     message_factory,
-    timestamp_pb2,
 )
 
 from services.kit import contract_rules
 from services.kit.errors import InvalidRequest
+from tests.support.contracts import private_pool, rules_file
 
 _FIELD = descriptor_pb2.FieldDescriptorProto
 
 
 def _request_with_standard_rules() -> Any:
     """A request message of its own pool: an int32 and a string field with standard rules."""
-    pool = descriptor_pool.DescriptorPool()
-    for module in (descriptor_pb2, duration_pb2, field_mask_pb2, timestamp_pb2, validate_pb2):
-        proto = descriptor_pb2.FileDescriptorProto()
-        module.DESCRIPTOR.CopyToProto(proto)
-        pool.Add(proto)
-    file = descriptor_pb2.FileDescriptorProto(
-        name="review20/listar.proto",
-        package="review20",
-        syntax="proto3",
-        dependency=["buf/validate/validate.proto"],
-    )
+    pool = private_pool()
+    file = rules_file("review20/listar.proto", "review20")
     message = file.message_type.add(name="ListarRequest")
     page = message.field.add(
         name="page_size", number=1, type=_FIELD.TYPE_INT32, label=_FIELD.LABEL_OPTIONAL
