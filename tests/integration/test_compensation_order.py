@@ -22,6 +22,7 @@ from services.sagas.engine import Engine, EngineConfig
 from services.sagas.notifier import Notifier
 from services.sagas.store import SagaStore
 from tests.support.builders import new_id
+from tests.support.saga_log import new_saga
 
 PAGOS = "/aeroalpes.pagos.v1.PagosService/"
 GDS = "/aeroalpes.gds.v1.GdsService/"
@@ -77,19 +78,6 @@ def engine(store: SagaStore, participants: Participants) -> Engine:
     return Engine(store, Definitions(DEFINITION), participants, config, Notifier())  # type: ignore[arg-type]
 
 
-def new_saga(store: SagaStore) -> Saga:
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    saga = Saga.nueva(
-        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(seconds=30), DEFINITION.version,
-    )  # fmt: skip
-    return store.create(saga, new_id(), "huella")[0]
-
-
 def drive(store: SagaStore, participants: Participants, id_saga: str, due: bool = False) -> Saga:
     running = engine(store, participants)
     try:
@@ -122,7 +110,7 @@ ORDERS = {
 def test_compensations_run_last_step_first_each_exactly_once(store: SagaStore, case: str) -> None:
     (method, code), expected = ORDERS[case]
     participants = Participants({method: code})
-    saga = new_saga(store)
+    saga = new_saga(store, limite=timedelta(seconds=30))
     final = drive(store, participants, saga.id)
     assert final.estado is EstadoSaga.COMPENSADA, final.motivo
     assert participants.compensations(saga.id) == expected
@@ -135,7 +123,7 @@ def test_a_parked_compensation_resumes_at_the_step_it_stopped_and_repeats_none(
         {RESERVAS + "AprobarReserva": grpc.StatusCode.INTERNAL,
          PAGOS + "RevertirPago": grpc.StatusCode.UNAVAILABLE}
     )  # fmt: skip
-    saga = new_saga(store)
+    saga = new_saga(store, limite=timedelta(seconds=30))
     parked = drive(store, refund_down, saga.id)
     assert parked.estado is EstadoSaga.FALLIDA
     assert parked.proximo_intento is not None  # parked with a next attempt, never for good

@@ -31,8 +31,8 @@ from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.engine import Engine, EngineConfig
 from services.sagas.notifier import Notifier
 from services.sagas.store import SagaStore
-from tests.support.builders import new_id
 from tests.support.components import wait_until
+from tests.support.saga_log import new_saga
 
 FAST = RetryPolicy(base_s=0.01, cap_s=0.02, attempt_timeout_s=1.0)
 DEFINITION = replace(RESERVA, steps=tuple(replace(s, retry=FAST) for s in RESERVA.steps))
@@ -69,19 +69,6 @@ def db(tmp_path: Any) -> Iterator[DbEngine]:
 
 def store(db: DbEngine, owner: str = "me", lease_s: float = 30) -> SagaStore:
     return SagaStore(lambda: UnitOfWork(session_factory(db)), owner, timedelta(seconds=lease_s))
-
-
-def new_saga(s: SagaStore, version: int = DEFINITION.version, traza: str | None = None) -> Saga:
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    saga = Saga.nueva(
-        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(minutes=1), version, traza,
-    )  # fmt: skip
-    return s.create(saga, new_id(), "huella")[0]
 
 
 def parked(s: SagaStore) -> Saga:

@@ -29,7 +29,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -46,13 +45,11 @@ from services.kit.db import (
     utcnow,
 )
 from services.sagas import tables
-from services.sagas.booking import RESERVA
-from services.sagas.domain import Saga
 from services.sagas.store import SagaStore
 from services.sagas.writer import GroupCommit
-from tests.support.builders import new_id
 from tests.support.components import wait_until
 from tests.support.mariadb import MariaDB
+from tests.support.saga_log import new_saga
 
 
 @pytest.fixture
@@ -63,19 +60,6 @@ def maria(mariadb: MariaDB, tmp_path: Path) -> Iterator[DbEngine]:
     tables.metadata.create_all(engine)
     yield engine
     engine.dispose()
-
-
-def new_saga(s: SagaStore) -> Saga:
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    saga = Saga.nueva(
-        datos["id_saga"], "reserva", RESERVA.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(minutes=1), RESERVA.version,
-    )  # fmt: skip
-    return s.create(saga, new_id(), "huella")[0]
 
 
 class RowLock:

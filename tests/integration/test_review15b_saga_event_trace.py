@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -31,16 +30,16 @@ from google.protobuf.message import Message
 from opentelemetry.sdk.trace import TracerProvider
 from sqlalchemy.engine import Engine as DbEngine
 
-from services.kit.db import UnitOfWork, session_factory, utcnow
+from services.kit.db import UnitOfWork, session_factory
 from services.sagas import engine as engine_module
 from services.sagas import tables
 from services.sagas.booking import RESERVA
 from services.sagas.definition import Call, Definitions, RetryPolicy
-from services.sagas.domain import EstadoSaga, Saga
+from services.sagas.domain import EstadoSaga
 from services.sagas.engine import Engine, EngineConfig
 from services.sagas.notifier import Notifier
 from services.sagas.store import SagaStore
-from tests.support.builders import new_id
+from tests.support.saga_log import new_saga
 
 FAST = RetryPolicy(base_s=0.01, cap_s=0.02, attempt_timeout_s=1.0)
 DEFINITION = replace(RESERVA, steps=tuple(replace(s, retry=FAST) for s in RESERVA.steps))
@@ -56,19 +55,6 @@ class Participants:
         return call.response_type()
 
 
-def new_saga(s: SagaStore) -> Saga:
-    ahora = utcnow()
-    datos: dict[str, Any] = {
-        "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
-        "pasajeros": [], "medio_pago": "tarjeta-visa", "monto_total": 1000, "moneda": "COP",
-    }  # fmt: skip
-    saga = Saga.nueva(
-        datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
-        ahora + timedelta(minutes=1), DEFINITION.version, TRACEPARENT,
-    )  # fmt: skip
-    return s.create(saga, new_id(), "huella")[0]
-
-
 def test_a_saga_end_event_in_the_outbox_carries_the_trace_of_the_saga(
     engine: DbEngine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -78,7 +64,7 @@ def test_a_saga_end_event_in_the_outbox_carries_the_trace_of_the_saga(
     sessions = session_factory(engine)
     store: Callable[[], UnitOfWork] = lambda: UnitOfWork(sessions)  # noqa: E731
     s = SagaStore(store, "me", timedelta(seconds=30))
-    saga = new_saga(s)
+    saga = new_saga(s, traza=TRACEPARENT)
     orchestrator = Engine(s, Definitions(DEFINITION), Participants(), CONFIG, Notifier())  # type: ignore[arg-type]
     try:
         orchestrator.drive(saga.id)
