@@ -92,12 +92,15 @@ def method_fingerprint(request: Message) -> str:
 class IdempotencyStore:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
+        # Built once: every mutating call runs both (hot path), binding only its values.
+        self._stored = sa.select(table.c.huella, table.c.respuesta).where(
+            table.c.clave == sa.bindparam("clave_buscada")
+        )
+        self._insert = table.insert()
 
     def replay(self, session: Session, key: str, huella: str) -> bytes | None:
         """The stored answer for ``key``; Conflict if it was used for another body."""
-        row = session.execute(
-            sa.select(self.table.c.huella, self.table.c.respuesta).where(self.table.c.clave == key)
-        ).first()
+        row = session.execute(self._stored, {"clave_buscada": key}).first()
         if row is None:
             return None
         if row.huella != huella:
@@ -107,7 +110,7 @@ class IdempotencyStore:
 
     def remember(self, session: Session, key: str, huella: str, response: bytes) -> None:
         session.execute(
-            self.table.insert().values(clave=key, huella=huella, respuesta=response, fecha=utcnow())
+            self._insert, {"clave": key, "huella": huella, "respuesta": response, "fecha": utcnow()}
         )
 
     def run(
