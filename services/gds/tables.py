@@ -42,25 +42,34 @@ def _confirmacion(row: sa.Row[object]) -> Confirmacion:
     )
 
 
+# Built once (the saga's hot path: every ConfirmarReserva runs both), values bound per call.
+_DE_LA_RESERVA = sa.select(confirmaciones).where(
+    confirmaciones.c.id_reserva == sa.bindparam("reserva_buscada")
+)
+_DE_LA_RESERVA_PARA_CAMBIAR = _DE_LA_RESERVA.with_for_update()
+_AGREGAR = confirmaciones.insert()
+
+
 class ConfirmacionRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def for_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:
         """The booking's confirmation, LAPIDA for a tombstone, or None."""
-        query = sa.select(confirmaciones).where(confirmaciones.c.id_reserva == id_reserva)
-        row = self.session.execute(query.with_for_update() if lock else query).first()
+        query = _DE_LA_RESERVA_PARA_CAMBIAR if lock else _DE_LA_RESERVA
+        row = self.session.execute(query, {"reserva_buscada": id_reserva}).first()
         if row is None:
             return None
         return LAPIDA if row.estado == LAPIDA else _confirmacion(row)
 
     def add(self, c: Confirmacion) -> None:
         self.session.execute(
-            confirmaciones.insert().values(
-                id=c.id, id_reserva=c.id_reserva, codigo_localizador=c.codigo_localizador,
-                estado=c.estado.value, fecha_creacion=c.fecha_creacion,
-                fecha_actualizacion=c.fecha_actualizacion,
-            )
+            _AGREGAR,
+            {
+                "id": c.id, "id_reserva": c.id_reserva, "codigo_localizador": c.codigo_localizador,
+                "estado": c.estado.value, "fecha_creacion": c.fecha_creacion,
+                "fecha_actualizacion": c.fecha_actualizacion,
+            },
         )  # fmt: skip
 
     def add_tombstone(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:

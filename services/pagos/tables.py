@@ -46,14 +46,20 @@ def _pago(row: sa.Row[object]) -> Pago:
     )
 
 
+# Built once (the saga's hot path: every PagarReserva runs both), values bound per call.
+_DE_LA_RESERVA = (
+    sa.select(pagos).where(pagos.c.id_reserva == sa.bindparam("reserva_buscada")).with_for_update()
+)
+_AGREGAR = pagos.insert()
+
+
 class PagoRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def for_reserva(self, id_reserva: str) -> Pago | str | None:
         """The booking's payment, LAPIDA for a tombstone, or None; locks the row."""
-        query = sa.select(pagos).where(pagos.c.id_reserva == id_reserva).with_for_update()
-        row = self.session.execute(query).first()
+        row = self.session.execute(_DE_LA_RESERVA, {"reserva_buscada": id_reserva}).first()
         if row is None:
             return None
         return LAPIDA if row.estado == LAPIDA else _pago(row)
@@ -65,12 +71,13 @@ class PagoRepository:
 
     def add(self, pago: Pago) -> None:
         self.session.execute(
-            pagos.insert().values(
-                id=pago.id, id_reserva=pago.id_reserva, id_cliente=pago.id_cliente,
-                monto=pago.monto, moneda=pago.moneda, medio_pago=pago.medio_pago,
-                estado=pago.estado.value, fecha_creacion=pago.fecha_creacion,
-                fecha_actualizacion=pago.fecha_actualizacion,
-            )
+            _AGREGAR,
+            {
+                "id": pago.id, "id_reserva": pago.id_reserva, "id_cliente": pago.id_cliente,
+                "monto": pago.monto, "moneda": pago.moneda, "medio_pago": pago.medio_pago,
+                "estado": pago.estado.value, "fecha_creacion": pago.fecha_creacion,
+                "fecha_actualizacion": pago.fecha_actualizacion,
+            },
         )  # fmt: skip
 
     def add_tombstone(self, id_lapida: str, id_reserva: str, ahora: datetime) -> None:
