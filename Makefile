@@ -74,6 +74,7 @@ bench: venv web system-deps  ## benchmarks (not tests): results to bench/results
 	$(PY) -m bench.scaling
 	$(PY) -m bench.observability
 	$(PY) -m bench.validation
+	$(PY) -m bench.grpc_transport
 
 chaos: venv web system-deps  ## 300 bookings while processes are SIGKILLed; checks every invariant
 	$(PY) -m bench.chaos
