@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy.engine import make_url
-
 from services.kit.config import ConfigError, env_str
 
 MODES = ("binlog", "sondeo")  # sondeo: the relay polls each outbox, row-level CDC off
@@ -45,14 +43,22 @@ def cdc_mode(env: Mapping[str, str] | None = None) -> str:
     return mode
 
 
+def _url(db_url: str) -> Any:
+    """SQLAlchemy's reading of a URL, imported here: the runner, whose default is SQLite, never
+    loads SQLAlchemy (about 11 MB it would hold for its whole life)."""
+    from sqlalchemy.engine import make_url as parse
+
+    return parse(db_url)
+
+
 def is_server(db_url: str | None) -> bool:
-    return bool(db_url) and make_url(db_url or "").get_backend_name() != "sqlite"
+    return bool(db_url) and _url(db_url or "").get_backend_name() != "sqlite"
 
 
 def connect_args(db_url: str) -> dict[str, Any]:
     """PyMySQL's arguments for the server, read from the URL exactly as the services' engines
     read it (``?unix_socket=``, ``?ssl_ca=``, ``?charset=`` …), without a database."""
-    url = make_url(db_url)
+    url = _url(db_url)
     _, params = url.get_dialect()().create_connect_args(url)
     params.pop("database", None)
     params.pop("db", None)
@@ -60,7 +66,7 @@ def connect_args(db_url: str) -> dict[str, Any]:
 
 
 def connect(db_url: str) -> Any:
-    url = make_url(db_url)
+    url = _url(db_url)
     if url.host and not HOST_NAME.fullmatch(url.host):
         # e.g. an unencoded @ in the password: what follows it is read as the host, so echoing
         # the host would write part of the password into every log.
@@ -115,7 +121,7 @@ def check_database(db_url: str, mode: str) -> str:
             check_binlog(version, {str(k): str(v) for k, v in cur.fetchall()})
         cur.execute("SHOW GRANTS")
         grants = [str(r[0]) for r in cur.fetchall()]
-    check_grants(make_url(db_url).username or "root", grants, mode)
+    check_grants(_url(db_url).username or "root", grants, mode)
     return version
 
 

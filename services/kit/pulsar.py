@@ -10,14 +10,17 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
-import pulsar
-from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Gauge
 
-from services.kit import tracing
 from services.kit.config import env_str
+
+if TYPE_CHECKING:
+    import pulsar
+
+# The Pulsar client and the tracing SDK are imported where they are used: the runner reads only
+# OutMessage (through the relay's state), and would otherwise hold both, ~7 MB, for its life.
 
 NAMESPACE = "persistent://public/default/"
 # By topic: a consumer subscribes to a fixed list, so the label's values are few.
@@ -40,12 +43,16 @@ def topic_url(name: str) -> str:
 
 
 def client(url: str) -> pulsar.Client:
+    import pulsar
+
     return pulsar.Client(
         url, operation_timeout_seconds=10, connection_timeout_ms=5000, logger=_quiet_logger()
     )
 
 
 def _quiet_logger() -> pulsar.ConsoleLogger:
+    import pulsar
+
     return pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn)
 
 
@@ -81,6 +88,8 @@ class Publisher:
         of the same key must not reach the topic before it), and the call raises."""
         if not messages:
             return
+        import pulsar
+
         settled = threading.Condition()
         pending = [0]
         failures: list[str] = []
@@ -146,6 +155,11 @@ def publish_spans(messages: Sequence[OutMessage]) -> Iterator[list[OutMessage]]:
     """A PRODUCER span for each message that carries a ``traceparent`` (the writer's), ended once
     the block (publishing, up to the broker's ack) is over; each message then carries its own
     span's ``traceparent``, so the consumer's span is its child."""
+    from opentelemetry import propagate, trace
+    from opentelemetry.trace import SpanKind, Status, StatusCode
+
+    from services.kit import tracing
+
     tracer = tracing.tracer(__name__)
     spans, out = [], []
     for message in messages:
@@ -183,6 +197,10 @@ def publish_spans(messages: Sequence[OutMessage]) -> Iterator[list[OutMessage]]:
 def consume_span(message: pulsar.Message, consumer: str) -> Iterator[None]:
     """The CONSUMER span of handling ``message``, child of its producer's (when it has one), and
     current meanwhile: calls made while handling it belong to the same trace."""
+    from opentelemetry.trace import SpanKind
+
+    from services.kit import tracing
+
     traceparent = dict(message.properties()).get("traceparent")
     topic = str(message.topic_name()).rsplit("/", 1)[-1]
     with tracing.tracer(__name__).start_as_current_span(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from services.cdc.estado import ask, describe
 from services.kit.preflight import is_server
 from services.mesh.settings import RunnerConfig
@@ -16,6 +14,9 @@ def banner(config: RunnerConfig, services: list[str], processes: int, logs: Path
     c = config
     database = f"SQLite files under {c.var_dir}"
     if c.db_url:
+        # Imported here: on SQLite (the default) the runner never loads SQLAlchemy (~11 MB).
+        from sqlalchemy.engine import make_url
+
         database = make_url(c.db_url).render_as_string(hide_password=True)
     edge = f"127.0.0.1:{c.edge_port}"
     events = "SQLite triggers (outbox and row-level CDC)"
