@@ -1,0 +1,36 @@
+"""The runner holds its imports for as long as `make run` lasts: on SQLite (the default) it loads
+neither SQLAlchemy nor the Pulsar client, which only the services use (issue #15, idle memory)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.components import REPO
+
+# What the runner imports, and what it calls with the default settings before its children start.
+RUNNER = """
+import json, sys
+from services.mesh.runner import Runner, RunnerConfig
+from services.kit.preflight import is_server
+
+runner = Runner(RunnerConfig.from_env({"AEROALPES_VAR_DIR": sys.argv[1]}))
+assert not is_server(runner.config.db_url)
+print(json.dumps(sorted(m for m in ("sqlalchemy", "pulsar", "alembic") if m in sys.modules)))
+"""
+
+
+def test_the_runner_on_sqlite_loads_neither_sqlalchemy_nor_the_pulsar_client(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(tmp_path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
