@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -18,15 +17,25 @@ TOPIC = "eventos-saga"
 
 
 def _pasos_json(pasos: tuple[Paso, ...]) -> str:
-    def plain(p: Paso) -> dict[str, Any]:
-        d = asdict(p)
-        d["estado"] = p.estado.value
-        d["fecha_actualizacion"] = (
-            p.fecha_actualizacion.isoformat() if p.fecha_actualizacion else None
-        )
-        return d
-
-    return json.dumps([plain(p) for p in pasos])
+    # Written field by field, in the dataclass's order: dataclasses.asdict deep-copies every
+    # value, and this runs on every transition (7 % of the orchestrator's CPU in a profile).
+    return json.dumps(
+        [
+            {
+                "indice": p.indice,
+                "nombre": p.nombre,
+                "estado": p.estado.value,
+                "intentos": p.intentos,
+                "intentos_compensacion": p.intentos_compensacion,
+                "error": p.error,
+                "incierto": p.incierto,
+                "fecha_actualizacion": (
+                    p.fecha_actualizacion.isoformat() if p.fecha_actualizacion else None
+                ),
+            }
+            for p in pasos
+        ]
+    )
 
 
 def _pasos(text: str) -> tuple[Paso, ...]:

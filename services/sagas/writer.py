@@ -105,17 +105,24 @@ class GroupCommit:
                     uow.session.connection()  # begun here, with the batch's lock wait
                 finally:
                     deadline.reset(token)
+                # A savepoint keeps one write's failure from undoing the others'; a write
+                # alone needs none: its failure leaves nothing to commit.
+                alone = len(items) == 1
                 for current in items:
                     current.error = None  # a second run of the batch starts afresh
                     try:
-                        with uow.session.begin_nested():
+                        if alone:
                             current.result = current.context.run(current.write, uow.session)
+                        else:
+                            with uow.session.begin_nested():
+                                current.result = current.context.run(current.write, uow.session)
                     except sa.exc.DBAPIError:
                         raise  # it may have ended the transaction (InnoDB, on a deadlock)
                     except Exception as error:  # this write's refusal (a lost lease) only
                         current.error = error
                 current = None
-                uow.commit()
+                if any(item.error is None for item in items):
+                    uow.commit()  # else the transaction rolls back on the way out
         except sa.exc.DBAPIError:
             if current is None:  # beginning or committing: nobody's in particular
                 for item in items:

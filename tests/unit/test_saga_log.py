@@ -118,3 +118,17 @@ def test_a_new_saga_keeps_the_trace_it_was_started_under() -> None:
     traza = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
     saga = Saga.nueva("s", "reserva", NAMES, {}, "c", T[0], T[1], traza=traza)
     assert saga.traza == traza and new().traza is None
+
+
+def test_a_step_survives_its_row_with_every_field() -> None:
+    """Each step is written field by field (rows._pasos_json): a field added to Paso and not
+    written there would come back as its default after a restart. Every field here differs
+    from its default, so a missed one fails this."""
+    from dataclasses import fields
+
+    from services.sagas.rows import _pasos, _pasos_json
+
+    paso = Paso(3, "pagar_reserva", EstadoPaso.FALLIDO, 4, 2, "UNAVAILABLE: caído", True, T[7])
+    defaults = Paso(0, "")
+    assert all(getattr(paso, f.name) != getattr(defaults, f.name) for f in fields(Paso))
+    assert _pasos(_pasos_json((paso, Paso(4, "confirmar")))) == (paso, Paso(4, "confirmar"))
