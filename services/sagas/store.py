@@ -53,7 +53,9 @@ class SagaStore:
         with uow() as probe:
             serialized = probe.session.get_bind().dialect.name == "sqlite"
         self.writer = GroupCommit(uow) if serialized else None
-        self._saves: dict[str, sa.Update] = {}  # by dialect: the lease's end is SQL per dialect
+        # Built once per dialect (the lease's end is SQL per dialect), values bound per call.
+        self._saves: dict[str, sa.Update] = {}
+        self._creates: dict[str, sa.Insert] = {}
 
     def create(self, saga: Saga, key: str, huella: str) -> tuple[Saga, bool]:
         """Inserts the saga, owned by us; for a reused key returns the existing one, False."""
@@ -64,15 +66,15 @@ class SagaStore:
                     return existing, False
                 ahora = self.clock()
                 uow.session.execute(
-                    sagas.insert().values(
-                        id=saga.id, tipo=saga.tipo, id_cliente=saga.id_cliente, idempotency_key=key,
-                        huella=huella, propietario=self.owner,
-                        lease_hasta=self.leases.until(uow.session),
-                        version=1, fecha_creacion=saga.fecha_creacion,
-                        fecha_limite=saga.fecha_limite,
-                        version_definicion=saga.version_definicion, traza=saga.traza,
+                    self._create_statement(uow.session),
+                    {
+                        "id": saga.id, "tipo": saga.tipo, "id_cliente": saga.id_cliente,
+                        "idempotency_key": key, "huella": huella, "propietario": self.owner,
+                        "version": 1, "fecha_creacion": saga.fecha_creacion,
+                        "fecha_limite": saga.fecha_limite,
+                        "version_definicion": saga.version_definicion, "traza": saga.traza,
                         **columns(saga),
-                    )
+                    },
                 )  # fmt: skip
                 self._log(uow.session, saga, 1, ahora)
                 try:
@@ -149,6 +151,15 @@ class SagaStore:
                 **{name: sa.bindparam(f"v_{name}") for name in values},
             )
             self._saves[dialect] = statement
+        return statement
+
+    def _create_statement(self, session: Session) -> sa.Insert:
+        """The INSERT of a new saga, taking its lease now; the other columns bound per call."""
+        dialect = session.get_bind().dialect.name
+        statement = self._creates.get(dialect)
+        if statement is None:
+            statement = sagas.insert().values(lease_hasta=self.leases.until(session))
+            self._creates[dialect] = statement
         return statement
 
     def _log(self, session: Session, saga: Saga, version: int, ahora: datetime) -> None:
