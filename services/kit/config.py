@@ -71,3 +71,18 @@ class ServiceConfig:
                 env, f"AEROALPES_{name.upper()}_METRICS_PORT", 9400 + default_port % 100
             ),
         )
+
+
+def sample_ratio(env: Mapping[str, str]) -> float:
+    """AEROALPES_TRAZAS_MUESTREO: the share of new traces sampled (here, not in kit/tracing,
+    so the runner reads it without loading the tracing SDK)."""
+    text = env_str(env, "AEROALPES_TRAZAS_MUESTREO", "1")
+    try:
+        ratio = float(text)
+    except ValueError:
+        raise ConfigError(
+            f"AEROALPES_TRAZAS_MUESTREO must be a number from 0 to 1, got {text!r}"
+        ) from None
+    if not 0 <= ratio <= 1:
+        raise ConfigError(f"AEROALPES_TRAZAS_MUESTREO must be from 0 to 1, got {text!r}")
+    return ratio

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from services.kit.config import ConfigError, env_int, env_port, env_str
+from services.kit.config import ConfigError, env_int, env_port, env_str, sample_ratio
 from services.kit.preflight import cdc_mode, is_server
-from services.kit.tracing import sample_ratio
 from services.mesh.edge_policy import RateLimits
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,5 +1,6 @@
 """The runner holds its imports for as long as `make run` lasts: on SQLite (the default) it loads
-neither SQLAlchemy nor the Pulsar client, which only the services use (issue #15, idle memory)."""
+neither SQLAlchemy, nor the Pulsar client, nor the tracing SDK, which only the services use
+(issue #15, idle memory)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from services.kit.preflight import is_server
 
 runner = Runner(RunnerConfig.from_env({"AEROALPES_VAR_DIR": sys.argv[1]}))
 assert not is_server(runner.config.db_url)
-print(json.dumps(sorted(m for m in ("sqlalchemy", "pulsar", "alembic") if m in sys.modules)))
+heavy = ("sqlalchemy", "pulsar", "alembic", "opentelemetry.sdk.trace")
+print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
 
-def test_the_runner_on_sqlite_loads_neither_sqlalchemy_nor_the_pulsar_client(
+def test_the_runner_on_sqlite_loads_no_sqlalchemy_pulsar_client_or_tracing_sdk(
     tmp_path: Path,
 ) -> None:
     done = subprocess.run(
