@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import grpc
 from aeroalpes.cdc.v1 import relay_pb2, relay_pb2_grpc
 from google.protobuf import duration_pb2, timestamp_pb2
 from prometheus_client import Counter, Gauge
@@ -98,27 +97,5 @@ class RelayServicer(relay_pb2_grpc.RelayServiceServicer):
         return relay_pb2.ObtenerEstadoResponse(estado=self.tracker.estado())
 
 
-def describe(estado: relay_pb2.EstadoRelay) -> str:
-    """One line for a banner or a log: ``SERVING (binlog), lag 0.0 s`` or why not."""
-    lag_s = estado.retraso.seconds + estado.retraso.nanos / 1e9
-    if estado.sirviendo:
-        return f"relay SERVING ({estado.modo}), lag {lag_s:.1f} s"
-    why = f": {estado.motivo}" if estado.motivo else ""
-    return f"relay NOT_SERVING ({estado.modo}) for {lag_s:.0f} s{why}"
-
-
 def now_ms() -> int:
     return int(time.time() * 1000)
-
-
-def ask(address: str, timeout: float = 2.0) -> relay_pb2.EstadoRelay | None:
-    """The relay's state at ``address``, or None when it does not answer."""
-    try:
-        with grpc.insecure_channel(address) as channel:
-            stub = relay_pb2_grpc.RelayServiceStub(channel)  # type: ignore[no-untyped-call]
-            response: relay_pb2.ObtenerEstadoResponse = stub.ObtenerEstado(
-                relay_pb2.ObtenerEstadoRequest(), timeout=timeout
-            )
-    except grpc.RpcError:
-        return None
-    return response.estado

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from services.cdc import binlog, sqlite_changes
+from services.cdc import sqlite_changes
 from services.cdc.checkpoint import Checkpoint, SqlitePositions
 from services.cdc.config import CdcConfig
 from services.cdc.envelope import Change, cdc_message, outbox_message
@@ -104,6 +104,10 @@ class Relay:
     # --- MySQL / MariaDB
 
     def _run_binlog(self, publisher: Publisher) -> None:
+        # Here, not at the top: the binlog reader (pymysql, mysql-replication) is ~3 MB a relay
+        # on SQLite, the default, would hold for nothing.
+        from services.cdc import binlog
+
         heartbeat_s = self.config.heartbeat_ms / 1000
         settings = binlog.connection_settings(self.config.db_url or "", heartbeat_s)
         checkpoint = Checkpoint(self.config.checkpoint_dir / "binlog.json")

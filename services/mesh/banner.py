@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.cdc.estado import ask, describe
+from services.cdc.preguntar import ask, describe
 from services.kit.preflight import is_server
 from services.mesh.settings import RunnerConfig
 

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from services.cdc.estado import ask, describe
+from services.cdc.preguntar import ask, describe
 from services.kit.config import ConfigError
 from services.kit.preflight import PreflightError, check_database, is_server
 from services.mesh import launch

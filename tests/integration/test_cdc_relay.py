@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from grpc_health.v1 import health_pb2
 
-from services.cdc.estado import ask
+from services.cdc.preguntar import ask
 from services.kit.db import UtcDateTime, big_id, create_engine, database_url, ensure_database
 from tests.support.components import free_port, wait_until
 from tests.support.grpc_process import ServiceProcess, grpc_service, health_status

@@ -20,7 +20,7 @@ from grpc_health.v1 import health_pb2
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from services.cdc.estado import ask
+from services.cdc.preguntar import ask
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.outbox import Outbox, outbox_table
 from services.kit.preflight import check_database, check_grants

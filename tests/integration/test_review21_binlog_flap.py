@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from services.cdc.estado import ask
+from services.cdc.preguntar import ask
 from services.kit.db import create_engine, database_url, ensure_database
 from tests.integration.test_review21_binlog_stall import (
     FAST_HEARTBEAT,

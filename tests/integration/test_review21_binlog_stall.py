@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.cdc.estado import ask
+from services.cdc.preguntar import ask
 from services.kit.db import big_id, create_engine, database_url, ensure_database
 from tests.support.components import free_port, wait_until
 from tests.support.grpc_process import grpc_service

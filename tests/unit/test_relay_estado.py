@@ -6,7 +6,8 @@ from aeroalpes.cdc.v1 import relay_pb2
 from google.protobuf import duration_pb2
 
 from services.cdc.envelope import Change
-from services.cdc.estado import Tracker, describe
+from services.cdc.estado import Tracker
+from services.cdc.preguntar import describe
 from services.ui.feed import Feed
 from services.ui.servicer import EventosServicer
 

@@ -1,6 +1,6 @@
 """The runner holds its imports for as long as `make run` lasts: on SQLite (the default) it loads
-neither SQLAlchemy, nor the Pulsar client, nor the tracing SDK, which only the services use
-(issue #15, idle memory)."""
+neither SQLAlchemy, nor the Pulsar client, nor the tracing SDK, nor the metrics client, which only
+the services use (issue #15, idle memory)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from services.kit.preflight import is_server
 
 runner = Runner(RunnerConfig.from_env({"AEROALPES_VAR_DIR": sys.argv[1]}))
 assert not is_server(runner.config.db_url)
-heavy = ("sqlalchemy", "pulsar", "alembic", "opentelemetry.sdk.trace")
+heavy = ("sqlalchemy", "pulsar", "alembic", "opentelemetry.sdk.trace", "prometheus_client")
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 
