@@ -31,16 +31,23 @@ def _notificacion(row: sa.Row[object]) -> Notificacion:
     return Notificacion(**{k: m[k] for k in Notificacion.__dataclass_fields__})
 
 
+# Built once: every event runs both (a profile put 22 % of the consumer's CPU in building
+# statements); values bound per call.
+_EXISTE = sa.select(notificaciones.c.id).where(
+    notificaciones.c.id_evento == sa.bindparam("evento_buscado")
+)
+_AGREGAR = notificaciones.insert()
+
+
 class Repositorio:
     def __init__(self, session: Session) -> None:
         self.session = session
 
     def existe(self, id_evento: str) -> bool:
-        query = sa.select(notificaciones.c.id).where(notificaciones.c.id_evento == id_evento)
-        return self.session.execute(query).first() is not None
+        return self.session.execute(_EXISTE, {"evento_buscado": id_evento}).first() is not None
 
     def agregar(self, n: Notificacion) -> None:
-        self.session.execute(notificaciones.insert().values(**n.__dict__))
+        self.session.execute(_AGREGAR, dict(n.__dict__))
 
     def listar(
         self, id_cliente: str, id_reserva: str, antes_de: int | None, limite: int
