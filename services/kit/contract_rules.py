@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import protovalidate
 from buf.validate import validate_pb2
@@ -119,7 +119,6 @@ def check(request: object) -> None:
 # "size(this) <= N ? '' : 'message'": the kit reads its bound and message from it, so a list over
 # its bound is refused as such without evaluating its items (a client may send 1 MiB of them).
 _OVER = re.compile(r"size\(this\) > (\d+) \? '([^']*)'|size\(this\) <= (\d+) \? '' : '([^']*)'")
-_plans: dict[str, tuple[tuple[Any, tuple[int, str] | None], ...]] = {}
 
 
 def count_rule(field: Any) -> tuple[int, str] | None:
@@ -137,48 +136,81 @@ def count_rule(field: Any) -> tuple[int, str] | None:
     return None
 
 
-def _plan(message: Any) -> tuple[tuple[Any, tuple[int, str] | None], ...]:
-    """The fields to look into: lists with a count rule and fields holding messages."""
-    name = message.DESCRIPTOR.full_name
-    if name not in _plans:
-        _plans[name] = tuple(
-            (f, count_rule(f) if f.is_repeated else None)
-            for f in message.DESCRIPTOR.fields
-            if (f.message_type is not None and not f.message_type.GetOptions().map_entry)
-            or (f.is_repeated and count_rule(f) is not None)
-        )
-    return _plans[name]
+class _Look(NamedTuple):
+    """A field _cut looks at: a list with a count rule, or one holding messages that may."""
+
+    name: str
+    number: int
+    repeated: bool
+    bound: tuple[int, str] | None  # a list's count rule: (bound, message)
+    inside: bool  # its message(s) hold, at some depth, a list with a count rule
+
+
+# By message type (its descriptor), the fields _cut looks at; worked out once per type, so a
+# request's walk goes only where a list with a count rule can be (not into dates, places...).
+_plans: dict[Any, tuple[_Look, ...]] = {}
+
+
+def _plan(descriptor: Any) -> tuple[_Look, ...]:
+    plan = _plans.get(descriptor)
+    if plan is None:
+        built: dict[Any, tuple[_Look, ...] | None] = {}
+        _build(descriptor, built)
+        # Published whole (other threads may be checking): a plan found is always complete.
+        _plans.update((type_, looks) for type_, looks in built.items() if looks is not None)
+        plan = _plans[descriptor]
+    return plan
+
+
+def _build(descriptor: Any, built: dict[Any, tuple[_Look, ...] | None]) -> bool:
+    """Builds the plans of ``descriptor`` and the types it holds into ``built``; True when it
+    holds a list with a count rule. A type met again while its own plan is being built (a
+    recursive type) counts as holding one: looked into, as a walk without plans would."""
+    if descriptor in _plans or descriptor in built:
+        known = _plans.get(descriptor, built.get(descriptor))
+        return known is None or bool(known)
+    built[descriptor] = None  # being built
+    looks = []
+    for field in descriptor.fields:
+        entry = field.message_type
+        is_map = entry is not None and entry.GetOptions().map_entry
+        bound = count_rule(field) if field.is_repeated else None
+        inside = entry is not None and not is_map and _build(entry, built)
+        if bound is not None or inside:
+            looks.append(_Look(field.name, field.number, field.is_repeated, bound, inside))
+    built[descriptor] = tuple(looks)
+    return bool(looks)
 
 
 def _cut(message: Any, path: str, key: Key, over: list[tuple[Key, FieldViolation]]) -> Any:
     """A copy of ``message`` whose lists over their count rule are emptied (each one's violation
     added to ``over``), or None when no list is over its bound."""
     cut = None
-    for field, rule in _plan(message):
-        here = f"{path}.{field.name}" if path else field.name
-        if not field.is_repeated:
+    for look in _plan(message.DESCRIPTOR):
+        here = f"{path}.{look.name}" if path else look.name
+        if not look.repeated:
             inner = (
-                _cut(getattr(message, field.name), here, (*key, field.number, 0), over)
-                if message.HasField(field.name)
+                _cut(getattr(message, look.name), here, (*key, look.number, 0), over)
+                if message.HasField(look.name)
                 else None
             )
             if inner is not None:
                 cut = cut or _copy(message)
-                getattr(cut, field.name).CopyFrom(inner)
+                getattr(cut, look.name).CopyFrom(inner)
             continue
-        items = getattr(message, field.name)
-        if rule is not None and len(items) > rule[0]:
-            over.append(((*key, field.number, 0), FieldViolation(here, rule[1])))
+        items = getattr(message, look.name)
+        if look.bound is not None and len(items) > look.bound[0]:
+            over.append(((*key, look.number, 0), FieldViolation(here, look.bound[1])))
             cut = cut or _copy(message)
-            cut.ClearField(field.name)
+            cut.ClearField(look.name)
             continue
-        if field.message_type is None:
+        if not look.inside:
             continue
         for n, item in enumerate(items):
-            inner = _cut(item, f"{here}[{n}]", (*key, field.number, n), over)
+            inner = _cut(item, f"{here}[{n}]", (*key, look.number, n), over)
             if inner is not None:
                 cut = cut or _copy(message)
-                getattr(cut, field.name)[n].CopyFrom(inner)
+                getattr(cut, look.name)[n].CopyFrom(inner)
     return cut
 
 

@@ -168,12 +168,24 @@ class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
 
     def __init__(self, checked: Mapping[str, Any] | None = None) -> None:
         self.checked = dict(checked or {})
+        # By method, the handler grpc found and ours around it. grpc asks on every call; what we
+        # add depends on the method alone (its rules' check, the test-only fault, the wrappers),
+        # so it is built on the method's first call. Only registered methods get here.
+        self._handlers: dict[str, tuple[Any, Any]] = {}
 
     def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
         handler = continuation(handler_call_details)
         if handler is None:
             return None
         method = handler_call_details.method
+        known = self._handlers.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap(method, handler)
+        self._handlers[method] = (handler, wrapped)  # two first calls at once: both build one
+        return wrapped
+
+    def _wrap(self, method: str, handler: Any) -> Any:
         _, service, name = method.split("/") if method.count("/") == 2 else ("", "", "")
         servicer = self.checked.get(service)
         rules = _no_rules if servicer is None else contract_rules.checker(servicer, name)

@@ -4,13 +4,14 @@ spelling per UUID, no control or bidi characters in any string."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from services.kit.errors import FieldViolation, InvalidRequest
@@ -21,6 +22,11 @@ from services.kit.errors import FieldViolation, InvalidRequest
 _DECEPTIVE = frozenset(
     "\u061c\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
 )
+# Control characters (General_Category Cc) are U+0000-U+001F and U+007F-U+009F (Unicode adds
+# none; tests/unit/test_validation.py checks every code point): with the deceptive ones, one
+# character class, so a string costs one search rather than a lookup per character.
+_CONTROL = frozenset(chr(c) for c in range(0x100) if unicodedata.category(chr(c)) == "Cc")
+_UNSAFE = re.compile(f"[{re.escape(''.join(sorted(_CONTROL | _DECEPTIVE)))}]")
 UNSAFE_TEXT = "no admite caracteres de control ni de dirección de texto (bidi)"
 
 
@@ -77,7 +83,7 @@ def is_uuid(value: str) -> bool:
 
 
 def is_safe_text(value: str) -> bool:
-    return not any(c in _DECEPTIVE or unicodedata.category(c) == "Cc" for c in value)
+    return _UNSAFE.search(value) is None
 
 
 def is_id_field(name: str) -> bool:
@@ -93,52 +99,129 @@ def canonicalize(request: object) -> None:
     offending field by its path (e.g. ``itinerarios[0].odos[0]...origen.nombre``)."""
     if not isinstance(request, Message):
         return  # a raw-bytes handler: nothing typed to walk
-    v = Violations()
-    _walk(request, v)
-    v.raise_if_any()
+    found: list[FieldViolation] = []
+    _walk(request, "", found)
+    if found:
+        raise InvalidRequest(found)
 
 
-def _walk(message: Message, v: Violations) -> None:
+def _walk(message: Any, prefix: str, found: list[FieldViolation]) -> None:
+    plan = _plans.get(message.DESCRIPTOR)
+    if plan is None:
+        plan = _plan(message.DESCRIPTOR)
     for field, value in message.ListFields():
-        if is_map(field):
-            _walk_map(field.name, value, v)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE:
-            items = value if _repeated(field) else [value]
-            for n, item in enumerate(items):
-                with v.at(f"{field.name}[{n}]" if _repeated(field) else field.name):
-                    _walk(item, v)
-        elif field.type == FieldDescriptor.TYPE_STRING:
-            texts = list(value) if _repeated(field) else [value]
-            for n, text in enumerate(texts):
-                name = f"{field.name}[{n}]" if _repeated(field) else field.name
-                if not v.check(is_safe_text(text), name, UNSAFE_TEXT):
-                    continue
-                if is_id_field(field.name) and text != text.lower() and is_uuid(text):
-                    _set(message, field, n, text.lower())
+        spec = plan.get(field.number)
+        if spec is None:
+            continue  # holds no text
+        here = f"{prefix}.{spec.name}" if prefix else spec.name
+        if spec.kind is _MAP:
+            _walk_map(here, value, spec.value_kind, found)
+        elif spec.kind is _MESSAGE and spec.repeated:
+            for n, item in enumerate(value):
+                _walk(item, f"{here}[{n}]", found)
+        elif spec.kind is _MESSAGE:
+            _walk(value, here, found)
+        elif spec.repeated:
+            for n, text in enumerate(value):
+                if _safe(text, f"{here}[{n}]", found) and spec.is_id and _upper_uuid(text):
+                    getattr(message, spec.name)[n] = text.lower()
+        elif _safe(value, here, found) and spec.is_id and _upper_uuid(value):
+            setattr(message, spec.name, value.lower())
 
 
-def _walk_map(name: str, entries: Any, v: Violations) -> None:
+def _walk_map(name: str, entries: Any, value_kind: str | None, found: list[FieldViolation]) -> None:
     for key, value in entries.items():
         path = f"{name}[{key!r}]"
-        if isinstance(key, str) and not v.check(is_safe_text(key), path, UNSAFE_TEXT):
+        if isinstance(key, str) and not _safe(key, path, found):
             continue
-        if isinstance(value, Message):
-            with v.at(path):
-                _walk(value, v)
-        elif isinstance(value, str):
-            v.check(is_safe_text(value), path, UNSAFE_TEXT)
+        if value_kind is _MESSAGE:
+            _walk(value, path, found)
+        elif value_kind is _TEXT:
+            _safe(value, path, found)
+
+
+def _safe(text: str, path: str, found: list[FieldViolation]) -> bool:
+    if _UNSAFE.search(text) is None:
+        return True
+    found.append(FieldViolation(path, UNSAFE_TEXT))
+    return False
+
+
+def _upper_uuid(text: str) -> bool:
+    return text != text.lower() and is_uuid(text)
+
+
+# A walk's plan of a message type: by field number, the fields that can hold text (strings, and
+# messages, lists and maps that hold some), worked out once per type from its descriptor; a
+# request's walk skips the rest (numbers, timestamps...) without asking the descriptor again.
+_TEXT, _MESSAGE, _MAP = "text", "message", "map"
+
+
+class _Field(NamedTuple):
+    name: str
+    kind: str
+    repeated: bool = False
+    is_id: bool = False  # text: an identifier, made canonical
+    value_kind: str | None = None  # map: its values' kind, when they can hold text
+
+
+_plans: dict[Descriptor, dict[int, _Field]] = {}  # by type, the descriptor itself: one lookup
+
+
+def _plan(descriptor: Descriptor) -> dict[int, _Field]:
+    built: dict[Descriptor, dict[int, _Field] | None] = {}
+    _build(descriptor, built)
+    # Published complete (another thread may be walking): a plan found is always a whole one.
+    _plans.update((type_, plan) for type_, plan in built.items() if plan is not None)
+    return _plans[descriptor]
+
+
+def _build(descriptor: Descriptor, built: dict[Descriptor, dict[int, _Field] | None]) -> bool:
+    """Builds the plans of ``descriptor`` and the types it holds into ``built``; True when it can
+    hold text. A type met again while its own plan is being built (a recursive type) counts as
+    holding text: walked into, as a walk without plans would."""
+    if descriptor in _plans:
+        return bool(_plans[descriptor])
+    if descriptor in built:
+        plan = built[descriptor]
+        return plan is None or bool(plan)
+    built[descriptor] = None  # being built
+    fields = {}
+    for field in descriptor.fields:
+        spec = _field_plan(field, built)
+        if spec is not None:
+            fields[field.number] = spec
+    built[descriptor] = fields
+    return bool(fields)
+
+
+def _field_plan(
+    field: FieldDescriptor, built: dict[Descriptor, dict[int, _Field] | None]
+) -> _Field | None:
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        value_kind = _kind(entry.fields_by_name["value"], built)
+        if entry.fields_by_name["key"].type != FieldDescriptor.TYPE_STRING and value_kind is None:
+            return None
+        return _Field(field.name, _MAP, value_kind=value_kind)
+    kind = _kind(field, built)
+    if kind is None:
+        return None
+    return _Field(field.name, kind, bool(field.is_repeated), is_id_field(field.name))
+
+
+def _kind(field: FieldDescriptor, built: dict[Descriptor, dict[int, _Field] | None]) -> str | None:
+    if field.type == FieldDescriptor.TYPE_STRING:
+        return _TEXT
+    message = field.message_type
+    if (
+        field.type == FieldDescriptor.TYPE_MESSAGE
+        and message is not None
+        and _build(message, built)
+    ):
+        return _MESSAGE
+    return None
 
 
 def is_map(field: FieldDescriptor) -> bool:
     return field.message_type is not None and bool(field.message_type.GetOptions().map_entry)
-
-
-def _repeated(field: FieldDescriptor) -> bool:
-    return bool(field.is_repeated)
-
-
-def _set(message: Message, field: FieldDescriptor, index: int, value: str) -> None:
-    if _repeated(field):
-        getattr(message, field.name)[index] = value
-    else:
-        setattr(message, field.name, value)

@@ -199,6 +199,32 @@ def test_a_list_of_plain_values_within_its_count_does_not_end_the_walk() -> None
     assert refused(request) == [("envolturas[0].items", "admite como máximo 2")]
 
 
+def _nodo_type() -> Any:
+    """``prueba.Nodo { repeated Nodo hijos = 1 (at most 2); string valor = 2 (cannot be
+    evaluated when set); google.protobuf.Timestamp cuando = 3 }``: a recursive type."""
+    pool = private_pool()
+    file = rules_file("prueba/nodo.proto", "prueba")
+    file.dependency.append("google/protobuf/timestamp.proto")
+    nodo = file.message_type.add(name="Nodo")
+    hijos = _field(nodo, "hijos", 1, type=_FIELD.TYPE_MESSAGE, type_name=".prueba.Nodo")
+    hijos.label = _FIELD.LABEL_REPEATED
+    _rule(hijos, "hijos.cantidad", "size(this) > 2 ? 'admite como máximo 2' : ''")
+    valor = _field(nodo, "valor", 2, type=_FIELD.TYPE_STRING)
+    _rule(valor, "valor", "this == '' ? '' : (1 / (size(this) - size(this)) == 0 ? '' : 'x')")
+    _field(nodo, "cuando", 3, type=_FIELD.TYPE_MESSAGE, type_name=".google.protobuf.Timestamp")
+    pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("prueba.Nodo"))
+
+
+def test_a_list_over_its_count_deep_in_a_recursive_type_is_cut_where_it_is() -> None:
+    request = _nodo_type()()
+    request.hijos.add().cuando.seconds = 1
+    nieto = request.hijos.add().hijos.add()
+    for _ in range(3):
+        nieto.hijos.add(valor="roto")  # evaluated, it would refuse the whole request
+    assert refused(request) == [("hijos[1].hijos[0].hijos", "admite como máximo 2")]
+
+
 def test_a_message_rule_is_reported_at_the_field_its_id_names() -> None:
     assert refused(pedido(nombre="x")) == [("nombre", "es muy corto")]
     request = pedido(envoltura={"item": {"valor": "igual"}})
