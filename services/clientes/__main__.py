@@ -11,8 +11,8 @@ from datetime import timedelta
 from pathlib import Path
 
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from services.clientes import tables
 from services.clientes.domain import EstadoUsuario
@@ -51,7 +51,7 @@ def operadores() -> list[str]:
     return [e for e in os.environ.get("AEROALPES_OPERADORES", "").split(",") if e.strip()]
 
 
-def cuenta_activa(sessions: Callable[[], Session]) -> Callable[[str], bool | None]:
+def cuenta_activa(sessions: Callable[[], Connection]) -> Callable[[str], bool | None]:
     def active(subject: str) -> bool | None:
         with UnitOfWork(sessions) as uow:
             usuario = tables.Repositorio(uow.session).por_id(subject)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from aeroalpes.clientes.v1 import eventos_pb2
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.clientes import tables
 from services.clientes.domain import (
@@ -42,7 +42,7 @@ class Handlers:
         self.outbox = Outbox(tables.outbox, source="aeroalpes/clientes")
 
     def registrar(
-        self, session: Session, registro: Registro, password_hash: str, operador: bool = False
+        self, session: Connection, registro: Registro, password_hash: str, operador: bool = False
     ) -> Usuario:
         """A new account; an operator's e-mail only through the operator command."""
         repo = tables.Repositorio(session)
@@ -72,7 +72,9 @@ class Handlers:
         self.outbox.add(session, TOPICO, evento, subject=usuario.id)
         return usuario
 
-    def autenticar(self, session: Session, email: str, password: str) -> tuple[str, datetime, str]:
+    def autenticar(
+        self, session: Connection, email: str, password: str
+    ) -> tuple[str, datetime, str]:
         """(token, expiry, user id); the same refusal whatever was wrong, so nothing leaks."""
         found = tables.Repositorio(session).por_email(normalizar_email(email))
         usuario, hashed, stored_rol = found if found else (None, None, CUSTOMER)
@@ -87,18 +89,18 @@ class Handlers:
         token, expira = self.tokens.issue(usuario.id, self.clock(), rol)
         return token, expira, usuario.id
 
-    def obtener(self, session: Session, id_usuario: str) -> Usuario:
+    def obtener(self, session: Connection, id_usuario: str) -> Usuario:
         usuario = tables.Repositorio(session).por_id(id_usuario)
         if usuario is None:
             raise NotFound("usuario", id_usuario)
         return usuario
 
-    def validar(self, session: Session, id_usuario: str) -> Usuario:
+    def validar(self, session: Connection, id_usuario: str) -> Usuario:
         usuario = self.obtener(session, id_usuario)
         usuario.validar_activo()
         return usuario
 
-    def desactivar(self, session: Session, id_usuario: str) -> Usuario:
+    def desactivar(self, session: Connection, id_usuario: str) -> Usuario:
         repo = tables.Repositorio(session)
         usuario = repo.por_id(id_usuario, lock=True)
         if usuario is None:

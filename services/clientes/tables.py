@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.clientes.domain import EstadoUsuario, TipoUsuario, Usuario
 from services.kit.db import UtcDateTime, big_id
@@ -48,7 +48,7 @@ def _usuario(row: sa.Row[object]) -> Usuario:
 
 
 class Repositorio:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def por_id(self, id_usuario: str, lock: bool = False) -> Usuario | None:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Collection
 from datetime import datetime
 
 from aeroalpes.gds.v1 import eventos_pb2
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.comun.itinerario import Itinerario
 from services.gds import tables
@@ -44,7 +44,7 @@ class Handlers:
             time.sleep(self.latencia_ms / 1000)
 
     def confirmar(
-        self, session: Session, id_reserva: str, itinerarios: tuple[Itinerario, ...]
+        self, session: Connection, id_reserva: str, itinerarios: tuple[Itinerario, ...]
     ) -> Confirmacion:
         repo = tables.ConfirmacionRepository(session)
         previo = repo.for_reserva(id_reserva, lock=True)
@@ -74,7 +74,7 @@ class Handlers:
         self.outbox.add(session, TOPIC, evento, subject=id_reserva)
         return confirmacion
 
-    def revertir(self, session: Session, id_reserva: str) -> Confirmacion | None:
+    def revertir(self, session: Connection, id_reserva: str) -> Confirmacion | None:
         """Voids; before any confirmation records a tombstone and returns None."""
         repo = tables.ConfirmacionRepository(session)
         previo = repo.for_reserva(id_reserva, lock=True)
@@ -95,7 +95,7 @@ class Handlers:
             self.outbox.add(session, TOPIC, evento, subject=id_reserva)
         return confirmacion
 
-    def obtener(self, session: Session, id_reserva: str) -> Confirmacion:
+    def obtener(self, session: Connection, id_reserva: str) -> Confirmacion:
         confirmacion = tables.ConfirmacionRepository(session).for_reserva(id_reserva)
         if confirmacion is None or isinstance(confirmacion, str):
             raise NotFound("confirmacion", id_reserva)

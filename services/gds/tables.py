@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.gds.domain import Confirmacion, EstadoConfirmacion
 from services.kit.db import UtcDateTime, big_id
@@ -51,7 +51,7 @@ _AGREGAR = confirmaciones.insert()
 
 
 class ConfirmacionRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def for_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:

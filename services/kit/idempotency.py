@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit import identity
 from services.kit.db import UnitOfWork, UtcDateTime, utcnow
@@ -98,7 +98,7 @@ class IdempotencyStore:
         )
         self._insert = table.insert()
 
-    def replay(self, session: Session, key: str, huella: str) -> bytes | None:
+    def replay(self, session: Connection, key: str, huella: str) -> bytes | None:
         """The stored answer for ``key``; Conflict if it was used for another body."""
         row = session.execute(self._stored, {"clave_buscada": key}).first()
         if row is None:
@@ -108,7 +108,7 @@ class IdempotencyStore:
             raise Conflict("idempotency_key ya se usó con otra solicitud", "CLAVE_REUTILIZADA")
         return bytes(row.respuesta)
 
-    def remember(self, session: Session, key: str, huella: str, response: bytes) -> None:
+    def remember(self, session: Connection, key: str, huella: str, response: bytes) -> None:
         session.execute(
             self._insert, {"clave": key, "huella": huella, "respuesta": response, "fecha": utcnow()}
         )
@@ -119,7 +119,7 @@ class IdempotencyStore:
         key: str,
         request: Message,
         response_type: type[R],
-        work: Callable[[Session], R],
+        work: Callable[[Connection], R],
         caller: str | None = None,
     ) -> R:
         """Runs ``work`` once per key, in one transaction with the stored answer.
@@ -159,7 +159,7 @@ class Idempotent:
         self,
         request: Message,
         response_type: type[R],
-        work: Callable[[Session], R],
+        work: Callable[[Connection], R],
         context: Any = None,
     ) -> R:
         key = str(getattr(request, "idempotency_key"))  # noqa: B009 - every mutating request has it

@@ -7,7 +7,7 @@ import uuid
 import sqlalchemy as sa
 from google.protobuf import json_format
 from google.protobuf.message import Message
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit import tracing
 from services.kit.db import UtcDateTime, big_id, utcnow
@@ -51,7 +51,7 @@ class Outbox:
         self.source = source
         self._insert = table.insert()  # built once, its values bound per event (hot path)
 
-    def add(self, session: Session, topic: str, event: Message, subject: str) -> str:
+    def add(self, session: Connection, topic: str, event: Message, subject: str) -> str:
         if topic not in TOPICS:
             raise ValueError(f"unknown notification topic {topic!r}")
         event_id = str(uuid.uuid4())

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.errors import FieldViolation, InvalidRequest
 
@@ -54,7 +54,7 @@ def _seq_of(token: str) -> int | None:
 
 
 def keyset_page(
-    session: Session, query: sa.Select[Any], table: sa.Table, antes_de: int | None, limite: int
+    session: Connection, query: sa.Select[Any], table: sa.Table, antes_de: int | None, limite: int
 ) -> tuple[list[sa.Row[Any]], int | None]:
     """One page of ``query`` over ``table``, newest ``seq`` first, and the ``seq`` to continue
     below when there is a next page (one extra row is read to know)."""

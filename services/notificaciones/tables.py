@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.db import UtcDateTime, big_id
 from services.kit.paging import keyset_page
@@ -40,7 +40,7 @@ _AGREGAR = notificaciones.insert()
 
 
 class Repositorio:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def existe(self, id_evento: str) -> bool:

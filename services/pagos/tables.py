@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
@@ -54,7 +54,7 @@ _AGREGAR = pagos.insert()
 
 
 class PagoRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def for_reserva(self, id_reserva: str) -> Pago | str | None:

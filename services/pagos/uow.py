@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from google.protobuf.message import Message
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.outbox import Outbox
 from services.pagos import tables
@@ -40,7 +40,7 @@ class UnitOfWork(Protocol):
 
 
 class SqlUnitOfWork:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
         self.pagos: Payments = tables.PagoRepository(session)
 

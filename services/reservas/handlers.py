@@ -8,7 +8,7 @@ from datetime import datetime
 
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import eventos_pb2
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.comun.itinerario import Itinerario, Pasajero
 from services.kit.db import utcnow
@@ -34,7 +34,7 @@ class Handlers:
         self.clock = clock
         self.outbox = Outbox(tables.outbox, source="aeroalpes/reservas")
 
-    def crear(self, session: Session, cmd: CrearReserva) -> Reserva:
+    def crear(self, session: Connection, cmd: CrearReserva) -> Reserva:
         repo = tables.Repositorio(session)
         estado = repo.estado(cmd.id_reserva)
         if estado == tables.LAPIDA:
@@ -55,7 +55,7 @@ class Handlers:
         self.outbox.add(session, TOPICO, evento, subject=reserva.id)
         return reserva
 
-    def aprobar(self, session: Session, id_reserva: str) -> Reserva:
+    def aprobar(self, session: Connection, id_reserva: str) -> Reserva:
         repo = tables.Repositorio(session)
         reserva = self._existente(repo, id_reserva).aprobar(self.clock())
         repo.actualizar(reserva)
@@ -67,7 +67,7 @@ class Handlers:
         self.outbox.add(session, TOPICO, evento, subject=reserva.id)
         return reserva
 
-    def cancelar(self, session: Session, id_reserva: str, motivo: str) -> Reserva | None:
+    def cancelar(self, session: Connection, id_reserva: str, motivo: str) -> Reserva | None:
         """Cancels; for an unknown id records a tombstone and returns None (nothing to undo)."""
         repo = tables.Repositorio(session)
         estado = repo.estado(id_reserva, lock=True)
@@ -89,12 +89,12 @@ class Handlers:
             self.outbox.add(session, TOPICO, evento, subject=reserva.id)
         return reserva
 
-    def obtener(self, session: Session, id_reserva: str) -> Reserva:
+    def obtener(self, session: Connection, id_reserva: str) -> Reserva:
         return self._existente(tables.Repositorio(session), id_reserva)
 
     def listar(
         self,
-        session: Session,
+        session: Connection,
         id_cliente: str,
         estado: EstadoReserva | None,
         antes_de: int | None,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from aeroalpes.reservas.v1 import reserva_pb2
 from google.protobuf import json_format
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.comun import proto
 from services.kit.db import UtcDateTime, big_id
@@ -100,7 +100,7 @@ _CAMBIAR = reservas.update().where(reservas.c.id == sa.bindparam("id_reserva"))
 class Repositorio:
     """Reads and writes bookings (and tombstones) through the caller's session."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Connection) -> None:
         self.session = session
 
     def estado(self, id_reserva: str, lock: bool = False) -> str | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import grpc
 from aeroalpes.clientes.v1 import clientes_pb2
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit import deadline, tracing
 from services.kit.db import utcnow
@@ -155,7 +155,7 @@ class Handlers:
     ) -> tuple[list[Saga], int | None]:
         return self.store.page(estado, id_cliente, antes_de, limite)
 
-    def reanudar(self, session: Session, id_saga: str) -> Saga:
+    def reanudar(self, session: Connection, id_saga: str) -> Saga:
         """FALLIDA -> COMPENSANDO in the caller's transaction; then ``impulsar`` drives it."""
         return self.store.resume(session, id_saga, self._conocida)
 

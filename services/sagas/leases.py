@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.db import UnitOfWork, db_now
 from services.sagas.domain import ACTIVOS, EstadoSaga
@@ -24,7 +24,7 @@ class Leases:
         self.owner = owner
         self.lease_s = lease.total_seconds()
 
-    def until(self, session: Session) -> sa.ColumnElement[Any]:
+    def until(self, session: Connection) -> sa.ColumnElement[Any]:
         """The end of a lease taken now, as a database expression."""
         return db_now(session, self.lease_s)
 

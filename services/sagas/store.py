@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit.db import UnitOfWork, db_now, utcnow
 from services.kit.errors import BusinessRefusal, Conflict, Contention, NotFound
@@ -51,7 +51,7 @@ class SagaStore:
         # writer would pay every statement's round trip in series (review 15b measured 2-5x
         # fewer transitions/s across 1-2 ms of network), and InnoDB groups the flushes itself.
         with uow() as probe:
-            serialized = probe.session.get_bind().dialect.name == "sqlite"
+            serialized = probe.session.dialect.name == "sqlite"
         self.writer = GroupCommit(uow) if serialized else None
         # Built once per dialect (the lease's end is SQL per dialect), values bound per call.
         self._saves: dict[str, sa.Update] = {}
@@ -89,7 +89,7 @@ class SagaStore:
         with self.uow().read_only() as uow:
             return self._by_key(uow.session, key, huella)
 
-    def _by_key(self, session: Session, key: str, huella: str) -> Saga | None:
+    def _by_key(self, session: Connection, key: str, huella: str) -> Saga | None:
         row = session.execute(_BY_KEY, {"b_key": key}).first()
         if row is None:
             return None
@@ -103,7 +103,7 @@ class SagaStore:
         are waiting (group commit)."""
         ahora = self.clock()
 
-        def write(session: Session) -> None:
+        def write(session: Connection) -> None:
             fence = {"b_id": saga.id, "b_version": saga.version, "b_owner": self.owner}
             if saga.proximo_intento is None:
                 values = {**columns(saga), "version": saga.version + 1}
@@ -140,10 +140,10 @@ class SagaStore:
             sagas.c.propietario == sa.bindparam("b_owner"),
         )
 
-    def _save_statement(self, session: Session, values: dict[str, Any]) -> sa.Update:
+    def _save_statement(self, session: Connection, values: dict[str, Any]) -> sa.Update:
         """The fenced UPDATE of a transition, its values bound as ``v_<column>`` (the columns
         are always those of ``columns()``), renewing the lease."""
-        dialect = session.get_bind().dialect.name
+        dialect = session.dialect.name
         statement = self._saves.get(dialect)
         if statement is None:
             statement = self._fenced().values(
@@ -153,16 +153,16 @@ class SagaStore:
             self._saves[dialect] = statement
         return statement
 
-    def _create_statement(self, session: Session) -> sa.Insert:
+    def _create_statement(self, session: Connection) -> sa.Insert:
         """The INSERT of a new saga, taking its lease now; the other columns bound per call."""
-        dialect = session.get_bind().dialect.name
+        dialect = session.dialect.name
         statement = self._creates.get(dialect)
         if statement is None:
             statement = sagas.insert().values(lease_hasta=self.leases.until(session))
             self._creates[dialect] = statement
         return statement
 
-    def _log(self, session: Session, saga: Saga, version: int, ahora: datetime) -> None:
+    def _log(self, session: Connection, saga: Saga, version: int, ahora: datetime) -> None:
         for tipo, paso, detalle in saga.eventos:
             line = {
                 "id_saga": saga.id, "version": version, "paso": paso, "tipo": tipo,
@@ -197,7 +197,7 @@ class SagaStore:
         return [saga_of(r) for r in rows], siguiente
 
     def resume(
-        self, session: Session, id_saga: str, check: Callable[[Saga], None] = lambda _: None
+        self, session: Connection, id_saga: str, check: Callable[[Saga], None] = lambda _: None
     ) -> Saga:
         """An operator forces a parked saga's next attempt now (ReanudarSaga): FALLIDA ->
         COMPENSANDO with a fresh budget, taking the lease, in the caller's transaction."""
@@ -229,7 +229,7 @@ class SagaStore:
         return replace(resumed, version=saga.version + 1).sin_eventos()
 
 
-def _next_attempt(session: Session, saga: Saga) -> dict[str, Any]:
+def _next_attempt(session: Connection, saga: Saga) -> dict[str, Any]:
     """A parked saga's next attempt, as a wait from now on the database's clock (the one that
     decides when it is due), not as this orchestrator's clock reads it."""
     if saga.proximo_intento is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import queue
 import threading
@@ -9,7 +10,7 @@ from collections.abc import Callable
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from services.kit import deadline
 from services.kit.db import UnitOfWork
@@ -23,7 +24,7 @@ BATCH_LOCK_WAIT_S = 1.0
 
 
 class _Write(Generic[T]):
-    def __init__(self, write: Callable[[Session], T]) -> None:
+    def __init__(self, write: Callable[[Connection], T]) -> None:
         self.write = write
         # The caller's context (its current span above all): the events a write adds to the
         # outbox carry the caller's trace, though the writer's thread runs them.
@@ -55,7 +56,7 @@ class GroupCommit:
         self._started = False
         self._lock = threading.Lock()
 
-    def submit(self, write: Callable[[Session], T]) -> T:
+    def submit(self, write: Callable[[Connection], T]) -> T:
         item = _Write(write)
         self._start()
         self._queue.put(item)  # type: ignore[arg-type]
@@ -99,10 +100,10 @@ class GroupCommit:
         """Runs ``items`` in one transaction and commits; what is left to run again."""
         current: _Write[object] | None = None
         try:
-            with self._uow() as uow:
+            with contextlib.ExitStack() as stack:
                 token = deadline.set_remaining(BATCH_LOCK_WAIT_S)
                 try:
-                    uow.session.connection()  # begun here, with the batch's lock wait
+                    uow = stack.enter_context(self._uow())  # begun: with the batch's lock wait
                 finally:
                     deadline.reset(token)
                 # A savepoint keeps one write's failure from undoing the others'; a write
