@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
-import sqlalchemy.exc
 from grpc_status import rpc_status
 
 from services.kit import contract_rules, deadline, errors, faults, validation
 from services.kit.logs import request_id
 from services.kit.status import to_status
+
+if TYPE_CHECKING:
+    import sqlalchemy.exc
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,14 @@ def _translate(exc: Exception) -> errors.DomainError | None:
     """The domain error a failure stands for, or None for a bug of ours."""
     if isinstance(exc, errors.DomainError):
         return exc
-    if isinstance(exc, sqlalchemy.exc.DBAPIError) and _driver_code(exc) in _CONTENTION:
-        return errors.Contention("conflicto de concurrencia en la base de datos; reintente")
-    if isinstance(exc, sqlalchemy.exc.OperationalError):
-        return errors.DependencyUnavailable("la base de datos no está disponible")
+    # Only a process that loaded SQLAlchemy can raise its errors: the ones without a database
+    # (vuelos, ui) never load it, ~10 MB each at idle (issue #15).
+    database_errors = sys.modules.get("sqlalchemy.exc")
+    if database_errors is not None:
+        if isinstance(exc, database_errors.DBAPIError) and _driver_code(exc) in _CONTENTION:
+            return errors.Contention("conflicto de concurrencia en la base de datos; reintente")
+        if isinstance(exc, database_errors.OperationalError):
+            return errors.DependencyUnavailable("la base de datos no está disponible")
     if isinstance(exc, grpc.RpcError) and exc.code() in _TRANSIENT:  # type: ignore[attr-defined]
         return errors.DependencyUnavailable("un servicio dependiente no está disponible")
     return None

@@ -36,3 +36,17 @@ def test_the_runner_on_sqlite_loads_no_sqlalchemy_pulsar_client_or_tracing_sdk(
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_the_services_without_a_database_load_no_sqlalchemy() -> None:
+    """vuelos (the legacy facade) and ui (the browser's bridge) keep no database: their shared
+    kit (the error interceptor above all) must not pull SQLAlchemy in (~10 MB each, idle)."""
+    code = (
+        "import json, sys, services.vuelos.__main__, services.ui.__main__\n"
+        "print(json.dumps([m for m in ('sqlalchemy', 'alembic') if m in sys.modules]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []
