@@ -111,7 +111,7 @@ def test_a_refused_write_is_rolled_back_alone(
         def run(session: Session) -> object:
             session.execute(filas.insert().values(id=100 + row))
             if row == 3:
-                raise LeaseLost("saga-3")  # after writing: its savepoint takes the row back
+                raise LeaseLost("saga-3")  # after writing: the batch goes, the others run again
             return row
 
         return run
