@@ -42,8 +42,9 @@ def crear(
     try:
         v.raise_if_any()
         engine = open_database(config, migrations)
+        password_hash = h.passwords.hash(password)  # argon2: not while holding the write lock
         with UnitOfWork(session_factory(engine)) as uow:
-            usuario = h.registrar(uow.session, registro, h.passwords.hash(password), operador=True)
+            usuario = h.registrar(uow.session, registro, password_hash, operador=True)
             uow.commit()
     except DomainError as error:
         print(f"no se creó la cuenta: {error.message}", file=sys.stderr)

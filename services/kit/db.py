@@ -192,6 +192,9 @@ class UnitOfWork:
             # The caller stopped waiting: it will retry or compensate; don't add an effect now.
             raise errors.DeadlineTooShort("el plazo de la llamada venció antes de confirmar")
         self._transaction.commit()
+        # Closed at once: a statement after the commit raises, where it would begin a new
+        # transaction that the exit then rolls back without a word.
+        self.session.close()
 
 
 def session_factory(engine: Engine) -> Callable[[], sa.Connection]:

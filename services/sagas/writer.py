@@ -88,15 +88,17 @@ class GroupCommit:
 
     def _commit(self, batch: list[_Write[object]]) -> None:
         metrics.GROUP_COMMIT_SIZE.observe(len(batch))
-        pending = list(batch)
+        pending, savepoints = list(batch), False
         try:
             while pending:
-                pending = self._attempt(pending)
+                # A batch run again (after a refusal or a database error) has a savepoint per
+                # write: more refusals (sagas taken over together) then cost no more runs.
+                pending, savepoints = self._attempt(pending, savepoints), True
         finally:
             for item in batch:
                 item.done.set()
 
-    def _attempt(self, items: list[_Write[object]]) -> list[_Write[object]]:
+    def _attempt(self, items: list[_Write[object]], savepoints: bool) -> list[_Write[object]]:
         """Runs ``items`` in one transaction and commits; what is left to run again."""
         current: _Write[object] | None = None
         try:
@@ -109,16 +111,21 @@ class GroupCommit:
                 for current in items:
                     current.error = None  # a second run of the batch starts afresh
                     try:
-                        current.result = current.context.run(current.write, uow.session)
+                        if savepoints:
+                            with uow.session.begin_nested():
+                                current.result = current.context.run(current.write, uow.session)
+                        else:
+                            current.result = current.context.run(current.write, uow.session)
                     except sa.exc.DBAPIError:
                         raise  # it may have ended the transaction (InnoDB, on a deadlock)
                     except Exception as error:  # this write's refusal (a lost lease) only
-                        # Its statements may have run in part: the whole transaction goes
-                        # (rolled back on the way out) and the others run again without it.
-                        # Rare, so the common batch pays no savepoint per write (a profile
-                        # put 6 % of the orchestrator's CPU in them).
                         current.error = error
-                        return [item for item in items if item is not current]
+                        if not savepoints:
+                            # Its statements may have run in part: the whole transaction goes
+                            # (rolled back on the way out) and the others run again without
+                            # it. Rare, so a batch pays no savepoint per write until then (a
+                            # profile put 6 % of the orchestrator's CPU in them).
+                            return [item for item in items if item is not current]
                 current = None
                 uow.commit()
         except sa.exc.DBAPIError:

@@ -126,6 +126,38 @@ def test_a_refused_write_is_rolled_back_alone(
     assert ids(uow) == {100, 101, 102, 104, 105}
 
 
+def test_many_refusals_in_one_batch_run_each_write_at_most_twice(
+    uow: Callable[[], UnitOfWork], gate: threading.Event
+) -> None:
+    """Sagas taken over together (an orchestrator that stalled past its leases) refuse together:
+    the first refusal sends the batch round again with savepoints, and no further one does."""
+    writer = GroupCommit(uow)
+    runs: dict[int, int] = {}
+
+    def write(row: int) -> Callable[[Session], object]:
+        def run(session: Session) -> object:
+            runs[row] = runs.get(row, 0) + 1  # the writer's one thread runs them all
+            session.execute(filas.insert().values(id=300 + row))
+            if row % 2:
+                raise LeaseLost(f"saga-{row}")
+            return row
+
+        return run
+
+    with ThreadPoolExecutor(24) as pool:
+        hold_writer(writer, gate, pool)
+        futures = queue_behind(writer, 16, write, pool)
+        gate.set()
+        for row, future in enumerate(futures):
+            if row % 2:
+                with pytest.raises(LeaseLost):
+                    future.result(timeout=30)
+            else:
+                assert future.result(timeout=30) == row
+    assert ids(uow) == {300 + row for row in range(0, 16, 2)}
+    assert max(runs.values()) <= 2, runs
+
+
 def test_a_database_error_fails_only_its_own_write(
     uow: Callable[[], UnitOfWork], gate: threading.Event
 ) -> None:
