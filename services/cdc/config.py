@@ -45,6 +45,12 @@ class CdcConfig:
         return frozenset({db for db, _ in self.watched} | self.outbox_dbs)
 
     @property
+    def tables(self) -> frozenset[str]:
+        """The names of the tables read, in any of ``databases``: the relay still keeps only
+        the (database, table) pairs it watches."""
+        return frozenset({t for _, t in self.watched} | ({"outbox"} if self.outbox_dbs else set()))
+
+    @property
     def backend(self) -> str:
         """How changes are read: "binlog", "sondeo" (outbox polling) or "sqlite"."""
         return self.mode if self.db_url else "sqlite"

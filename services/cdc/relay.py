@@ -121,6 +121,7 @@ class Relay:
                 position,
                 sorted(self.config.databases),
                 heartbeat_s,
+                sorted(self.config.tables),
             )
         )
         try:

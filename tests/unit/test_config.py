@@ -64,3 +64,15 @@ def test_the_relays_binlog_heartbeat_is_5_s_and_its_stream_dead_after_three_unle
     url = "mysql+pymysql://relay@127.0.0.1:3306/"
     assert binlog.connection_settings(url)["read_timeout"] == 15
     assert binlog.connection_settings(url, 1.0)["read_timeout"] == 3.0
+
+
+def test_the_binlog_reader_decodes_only_the_tables_the_relay_publishes() -> None:
+    """The watched tables and the outbox, whatever their database; the saga log's rows are
+    skipped unread unless they are asked for (AEROALPES_CDC_TABLAS)."""
+    from services.cdc.config import CdcConfig
+
+    assert CdcConfig.from_env({}).tables == {
+        "reservas", "usuarios", "pagos", "confirmaciones", "outbox",
+    }  # fmt: skip
+    asked = CdcConfig.from_env({"AEROALPES_CDC_TABLAS": "sagas.sagas,reservas.reservas"})
+    assert asked.tables == {"sagas", "reservas", "outbox"}
