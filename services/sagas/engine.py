@@ -48,18 +48,19 @@ class Engine:
 
     # --- scheduling
 
-    def submit(self, saga_id: str, due: bool = False) -> None:
+    def submit(self, saga_id: str, due: bool = False, written: Saga | None = None) -> None:
         """Drives the saga in the pool; ``due``: recovery claimed it as a parked saga whose next
-        attempt has come (only then is a FALLIDA saga tried again)."""
+        attempt has come (only then is a FALLIDA saga tried again); ``written``: the saga as
+        this orchestrator just wrote it (a new one), so it is not read back first."""
         with self._lock:
             if saga_id in self._driving or self._stopping.is_set():
                 return
             self._driving.add(saga_id)
-        self._pool.submit(self._drive_and_release, saga_id, due)
+        self._pool.submit(self._drive_and_release, saga_id, due, written)
 
-    def _drive_and_release(self, saga_id: str, due: bool) -> None:
+    def _drive_and_release(self, saga_id: str, due: bool, written: Saga | None = None) -> None:
         try:
-            self.drive(saga_id, due)
+            self.drive(saga_id, due, written)
         except LeaseLost:
             log.warning("saga %s: lease lost to another orchestrator; stopping here", saga_id)
         except UnknownDefinition as unknown:
@@ -99,8 +100,8 @@ class Engine:
 
     # --- driving one saga from its log
 
-    def drive(self, saga_id: str, due: bool = False) -> None:
-        saga = self.store.load(saga_id)
+    def drive(self, saga_id: str, due: bool = False, written: Saga | None = None) -> None:
+        saga = written or self.store.load(saga_id)
         if saga is None or (saga.estado is EstadoSaga.FALLIDA and not due):
             return  # parked: its next attempt comes through recovery (or ReanudarSaga)
         if saga.estado is not EstadoSaga.FALLIDA and saga.siguiente() is None:

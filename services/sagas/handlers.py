@@ -92,7 +92,7 @@ class Handlers:
         saga, created = self.store.create(nueva, key, cmd.huella)
         if created:
             metrics.STARTED.labels(saga.tipo).inc()
-            self.engine.submit(saga.id)
+            self.engine.submit(saga.id, written=saga)  # as written: no read back (issue #15)
         return saga
 
     def _validar_cliente(self, id_cliente: str) -> None:

@@ -127,12 +127,12 @@ def test_a_saga_submitted_twice_is_driven_once_until_its_driver_lets_go(
     engine.submit(first.id)
     engine.submit(first.id)  # a nudge while it is being driven: the driver will see it
     engine.submit(second.id)
-    assert [args for _, args in pool.jobs] == [(first.id, False), (second.id, False)]
+    assert [args[0] for _, args in pool.jobs] == [first.id, second.id]
     fn, args = pool.jobs[0]
     fn(*args)  # drives it to the end and lets go
     assert state(s, first.id) is EstadoSaga.COMPLETADA
     engine.submit(first.id)  # now a new driver may take it (and finds nothing to do)
-    assert [args for _, args in pool.jobs][2:] == [(first.id, False)]
+    assert [args[0] for _, args in pool.jobs][2:] == [first.id]
     assert first.id not in engine.notifier._versions  # nothing kept per finished saga
 
 
