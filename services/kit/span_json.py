@@ -153,10 +153,7 @@ def _some_attributes(
         for key, value in attributes.items():
             try:
                 encoded.append({"key": key, "value": _value(value)})
-            except (
-                TypeError,
-                ValueError,
-            ) as error:  # as protobuf: the attribute goes, not the span
+            except Exception as error:  # as the protobuf path: the attribute goes, not the batch
                 log.warning("cannot encode span attribute %s: %s", key, error)
         if encoded:
             out["attributes"] = encoded
