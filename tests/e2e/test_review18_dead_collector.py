@@ -26,4 +26,10 @@ def test_a_dead_collector_does_not_make_the_runner_kill_anyone_on_stop(tmp_path:
     output = mesh.output.read_text()
     assert "runner: stopped" in output, output[-2000:]
     killed = [line for line in output.splitlines() if "did not stop" in line]
-    assert not killed, killed
+    # What the killed ones were doing last (a CI run once failed here and its logs were gone).
+    last_words = {
+        log.name: log.read_text(errors="replace")[-1500:]
+        for line in killed
+        for log in (mesh.var_dir / "logs").glob(f"{line.split(' did not stop')[0].split()[-1]}*")
+    }
+    assert not killed, (killed, last_words)
