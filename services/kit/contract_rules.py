@@ -22,6 +22,7 @@ from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import Message
 
 from services.kit.errors import FieldViolation, InvalidRequest
+from services.kit.type_plans import Holds, TypePlans
 
 log = logging.getLogger(__name__)
 
@@ -146,40 +147,21 @@ class _Look(NamedTuple):
     inside: bool  # its message(s) hold, at some depth, a list with a count rule
 
 
-# By message type (its descriptor), the fields _cut looks at; worked out once per type, so a
-# request's walk goes only where a list with a count rule can be (not into dates, places...).
-_plans: dict[Any, tuple[_Look, ...]] = {}
-
-
-def _plan(descriptor: Any) -> tuple[_Look, ...]:
-    plan = _plans.get(descriptor)
-    if plan is None:
-        built: dict[Any, tuple[_Look, ...] | None] = {}
-        _build(descriptor, built)
-        # Published whole (other threads may be checking): a plan found is always complete.
-        _plans.update((type_, looks) for type_, looks in built.items() if looks is not None)
-        plan = _plans[descriptor]
-    return plan
-
-
-def _build(descriptor: Any, built: dict[Any, tuple[_Look, ...] | None]) -> bool:
-    """Builds the plans of ``descriptor`` and the types it holds into ``built``; True when it
-    holds a list with a count rule. A type met again while its own plan is being built (a
-    recursive type) counts as holding one: looked into, as a walk without plans would."""
-    if descriptor in _plans or descriptor in built:
-        known = _plans.get(descriptor, built.get(descriptor))
-        return known is None or bool(known)
-    built[descriptor] = None  # being built
+def _looks(descriptor: Any, holds: Holds) -> tuple[_Look, ...]:
+    """The fields of a type _cut looks at, so a request's walk goes only where a list with a
+    count rule can be (not into dates, places...)."""
     looks = []
     for field in descriptor.fields:
         entry = field.message_type
         is_map = entry is not None and entry.GetOptions().map_entry
         bound = count_rule(field) if field.is_repeated else None
-        inside = entry is not None and not is_map and _build(entry, built)
+        inside = entry is not None and not is_map and holds(entry)
         if bound is not None or inside:
             looks.append(_Look(field.name, field.number, field.is_repeated, bound, inside))
-    built[descriptor] = tuple(looks)
-    return bool(looks)
+    return tuple(looks)
+
+
+_plan = TypePlans(_looks)
 
 
 def _cut(message: Any, path: str, key: Key, over: list[tuple[Key, FieldViolation]]) -> Any:

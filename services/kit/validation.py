@@ -15,6 +15,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from services.kit.errors import FieldViolation, InvalidRequest
+from services.kit.type_plans import Holds, TypePlans
 
 # Characters that make one string look like another or hide text in a log or a screen: bidi
 # overrides and isolates (Trojan Source, CVE-2021-42574), marks, line/paragraph separators and
@@ -106,9 +107,7 @@ def canonicalize(request: object) -> None:
 
 
 def _walk(message: Any, prefix: str, found: list[FieldViolation]) -> None:
-    plan = _plans.get(message.DESCRIPTOR)
-    if plan is None:
-        plan = _plan(message.DESCRIPTOR)
+    plan = _plan(message.DESCRIPTOR)
     for field, value in message.ListFields():
         spec = plan.get(field.number)
         if spec is None:
@@ -141,7 +140,7 @@ def _walk_map(name: str, entries: Any, value_kind: str | None, found: list[Field
 
 
 def _safe(text: str, path: str, found: list[FieldViolation]) -> bool:
-    if _UNSAFE.search(text) is None:
+    if is_safe_text(text):
         return True
     found.append(FieldViolation(path, UNSAFE_TEXT))
     return False
@@ -165,62 +164,38 @@ class _Field(NamedTuple):
     value_kind: str | None = None  # map: its values' kind, when they can hold text
 
 
-_plans: dict[Descriptor, dict[int, _Field]] = {}  # by type, the descriptor itself: one lookup
-
-
-def _plan(descriptor: Descriptor) -> dict[int, _Field]:
-    built: dict[Descriptor, dict[int, _Field] | None] = {}
-    _build(descriptor, built)
-    # Published complete (another thread may be walking): a plan found is always a whole one.
-    _plans.update((type_, plan) for type_, plan in built.items() if plan is not None)
-    return _plans[descriptor]
-
-
-def _build(descriptor: Descriptor, built: dict[Descriptor, dict[int, _Field] | None]) -> bool:
-    """Builds the plans of ``descriptor`` and the types it holds into ``built``; True when it can
-    hold text. A type met again while its own plan is being built (a recursive type) counts as
-    holding text: walked into, as a walk without plans would."""
-    if descriptor in _plans:
-        return bool(_plans[descriptor])
-    if descriptor in built:
-        plan = built[descriptor]
-        return plan is None or bool(plan)
-    built[descriptor] = None  # being built
+def _fields(descriptor: Descriptor, holds: Holds) -> dict[int, _Field]:
     fields = {}
     for field in descriptor.fields:
-        spec = _field_plan(field, built)
+        spec = _field_plan(field, holds)
         if spec is not None:
             fields[field.number] = spec
-    built[descriptor] = fields
-    return bool(fields)
+    return fields
 
 
-def _field_plan(
-    field: FieldDescriptor, built: dict[Descriptor, dict[int, _Field] | None]
-) -> _Field | None:
+def _field_plan(field: FieldDescriptor, holds: Holds) -> _Field | None:
     entry = field.message_type
     if entry is not None and entry.GetOptions().map_entry:
-        value_kind = _kind(entry.fields_by_name["value"], built)
+        value_kind = _kind(entry.fields_by_name["value"], holds)
         if entry.fields_by_name["key"].type != FieldDescriptor.TYPE_STRING and value_kind is None:
             return None
         return _Field(field.name, _MAP, value_kind=value_kind)
-    kind = _kind(field, built)
+    kind = _kind(field, holds)
     if kind is None:
         return None
     return _Field(field.name, kind, bool(field.is_repeated), is_id_field(field.name))
 
 
-def _kind(field: FieldDescriptor, built: dict[Descriptor, dict[int, _Field] | None]) -> str | None:
+def _kind(field: FieldDescriptor, holds: Holds) -> str | None:
     if field.type == FieldDescriptor.TYPE_STRING:
         return _TEXT
     message = field.message_type
-    if (
-        field.type == FieldDescriptor.TYPE_MESSAGE
-        and message is not None
-        and _build(message, built)
-    ):
+    if field.type == FieldDescriptor.TYPE_MESSAGE and message is not None and holds(message):
         return _MESSAGE
     return None
+
+
+_plan = TypePlans(_fields)
 
 
 def is_map(field: FieldDescriptor) -> bool:

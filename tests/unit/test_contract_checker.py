@@ -22,6 +22,7 @@ from google.protobuf import (
 
 from services.kit import contract_rules
 from services.kit.errors import FieldViolation, InvalidRequest
+from services.kit.type_plans import TypePlans
 from tests.support.components import REPO
 from tests.support.contracts import private_pool, rules_file
 
@@ -107,7 +108,7 @@ BROKEN = {"valor": "a", "roto": "b"}  # an item whose rule cannot be evaluated: 
 @pytest.fixture(autouse=True)
 def cold_plans(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test plans its messages afresh (the plan cache is per process)."""
-    monkeypatch.setattr(contract_rules, "_plans", {})
+    monkeypatch.setattr(contract_rules, "_plan", TypePlans(contract_rules._looks))
 
 
 def pedido(**fields: Any) -> Any:
