@@ -10,6 +10,7 @@ from aeroalpes.pagos.v1 import pagos_pb2
 from aeroalpes.reservas.v1 import eventos_pb2
 from sqlalchemy.engine import Engine
 
+from services.kit import deadline
 from services.kit.db import UnitOfWork, UtcDateTime, session_factory
 from services.kit.errors import Conflict
 from services.kit.idempotency import IdempotencyStore, fingerprint, idempotency_table
@@ -164,3 +165,32 @@ def test_a_read_only_unit_of_work_reads_beside_a_writer_and_cannot_commit(  # ty
         )
         with pytest.raises(RuntimeError, match="read-only"):
             r.commit()
+
+
+def test_a_writer_waits_for_a_lock_no_longer_than_its_caller_and_gets_a_database_error(  # type: ignore[no-untyped-def]
+    engine: Engine, uow
+) -> None:
+    with uow() as u:
+        u.session.execute(contador.insert().values(id=11, n=1))
+        u.commit()
+    holder = uow().__enter__()
+    try:
+        holder.session.execute(contador.update().where(contador.c.id == 11).values(n=2))
+        token = deadline.set_remaining(0.3)  # InnoDB waits 1 s at least
+        try:
+            # SQLite refuses at BEGIN (the write lock), InnoDB at the row: the same kind of
+            # error either way, never the driver's own exception.
+            with pytest.raises(sa.exc.OperationalError), uow() as waiter:
+                waiter.session.execute(contador.update().where(contador.c.id == 11).values(n=3))
+        finally:
+            deadline.reset(token)
+        holder.commit()
+    finally:
+        holder.__exit__(None, None, None)
+    with uow() as u:  # the lock's wait is back to the default: the connection works as before
+        u.session.execute(contador.update().where(contador.c.id == 11).values(n=4))
+        u.commit()
+    with uow().read_only() as r:
+        assert (
+            r.session.execute(sa.select(contador.c.n).where(contador.c.id == 11)).scalar_one() == 4
+        )
