@@ -14,6 +14,7 @@ from services.kit.timestamps import to_timestamp
 from services.sagas.domain import EstadoPaso, EstadoSaga, Paso, Saga
 
 TOPIC = "eventos-saga"
+MOTIVO_MAX = 500  # characters of a reason the row keeps
 
 
 def _pasos_json(pasos: tuple[Paso, ...]) -> str:
@@ -83,7 +84,7 @@ def columns(saga: Saga) -> dict[str, Any]:
         "id_reserva": saga.datos.get("id_reserva", ""),
         "id_pago": saga.datos.get("id_pago", ""),
         "codigo_localizador": saga.datos.get("codigo_localizador", ""),
-        "motivo": saga.motivo[:500],
+        "motivo": saga.motivo[:MOTIVO_MAX],
         "fecha_actualizacion": saga.fecha_actualizacion,
         "proximo_intento": saga.proximo_intento,
         "aparcamientos": saga.aparcamientos,

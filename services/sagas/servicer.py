@@ -132,8 +132,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         if not request.esperar:
             return sagas_pb2.ReservarVueloResponse(saga=saga_pb(self.handlers.reservar(cmd)))
         with WAITS.acquire(identity.caller(context) or "interno"):
-            saga = self.handlers.reservar(cmd)
-            saga = self.handlers.esperar(saga.id, _wait_budget(context))
+            saga = self.handlers.esperar(self.handlers.reservar(cmd), _wait_budget(context))
         return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga))
 
     def ObtenerSaga(self, request: Any, context: Any) -> sagas_pb2.ObtenerSagaResponse:

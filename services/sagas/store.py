@@ -16,7 +16,7 @@ from services.kit.outbox import Outbox
 from services.kit.paging import keyset_page
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.leases import LeaseLost, Leases
-from services.sagas.rows import TOPIC, columns, integration_event, saga_of
+from services.sagas.rows import MOTIVO_MAX, TOPIC, columns, integration_event, saga_of
 from services.sagas.tables import outbox, saga_eventos, sagas
 from services.sagas.writer import GroupCommit
 
@@ -133,7 +133,12 @@ class SagaStore:
             with self.uow() as uow:
                 write(uow.session)
                 uow.commit()
-        return replace(saga, version=saga.version + 1).sin_eventos()
+        # As stored (the row keeps MOTIVO_MAX characters of the reason): waiters answer clients
+        # with it instead of reading it back (but not a parked saga's next attempt, which the
+        # database's clock sets).
+        return replace(
+            saga, version=saga.version + 1, motivo=saga.motivo[:MOTIVO_MAX]
+        ).sin_eventos()
 
     def _fenced(self) -> sa.Update:
         """The saga's row if it still has the version we read and we still hold it."""

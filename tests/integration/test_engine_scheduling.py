@@ -29,7 +29,7 @@ from services.sagas.caller import Outcome, StepFailure
 from services.sagas.definition import Call, Definitions, RetryPolicy
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.engine import Engine, EngineConfig
-from services.sagas.notifier import Notifier
+from services.sagas.notifier import KEPT_AFTER_END, Notifier
 from services.sagas.store import SagaStore
 from tests.support.components import wait_until
 from tests.support.saga_log import new_saga
@@ -133,7 +133,11 @@ def test_a_saga_submitted_twice_is_driven_once_until_its_driver_lets_go(
     assert state(s, first.id) is EstadoSaga.COMPLETADA
     engine.submit(first.id)  # now a new driver may take it (and finds nothing to do)
     assert [args[0] for _, args in pool.jobs][2:] == [first.id]
-    assert first.id not in engine.notifier._versions  # nothing kept per finished saga
+    # Its last transition is kept for late waiters, and only for the last KEPT_AFTER_END sagas.
+    assert engine.notifier.wait(first.id, 0, after=1).estado is EstadoSaga.COMPLETADA  # type: ignore[union-attr]
+    for n in range(KEPT_AFTER_END):
+        engine.notifier.forget(f"other-{n}")
+    assert first.id not in engine.notifier._versions and first.id not in engine.notifier._latest
 
 
 def test_a_stopping_engine_takes_no_more_sagas(

@@ -69,6 +69,19 @@ def test_gds_refusal_refunds_the_payment(participants: Participants, sagas, clie
     assert_consistent(participants, saga)
 
 
+def test_a_waiting_booking_answers_the_saga_as_its_log_has_it(sagas, cliente: str) -> None:  # type: ignore[no-untyped-def]
+    # esperar answers with the saga the engine wrote, not read back: it must be the log's.
+    for request in (booking(cliente), booking(cliente, "BOG", b.SIN_CUPO)):
+        answered = reservar(sagas, request)
+        stored = sagas.ObtenerSaga(sagas_pb2.ObtenerSagaRequest(id_saga=answered.id), timeout=10)
+        assert answered.estado in (
+            sagas_pb2.ESTADO_SAGA_COMPLETADA,
+            sagas_pb2.ESTADO_SAGA_COMPENSADA,
+        )
+        del stored.saga.tramos[:]  # the log's lines: ObtenerSaga's alone
+        assert answered == stored.saga
+
+
 def test_same_key_twice_is_one_saga_run_once(
     participants: Participants, sagas, cliente: str
 ) -> None:  # type: ignore[no-untyped-def]
