@@ -79,7 +79,7 @@ def create_server(
         # trace span (from the caller's traceparent) encloses both; health checks make none.
         interceptors=[
             HealthOnItsOwnThreads(health_pool),
-            server_interceptor(filter_=tracing.UNTRACED),  # type: ignore[no-untyped-call]
+            server_interceptor(filter_=tracing.traced),  # type: ignore[no-untyped-call]
             MetricsInterceptor(),
             ErrorInterceptor(contract_rules.enforced(registrations)),
         ],
