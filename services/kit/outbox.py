@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 
 from services.kit import tracing
 from services.kit.db import UtcDateTime, big_id, utcnow
+from services.kit.prepared import Prepared
 
 TOPICS = frozenset(
     {"eventos-reserva", "eventos-pago", "eventos-gds", "eventos-saga", "eventos-usuario"}
@@ -49,7 +50,7 @@ class Outbox:
     def __init__(self, table: sa.Table, source: str) -> None:
         self.table = table
         self.source = source
-        self._insert = table.insert()  # built once, its values bound per event (hot path)
+        self._insert = Prepared(table.insert())  # compiled once, values bound per event
 
     def add(self, session: Connection, topic: str, event: Message, subject: str) -> str:
         if topic not in TOPICS:
@@ -65,5 +66,5 @@ class Outbox:
             "fecha": utcnow(),
             "traza": tracing.current_traceparent(),
         }
-        session.execute(self._insert, row)
+        self._insert.run(session, row)
         return event_id

@@ -14,6 +14,7 @@ from services.kit.db import UnitOfWork, db_now, utcnow
 from services.kit.errors import BusinessRefusal, Conflict, Contention, NotFound
 from services.kit.outbox import Outbox
 from services.kit.paging import keyset_page
+from services.kit.prepared import Prepared
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.leases import LeaseLost, Leases
 from services.sagas.rows import MOTIVO_MAX, TOPIC, columns, integration_event, saga_of
@@ -24,7 +25,7 @@ from services.sagas.writer import GroupCommit
 # a quarter of the orchestrator's Python time (py-spy --gil, issue #15).
 _BY_ID = sa.select(sagas).where(sagas.c.id == sa.bindparam("b_id"))
 _BY_KEY = sa.select(sagas).where(sagas.c.idempotency_key == sa.bindparam("b_key"))
-_LOG_LINE = saga_eventos.insert()
+_LOG_LINE = Prepared(saga_eventos.insert())
 _LOG = (
     sa.select(saga_eventos.c.tipo, saga_eventos.c.paso, saga_eventos.c.fecha)
     .where(saga_eventos.c.id_saga == sa.bindparam("b_id"))
@@ -54,8 +55,8 @@ class SagaStore:
             serialized = probe.session.dialect.name == "sqlite"
         self.writer = GroupCommit(uow) if serialized else None
         # Built once per dialect (the lease's end is SQL per dialect), values bound per call.
-        self._saves: dict[str, sa.Update] = {}
-        self._creates: dict[str, sa.Insert] = {}
+        self._saves: dict[str, Prepared] = {}
+        self._creates: dict[str, Prepared] = {}
 
     def create(self, saga: Saga, key: str, huella: str) -> tuple[Saga, bool]:
         """Inserts the saga, owned by us; for a reused key returns the existing one, False."""
@@ -66,8 +67,8 @@ class SagaStore:
                     return existing, False
                 ahora = self.clock()
                 try:
-                    uow.session.execute(
-                        self._create_statement(uow.session),
+                    self._create_statement(uow.session).run(
+                        uow.session,
                         {
                             "id": saga.id, "tipo": saga.tipo, "id_cliente": saga.id_cliente,
                             "idempotency_key": key, "huella": huella,
@@ -110,9 +111,8 @@ class SagaStore:
             fence = {"b_id": saga.id, "b_version": saga.version, "b_owner": self.owner}
             if saga.proximo_intento is None:
                 values = {**columns(saga), "version": saga.version + 1}
-                result = session.execute(
-                    self._save_statement(session, values),
-                    {**fence, **{f"v_{k}": v for k, v in values.items()}},
+                matched = self._save_statement(session, values).run(
+                    session, {**fence, **{f"v_{k}": v for k, v in values.items()}}
                 )
             else:  # parked: its next attempt is SQL on the database's clock (rare: built here)
                 result = session.execute(
@@ -123,7 +123,8 @@ class SagaStore:
                     ),
                     fence,
                 )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+                matched = result.rowcount  # type: ignore[attr-defined]
+            if matched != 1:
                 raise LeaseLost(saga.id)
             self._log(session, saga, saga.version + 1, ahora)
 
@@ -148,25 +149,27 @@ class SagaStore:
             sagas.c.propietario == sa.bindparam("b_owner"),
         )
 
-    def _save_statement(self, session: Connection, values: dict[str, Any]) -> sa.Update:
+    def _save_statement(self, session: Connection, values: dict[str, Any]) -> Prepared:
         """The fenced UPDATE of a transition, its values bound as ``v_<column>`` (the columns
         are always those of ``columns()``), renewing the lease."""
         dialect = session.dialect.name
         statement = self._saves.get(dialect)
         if statement is None:
-            statement = self._fenced().values(
-                lease_hasta=self.leases.until(session),
-                **{name: sa.bindparam(f"v_{name}") for name in values},
+            statement = Prepared(
+                self._fenced().values(
+                    lease_hasta=self.leases.until(session),
+                    **{name: sa.bindparam(f"v_{name}") for name in values},
+                )
             )
             self._saves[dialect] = statement
         return statement
 
-    def _create_statement(self, session: Connection) -> sa.Insert:
+    def _create_statement(self, session: Connection) -> Prepared:
         """The INSERT of a new saga, taking its lease now; the other columns bound per call."""
         dialect = session.dialect.name
         statement = self._creates.get(dialect)
         if statement is None:
-            statement = sagas.insert().values(lease_hasta=self.leases.until(session))
+            statement = Prepared(sagas.insert().values(lease_hasta=self.leases.until(session)))
             self._creates[dialect] = statement
         return statement
 
@@ -176,7 +179,7 @@ class SagaStore:
                 "id_saga": saga.id, "version": version, "paso": paso, "tipo": tipo,
                 "detalle": detalle[:500], "propietario": self.owner, "fecha": ahora,
             }  # fmt: skip
-            session.execute(_LOG_LINE, line)
+            _LOG_LINE.run(session, line)
             event = integration_event(saga, tipo, ahora)
             if event is not None:
                 self.outbox.add(session, TOPIC, event, subject=saga.id)
