@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 from aeroalpes.sagas.v1 import eventos_pb2
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from services.kit.db import create_engine, database_url, ensure_database
 from services.kit.faults import RELAY_VARIABLE
@@ -40,7 +39,7 @@ def outbox_database(backend: str, workdir: Path, server: MariaDB | None) -> tupl
 
 def write_events(engine: Engine) -> set[str]:
     outbox = Outbox(outbox_table(sa.MetaData()), source="aeroalpes/prueba")
-    with engine.begin() as conn, Session(conn) as session:
+    with engine.begin() as session:
         return {
             outbox.add(session, TOPIC, eventos_pb2.SagaIniciada(id_saga=str(uuid.uuid4())), "s")
             for _ in range(EVENTS)

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from aeroalpes.sagas.v1 import eventos_pb2
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from services.kit.db import create_engine, database_url, ensure_database, utcnow
 from services.kit.outbox import Outbox
@@ -32,7 +31,7 @@ TOPIC = "eventos-saga"
 def add_events(engine: Engine, n: int) -> list[str]:
     """``n`` SagaIniciada events in one service's outbox; their ids."""
     outbox = Outbox(tables.outbox, source="aeroalpes/test")
-    with engine.begin() as conn, Session(conn) as session:
+    with engine.begin() as session:
         return [
             outbox.add(session, TOPIC, eventos_pb2.SagaIniciada(id_saga=str(uuid.uuid4())), "s")
             for _ in range(n)

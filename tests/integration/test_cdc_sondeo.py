@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from aeroalpes.cdc.v1 import relay_pb2
 from aeroalpes.sagas.v1 import eventos_pb2
 from grpc_health.v1 import health_pb2
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection, Engine
 
 from services.cdc.preguntar import ask
 from services.kit.db import create_engine, database_url, ensure_database
@@ -64,14 +63,14 @@ def outbox_in(server: MariaDB, db: str) -> Engine:
     return engine
 
 
-def add_event(session: Session) -> str:
+def add_event(conn: Connection) -> str:
     outbox = Outbox(outbox_table(sa.MetaData()), source="aeroalpes/test")
-    return outbox.add(session, TOPIC, eventos_pb2.SagaIniciada(id_saga=str(uuid.uuid4())), "s")
+    return outbox.add(conn, TOPIC, eventos_pb2.SagaIniciada(id_saga=str(uuid.uuid4())), "s")
 
 
 def committed_event(engine: Engine) -> str:
-    with engine.begin() as conn, Session(conn) as session:
-        return add_event(session)
+    with engine.begin() as conn:
+        return add_event(conn)
 
 
 def polling_relay(
@@ -125,10 +124,10 @@ def test_polling_relays_each_row_once_in_order_and_retention_keeps_the_unrelayed
         # rows after them wait for the first, and pass the second once it is gone.
         slow = engine.connect()
         slow_tx = slow.begin()
-        late = add_event(Session(slow))
+        late = add_event(slow)
         rolled_back = engine.connect()
         with rolled_back.begin() as tx:
-            add_event(Session(rolled_back))
+            add_event(rolled_back)
             tx.rollback()
         rolled_back.close()
         after = [committed_event(engine) for _ in range(3)]
@@ -144,12 +143,12 @@ def test_polling_relays_each_row_once_in_order_and_retention_keeps_the_unrelayed
         # The other order: a rolled-back seq first, then one whose writer is still at work.
         rolled_back_first = engine.connect()
         with rolled_back_first.begin() as tx:
-            add_event(Session(rolled_back_first))
+            add_event(rolled_back_first)
             tx.rollback()
         rolled_back_first.close()
         slow = engine.connect()
         slow_tx = slow.begin()
-        late_again = add_event(Session(slow))
+        late_again = add_event(slow)
         behind = [committed_event(engine) for _ in range(2)]
         for _ in range(3):  # cycles enough to close the first gap and look at the second
             marker = committed_event(marker_db)

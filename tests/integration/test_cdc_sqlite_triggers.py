@@ -12,7 +12,6 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from aeroalpes.sagas.v1 import eventos_pb2
-from sqlalchemy.orm import Session
 
 from services.kit.outbox import Outbox, outbox_table
 from tests.integration.test_cdc_relay import (
@@ -65,7 +64,7 @@ def test_triggers_are_remade_on_a_schema_change_only_and_a_late_table_is_capture
                 return bool(conn.exec_driver_sql(query).scalar())
 
         wait_until(captured, 30, "the relay's trigger on the new outbox")
-        with engine.begin() as conn, Session(conn) as session:
+        with engine.begin() as session:
             sujeto = str(uuid.uuid4())
             event = eventos_pb2.SagaIniciada(id_saga=sujeto)
             event_id = Outbox(outbox, source="aeroalpes/prueba").add(session, TOPIC, event, sujeto)

@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from aeroalpes.sagas.v1 import eventos_pb2
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session
 
 from services.cdc.outbox_poll import OutboxPoller
 from services.kit.db import create_engine, database_url, ensure_database
@@ -43,8 +42,7 @@ def database(mariadb: MariaDB) -> Iterator[tuple[str, Engine]]:
 
 
 def add(conn: Connection) -> str:
-    with Session(conn) as session:
-        return OUTBOX.add(session, "eventos-saga", eventos_pb2.SagaIniciada(id_saga="s"), "s")
+    return OUTBOX.add(conn, "eventos-saga", eventos_pb2.SagaIniciada(id_saga="s"), "s")
 
 
 def committed(engine: Engine, n: int = 1) -> list[str]:
