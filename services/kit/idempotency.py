@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from services.kit import identity
 from services.kit.db import UnitOfWork, UtcDateTime, utcnow
 from services.kit.errors import Conflict, Contention
+from services.kit.prepared import Prepared
 from services.kit.validation import is_map
 
 M = TypeVar("M", bound=Message)
@@ -93,24 +94,27 @@ class IdempotencyStore:
     def __init__(self, table: sa.Table) -> None:
         self.table = table
         # Built once: every mutating call runs both (hot path), binding only its values.
-        self._stored = sa.select(table.c.huella, table.c.respuesta).where(
-            table.c.clave == sa.bindparam("clave_buscada")
+        self._stored = Prepared(
+            sa.select(table.c.huella, table.c.respuesta).where(
+                table.c.clave == sa.bindparam("clave_buscada")
+            )
         )
-        self._insert = table.insert()
+        self._insert = Prepared(table.insert())
 
     def replay(self, session: Connection, key: str, huella: str) -> bytes | None:
         """The stored answer for ``key``; Conflict if it was used for another body."""
-        row = session.execute(self._stored, {"clave_buscada": key}).first()
+        row = self._stored.first(session, {"clave_buscada": key})
         if row is None:
             return None
-        if row.huella != huella:
+        stored_huella, respuesta = row
+        if stored_huella != huella:
             # One answer for another body and another method alike; the key is not echoed.
             raise Conflict("idempotency_key ya se usó con otra solicitud", "CLAVE_REUTILIZADA")
-        return bytes(row.respuesta)
+        return bytes(respuesta)
 
     def remember(self, session: Connection, key: str, huella: str, response: bytes) -> None:
-        session.execute(
-            self._insert, {"clave": key, "huella": huella, "respuesta": response, "fecha": utcnow()}
+        self._insert.run(
+            session, {"clave": key, "huella": huella, "respuesta": response, "fecha": utcnow()}
         )
 
     def run(

@@ -18,17 +18,28 @@ _Bind = Callable[[Mapping[str, Any]], Any]
 
 
 class Prepared:
-    """An INSERT, UPDATE or DELETE run with ``run(connection, values)`` in the connection's
-    transaction. Every call of one statement passes the same keys (a new set is compiled
-    once more); a value the statement would compute in Python (a column default) is refused
-    when it is planned, since only SQLAlchemy's own execute computes it."""
+    """An INSERT, UPDATE or DELETE run with ``run(connection, values)``, or a SELECT of plain
+    columns with ``first``, in the connection's transaction. Every call of one statement
+    passes the same keys (a new set is compiled once more); a value the statement would
+    compute in Python (a column default) is refused when it is planned, since only
+    SQLAlchemy's own execute computes it."""
 
-    def __init__(self, statement: sa.UpdateBase) -> None:
+    def __init__(self, statement: sa.UpdateBase | sa.Select[Any]) -> None:
         self.statement = statement
         self._plans: dict[tuple[str, frozenset[str]], tuple[str, _Bind]] = {}
 
     def run(self, connection: sa.Connection, values: Mapping[str, Any]) -> int:
         """The number of rows the statement matched."""
+        return int(self._execute(connection, values, lambda cursor: cursor.rowcount))
+
+    def first(self, connection: sa.Connection, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """A SELECT's first row as the driver returns it: only for columns whose type converts
+        nothing on the way out (strings, integers, bytes), which is checked when planned."""
+        return self._execute(connection, values, lambda cursor: cursor.fetchone())  # type: ignore[no-any-return]
+
+    def _execute(
+        self, connection: sa.Connection, values: Mapping[str, Any], result: Callable[[Any], Any]
+    ) -> Any:
         dialect = connection.dialect
         key = (dialect.name, frozenset(values))
         plan = self._plans.get(key)
@@ -45,7 +56,7 @@ class Prepared:
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, parameters)
-            return int(cursor.rowcount)
+            return result(cursor)
         except dbapi.Error as error:
             # As SQLAlchemy's execute raises it (IntegrityError, OperationalError...), so
             # callers handle one kind of database error; values are not in its text.
@@ -57,7 +68,11 @@ class Prepared:
 
     def _plan(self, dialect: sa.Dialect, values: Mapping[str, Any]) -> tuple[str, _Bind]:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(values))
-        if compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
+        if isinstance(self.statement, sa.Select):
+            for column in self.statement.selected_columns:
+                if column.type._cached_result_processor(dialect, None) is not None:
+                    raise ValueError(f"not for a Prepared SELECT (converted column): {column}")
+        elif compiled.insert_prefetch or compiled.update_prefetch or compiled.effective_returning:
             raise ValueError(f"not for a Prepared statement (defaults or RETURNING): {compiled}")
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError(f"not for a Prepared statement (expanding parameters): {compiled}")

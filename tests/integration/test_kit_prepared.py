@@ -122,3 +122,21 @@ def test_sql_computed_values_and_errors_are_as_with_sqlalchemy(uow) -> None:  # 
 def test_a_value_only_sqlalchemy_would_compute_is_refused(uow) -> None:  # type: ignore[no-untyped-def]
     with uow() as u, pytest.raises(ValueError, match="defaults"):
         Prepared(con_defecto.insert()).run(u.session, {"id": 1})
+
+
+def test_a_select_of_plain_columns_reads_what_sqlalchemy_reads(uow) -> None:  # type: ignore[no-untyped-def]
+    rows = [_row(random.Random(n), n) for n in (3, 4)]
+    query = sa.select(filas.c.texto, filas.c.n, filas.c.grande).where(
+        filas.c.id == sa.bindparam("b_id")
+    )
+    with uow() as u:
+        for row in rows:
+            INSERT.run(u.session, row)
+        u.commit()
+    with uow().read_only() as r:
+        for row in rows:
+            theirs = r.session.execute(query, {"b_id": row["id"]}).first()
+            assert Prepared(query).first(r.session, {"b_id": row["id"]}) == tuple(theirs)
+        assert Prepared(query).first(r.session, {"b_id": "ninguna"}) is None
+        with pytest.raises(ValueError, match="converted"):  # a datetime comes back converted
+            Prepared(sa.select(filas.c.fecha)).first(r.session, {})
