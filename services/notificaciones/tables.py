@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
@@ -31,10 +33,14 @@ def _notificacion(row: sa.Row[object]) -> Notificacion:
     return Notificacion(**{k: m[k] for k in Notificacion.__dataclass_fields__})
 
 
-# Built once: every event runs both (a profile put 22 % of the consumer's CPU in building
-# statements); values bound per call.
+# Built once: every event (or batch of events) runs two of them (a profile put 22 % of the
+# consumer's CPU in building statements); values bound per call.
 _EXISTE = sa.select(notificaciones.c.id).where(
     notificaciones.c.id_evento == sa.bindparam("evento_buscado")
+)
+# An expanding IN costs ~30 µs more per call than the "=" above: a batch's read only.
+_NOTIFICADOS = sa.select(notificaciones.c.id_evento).where(
+    notificaciones.c.id_evento.in_(sa.bindparam("eventos_buscados", expanding=True))
 )
 _AGREGAR = notificaciones.insert()
 
@@ -46,8 +52,13 @@ class Repositorio:
     def existe(self, id_evento: str) -> bool:
         return self.session.execute(_EXISTE, {"evento_buscado": id_evento}).first() is not None
 
-    def agregar(self, n: Notificacion) -> None:
-        self.session.execute(_AGREGAR, dict(n.__dict__))
+    def notificados(self, ids_evento: Collection[str]) -> set[str]:
+        """The ids among ``ids_evento`` that have a notification."""
+        found = self.session.execute(_NOTIFICADOS, {"eventos_buscados": list(ids_evento)})
+        return set(found.scalars())
+
+    def agregar(self, nuevas: Sequence[Notificacion]) -> None:
+        self.session.execute(_AGREGAR, [dict(n.__dict__) for n in nuevas])
 
     def listar(
         self, id_cliente: str, id_reserva: str, antes_de: int | None, limite: int
