@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-
 import sqlalchemy as sa
-from aeroalpes.reservas.v1 import reserva_pb2
-from google.protobuf import json_format
 from sqlalchemy import Connection
 
-from services.comun import proto
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
 from services.kit.paging import keyset_page
+from services.reservas import viaje_json
 from services.reservas.domain import EstadoReserva, Reserva
 
 LAPIDA = "LAPIDA"  # tombstone: cancelled before it existed; never shown, refuses a late create
@@ -27,7 +22,7 @@ reservas = sa.Table(
     sa.Column("id", sa.String(36), nullable=False, unique=True),
     sa.Column("id_cliente", sa.String(36), nullable=False, index=True),
     sa.Column("estado", sa.String(16), nullable=False, index=True),
-    sa.Column("itinerarios", sa.Text, nullable=False),  # reservas.v1 Itinerario list as JSON
+    sa.Column("itinerarios", sa.Text, nullable=False),  # JSON: viaje_json
     sa.Column("pasajeros", sa.Text, nullable=False),
     sa.Column("monto", sa.BigInteger, nullable=False),
     sa.Column("monto_vat", sa.BigInteger, nullable=False),
@@ -40,17 +35,13 @@ outbox = outbox_table(metadata)
 idempotency_keys = idempotency_table(metadata)
 
 
-def _dump(messages: Sequence[object]) -> str:
-    return json.dumps([json_format.MessageToDict(m) for m in messages], sort_keys=True)  # type: ignore[arg-type]
-
-
 def _row(reserva: Reserva) -> dict[str, object]:
     return {
         "id": reserva.id,
         "id_cliente": reserva.id_cliente,
         "estado": reserva.estado.value,
-        "itinerarios": _dump(proto.itinerarios_to_pb(reserva.itinerarios)),
-        "pasajeros": _dump(proto.pasajeros_to_pb(reserva.pasajeros)),
+        "itinerarios": viaje_json.texto_itinerarios(reserva.itinerarios),
+        "pasajeros": viaje_json.texto_pasajeros(reserva.pasajeros),
         "monto": reserva.monto,
         "monto_vat": reserva.monto_vat,
         "moneda": reserva.moneda,
@@ -62,18 +53,12 @@ def _row(reserva: Reserva) -> dict[str, object]:
 
 def _reserva(row: sa.Row[object]) -> Reserva:
     m = row._mapping
-    itinerarios = [
-        json_format.ParseDict(d, reserva_pb2.Itinerario()) for d in json.loads(m["itinerarios"])
-    ]
-    pasajeros = [
-        json_format.ParseDict(d, reserva_pb2.Pasajero()) for d in json.loads(m["pasajeros"])
-    ]
     return Reserva(
         id=m["id"],
         id_cliente=m["id_cliente"],
         estado=EstadoReserva(m["estado"]),
-        itinerarios=proto.itinerarios_from_pb(itinerarios),
-        pasajeros=proto.pasajeros_from_pb(pasajeros),
+        itinerarios=viaje_json.itinerarios(m["itinerarios"]),
+        pasajeros=viaje_json.pasajeros(m["pasajeros"]),
         monto=m["monto"],
         monto_vat=m["monto_vat"],
         moneda=m["moneda"],
