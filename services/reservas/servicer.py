@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2, reservas_pb2_grpc
 
 from services.comun import proto
@@ -14,27 +13,38 @@ from services.kit import identity, paging
 from services.kit.contract_rules import Bounds, DataRules
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
-from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
 from services.reservas import tables
 from services.reservas.domain import EstadoReserva, Reserva
 from services.reservas.handlers import CrearReserva, Handlers
 
 _ESTADOS = {reserva_pb2.EstadoReserva.Value(f"ESTADO_RESERVA_{e.value}"): e for e in EstadoReserva}
+_NUMEROS_DE_ESTADO = {e: n for n, e in _ESTADOS.items()}
+R = TypeVar("R")
 
 
-def reserva_pb(reserva: Reserva) -> reserva_pb2.Reserva:
-    return reserva_pb2.Reserva(
-        id=reserva.id,
-        id_cliente=reserva.id_cliente,
-        estado=f"ESTADO_RESERVA_{reserva.estado}",
-        itinerarios=proto.itinerarios_to_pb(reserva.itinerarios),
-        pasajeros=proto.pasajeros_to_pb(reserva.pasajeros),
-        monto=dinero_pb2.Dinero(unidades_menores=reserva.monto, moneda=reserva.moneda),
-        monto_vat=dinero_pb2.Dinero(unidades_menores=reserva.monto_vat, moneda=reserva.moneda),
-        fecha_creacion=to_timestamp(reserva.fecha_creacion),
-        fecha_actualizacion=to_timestamp(reserva.fecha_actualizacion),
-    )
+def reserva_into(pb: reserva_pb2.Reserva, reserva: Reserva) -> None:
+    """Writes the booking into an empty message in place (see proto.itinerarios_into)."""
+    pb.id = reserva.id
+    pb.id_cliente = reserva.id_cliente
+    pb.estado = _NUMEROS_DE_ESTADO[reserva.estado]  # type: ignore[assignment]  # stubs: int enums
+    proto.itinerarios_into(pb.itinerarios, reserva.itinerarios)
+    proto.pasajeros_into(pb.pasajeros, reserva.pasajeros)
+    # assigning a field sets the amount even when it is zero
+    pb.monto.unidades_menores = reserva.monto
+    pb.monto.moneda = reserva.moneda
+    pb.monto_vat.unidades_menores = reserva.monto_vat
+    pb.monto_vat.moneda = reserva.moneda
+    proto.timestamp_into(pb.fecha_creacion, reserva.fecha_creacion)
+    proto.timestamp_into(pb.fecha_actualizacion, reserva.fecha_actualizacion)
+
+
+def con_reserva(response_type: type[R], reserva: Reserva | None) -> R:
+    """A ``response_type`` carrying the booking (none when there is none)."""
+    response = response_type()
+    if reserva is not None:
+        reserva_into(response.reserva, reserva)  # type: ignore[attr-defined]
+    return response
 
 
 def crear_command(request: reservas_pb2.CrearReservaRequest) -> CrearReserva:
@@ -71,9 +81,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         return self.idempotent.once(
             request,
             reservas_pb2.CrearReservaResponse,
-            lambda s: reservas_pb2.CrearReservaResponse(
-                reserva=reserva_pb(self.handlers.crear(s, cmd))
-            ),
+            lambda s: con_reserva(reservas_pb2.CrearReservaResponse, self.handlers.crear(s, cmd)),
             context,
         )
 
@@ -81,26 +89,28 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
         return self.idempotent.once(
             request,
             reservas_pb2.AprobarReservaResponse,
-            lambda s: reservas_pb2.AprobarReservaResponse(
-                reserva=reserva_pb(self.handlers.aprobar(s, request.id_reserva))
+            lambda s: con_reserva(
+                reservas_pb2.AprobarReservaResponse, self.handlers.aprobar(s, request.id_reserva)
             ),
             context,
         )
 
     def CancelarReserva(self, request: Any, context: Any) -> reservas_pb2.CancelarReservaResponse:
-        def work(session: Any) -> reservas_pb2.CancelarReservaResponse:
-            reserva = self.handlers.cancelar(session, request.id_reserva, request.motivo)
-            return reservas_pb2.CancelarReservaResponse(
-                reserva=reserva_pb(reserva) if reserva else None
-            )
-
-        return self.idempotent.once(request, reservas_pb2.CancelarReservaResponse, work, context)
+        return self.idempotent.once(
+            request,
+            reservas_pb2.CancelarReservaResponse,
+            lambda s: con_reserva(
+                reservas_pb2.CancelarReservaResponse,
+                self.handlers.cancelar(s, request.id_reserva, request.motivo),
+            ),
+            context,
+        )
 
     def ObtenerReserva(self, request: Any, context: Any) -> reservas_pb2.ObtenerReservaResponse:
         with self.uow().read_only() as uow:
             reserva = self.handlers.obtener(uow.session, request.id_reserva)
         identity.require_visible(context, reserva.id_cliente, "reserva", request.id_reserva)
-        return reservas_pb2.ObtenerReservaResponse(reserva=reserva_pb(reserva))
+        return con_reserva(reservas_pb2.ObtenerReservaResponse, reserva)
 
     def ListarReservas(self, request: Any, context: Any) -> reservas_pb2.ListarReservasResponse:
         q = paging.list_query(request, _ESTADOS)
@@ -112,7 +122,7 @@ class ReservasServicer(reservas_pb2_grpc.ReservasServiceServicer):
                 q.antes_de,
                 q.limite,
             )
-        return reservas_pb2.ListarReservasResponse(
-            reservas=[reserva_pb(r) for r in reservas],
-            next_page_token=paging.next_token(siguiente),
-        )
+        response = reservas_pb2.ListarReservasResponse(next_page_token=paging.next_token(siguiente))
+        for r in reservas:
+            reserva_into(response.reservas.add(), r)
+        return response
