@@ -29,7 +29,10 @@ class _Write(Generic[T]):
         # The caller's context (its current span above all): the events a write adds to the
         # outbox carry the caller's trace, though the writer's thread runs them.
         self.context = contextvars.copy_context()
-        self.done = threading.Event()
+        # Held until the writer is done with it: a bare lock, where an Event's Condition cost
+        # ~2.7 % of the orchestrator's CPU (py-spy, Condition.notify on every write).
+        self.pending = threading.Lock()
+        self.pending.acquire()
         self.result: T | None = None
         self.error: BaseException | None = None
         self.alone = False  # the batch could not take it: the caller writes it by itself
@@ -60,7 +63,7 @@ class GroupCommit:
         item = _Write(write)
         self._start()
         self._queue.put(item)  # type: ignore[arg-type]
-        item.done.wait()
+        item.pending.acquire()  # until the writer releases it
         if item.alone:
             with self._uow() as uow:
                 result = write(uow.session)
@@ -96,7 +99,7 @@ class GroupCommit:
                 pending, savepoints = self._attempt(pending, savepoints), True
         finally:
             for item in batch:
-                item.done.set()
+                item.pending.release()
 
     def _attempt(self, items: list[_Write[object]], savepoints: bool) -> list[_Write[object]]:
         """Runs ``items`` in one transaction and commits; what is left to run again."""
