@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import get_current_span as current_span
 from sqlalchemy.engine import Engine
 
+from services.kit import pulsar as kit_pulsar
 from services.kit import tracing
 from services.kit.db import UnitOfWork, session_factory
 from services.kit.pulsar import topic_url
@@ -309,7 +310,9 @@ def spans(monkeypatch: pytest.MonkeyPatch) -> Iterator[InMemorySpanExporter]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     monkeypatch.setattr(tracing, "tracer", provider.get_tracer)
+    kit_pulsar._tracer.cache_clear()  # the kit looks its tracer up once: again, with this one
     yield exporter
+    kit_pulsar._tracer.cache_clear()
     provider.shutdown()
 
 
