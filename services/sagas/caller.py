@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from enum import Enum
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -70,6 +71,7 @@ class GrpcCaller:
     def __init__(self, addresses: dict[str, str]) -> None:
         self.addresses = addresses
         self._channels: dict[str, grpc.Channel] = {}
+        self._senders: dict[tuple[Any, ...], Any] = {}
         self._lock = threading.Lock()
 
     def _channel(self, peer: str) -> grpc.Channel:
@@ -78,12 +80,21 @@ class GrpcCaller:
                 self._channels[peer] = grpc.insecure_channel(self.addresses[peer], options=_OPTIONS)
             return self._channels[peer]
 
+    def _sender(self, call: Call, request_type: type[Message]) -> Any:
+        """The call's multicallable, built once and shared by every saga (thread-safe): built
+        per call, through the tracing's channel interceptor, it cost more than its lookup."""
+        key = (call.peer, call.method, request_type, call.response_type)
+        send = self._senders.get(key)
+        if send is None:
+            send = self._senders[key] = self._channel(call.peer).unary_unary(
+                call.method,
+                request_serializer=request_type.SerializeToString,
+                response_deserializer=call.response_type.FromString,
+            )
+        return send
+
     def call(self, call: Call, request: Message, timeout: float, request_id: str) -> Message:
-        send = self._channel(call.peer).unary_unary(
-            call.method,
-            request_serializer=type(request).SerializeToString,
-            response_deserializer=call.response_type.FromString,
-        )
+        send = self._sender(call, type(request))
         try:
             return send(request, timeout=timeout, metadata=(("x-request-id", request_id),))  # type: ignore[no-any-return]
         except grpc.RpcError as error:
