@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -20,6 +20,8 @@ from services.sagas.leases import LeaseLost, Leases
 from services.sagas.rows import MOTIVO_MAX, TOPIC, columns, integration_event, saga_of
 from services.sagas.tables import outbox, saga_eventos, sagas
 from services.sagas.writer import GroupCommit
+
+T = TypeVar("T")
 
 # The hot path's statements, built once: built per call, building them and their cache keys was
 # a quarter of the orchestrator's Python time (py-spy --gil, issue #15).
@@ -59,34 +61,47 @@ class SagaStore:
         self._creates: dict[str, Prepared] = {}
 
     def create(self, saga: Saga, key: str, huella: str) -> tuple[Saga, bool]:
-        """Inserts the saga, owned by us; for a reused key returns the existing one, False."""
+        """Inserts the saga, owned by us; for a reused key returns the existing one, False.
+        On SQLite through the writer like every transition: committed with whatever else is
+        waiting, instead of a write lock and a commit of its own."""
+
+        def write(session: Connection) -> tuple[Saga, bool]:
+            existing = self._by_key(session, key, huella)
+            if existing is not None:
+                return existing, False
+            self._create_statement(session).run(
+                session,
+                {
+                    "id": saga.id, "tipo": saga.tipo, "id_cliente": saga.id_cliente,
+                    "idempotency_key": key, "huella": huella,
+                    "propietario": self.owner, "version": 1,
+                    "fecha_creacion": saga.fecha_creacion,
+                    "fecha_limite": saga.fecha_limite,
+                    "version_definicion": saga.version_definicion, "traza": saga.traza,
+                    **columns(saga),
+                },
+            )  # fmt: skip
+            self._log(session, saga, 1, self.clock())
+            return replace(saga, version=1).sin_eventos(), True
+
         for _ in range(2):
-            with self.uow() as uow:
-                existing = self._by_key(uow.session, key, huella)
-                if existing is not None:
-                    return existing, False
-                ahora = self.clock()
-                try:
-                    self._create_statement(uow.session).run(
-                        uow.session,
-                        {
-                            "id": saga.id, "tipo": saga.tipo, "id_cliente": saga.id_cliente,
-                            "idempotency_key": key, "huella": huella,
-                            "propietario": self.owner, "version": 1,
-                            "fecha_creacion": saga.fecha_creacion,
-                            "fecha_limite": saga.fecha_limite,
-                            "version_definicion": saga.version_definicion, "traza": saga.traza,
-                            **columns(saga),
-                        },
-                    )  # fmt: skip
-                    self._log(uow.session, saga, 1, ahora)
-                    uow.commit()
-                except sa.exc.IntegrityError:
-                    # A racing call created it first: return theirs. On MariaDB the INSERT
-                    # itself waits for the other's commit, then finds the key taken.
-                    continue
-                return replace(saga, version=1).sin_eventos(), True
+            try:
+                return self._write(write)
+            except sa.exc.IntegrityError:
+                # A racing call created it first: return theirs. On MariaDB the INSERT itself
+                # waits for the other's commit, then finds the key taken.
+                continue
         raise Contention("solicitud concurrente en conflicto; reintente")
+
+    def _write(self, write: Callable[[Connection], T]) -> T:
+        """Runs ``write`` in a transaction and commits: on SQLite through the writer (group
+        commit), elsewhere in a transaction of its own."""
+        if self.writer is not None:
+            return self.writer.submit(write)
+        with self.uow() as uow:
+            result = write(uow.session)
+            uow.commit()
+        return result
 
     def existing(self, key: str, huella: str) -> Saga | None:
         """The saga a key already started; Conflict if the key came with another request."""
@@ -128,12 +143,7 @@ class SagaStore:
                 raise LeaseLost(saga.id)
             self._log(session, saga, saga.version + 1, ahora)
 
-        if self.writer is not None:
-            self.writer.submit(write)
-        else:
-            with self.uow() as uow:
-                write(uow.session)
-                uow.commit()
+        self._write(write)
         # As stored (the row keeps MOTIVO_MAX characters of the reason): waiters answer clients
         # with it instead of reading it back (but not a parked saga's next attempt, which the
         # database's clock sets).
