@@ -13,7 +13,10 @@ KEPT_AFTER_END = 256
 
 class _Waiters:
     def __init__(self, lock: threading.Lock) -> None:
-        self.condition = threading.Condition(lock)
+        self.condition = threading.Condition(lock)  # woken by every transition
+        self.ending = threading.Condition(
+            lock
+        )  # woken by a terminal one (or one of unknown content)
         self.count = 0
 
 
@@ -37,22 +40,34 @@ class Notifier:
             if saga_id is None:
                 for waiters in self._waiting.values():
                     waiters.condition.notify_all()
+                    waiters.ending.notify_all()
                 return
             self._versions[saga_id] = self._versions.get(saga_id, 0) + 1
             self._latest[saga_id] = saga
             waiters = self._waiting.get(saga_id)
             if waiters is not None:
                 waiters.condition.notify_all()
+                if saga is None or saga.terminal:
+                    waiters.ending.notify_all()
 
-    def wait(self, saga_id: str, timeout: float, after: int | None = None) -> Saga | None:
+    def wait(
+        self, saga_id: str, timeout: float, after: int | None = None, ending: bool = False
+    ) -> Saga | None:
         """On a transition of ``saga_id``: the saga as written, if its writer said; None after
         ``timeout`` or for a change of unknown content (read it then). ``after``: the version
         the caller has; a later one written here comes back at once, even if it was written
-        before this call (a saga may end between the caller's look and this wait)."""
+        before this call (a saga may end between the caller's look and this wait).
+        ``ending``: only a terminal transition (or one of unknown content) wakes the caller: a
+        client waiting for the end is not woken by every step (esperar)."""
+
+        def wanted(saga: Saga | None) -> bool:
+            return not ending or saga is None or saga.terminal
 
         def written_since() -> Saga | None:
             latest = self._latest.get(saga_id)
-            return latest if after is not None and latest and latest.version > after else None
+            if after is not None and latest and latest.version > after and wanted(latest):
+                return latest
+            return None
 
         with self._lock:
             if (news := written_since()) is not None:
@@ -63,8 +78,12 @@ class Notifier:
             waiters.count += 1
             try:
                 seen = self._versions.get(saga_id, 0)
-                if waiters.condition.wait_for(
-                    lambda: self._versions.get(saga_id, 0) != seen, timeout
+                condition = waiters.ending if ending else waiters.condition
+                if condition.wait_for(
+                    lambda: (
+                        self._versions.get(saga_id, 0) != seen and wanted(self._latest.get(saga_id))
+                    ),
+                    timeout,
                 ):
                     return self._latest.get(saga_id)
                 return None

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.sagas.domain import Saga
+from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.notifier import Notifier
 
 AHORA = datetime(2026, 11, 28, tzinfo=UTC)
@@ -72,3 +72,41 @@ def test_a_saga_that_ended_before_the_wait_comes_back_at_once() -> None:
     notifier.forget("A")
     assert notifier.wait("A", 30, after=1) == ended
     assert notifier.wait("A", 0.01, after=6) is None  # nothing newer than what the caller has
+
+
+def test_a_waiter_for_the_end_sleeps_through_the_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    notifier = Notifier()
+    woken: list[object] = []
+    real = threading.Condition.notify_all
+
+    def counted(self: threading.Condition) -> None:
+        woken.append(self)
+        real(self)
+
+    monkeypatch.setattr(threading.Condition, "notify_all", counted)
+    got: list[Saga | None] = []
+    waiter = threading.Thread(target=lambda: got.append(notifier.wait("A", 30, 1, ending=True)))
+    waiter.start()
+    _waiting_for_the_end(notifier, "A")
+    ending = notifier._waiting["A"].ending
+    step = replace(_saga("A"), version=2)
+    notifier.notify("A", step)
+    notifier.notify("A", replace(step, version=3))
+    assert ending not in woken  # steps wake only those who watch every one
+    done = replace(step, version=4, estado=EstadoSaga.COMPLETADA)
+    notifier.notify("A", done)
+    waiter.join(30)
+    assert got == [done]
+    # Already there when asked: the end comes back at once, a step does not.
+    assert notifier.wait("A", 30, after=1, ending=True) == done
+    notifier.notify("B", replace(_saga("B"), version=2))
+    assert notifier.wait("B", 0.01, after=1, ending=True) is None
+
+
+def _waiting_for_the_end(notifier: Notifier, saga_id: str) -> None:
+    ready = threading.Event()
+    while not ready.wait(0.005):
+        with notifier._lock:
+            waiters = notifier._waiting.get(saga_id)
+            if waiters is not None and waiters.ending._waiters:  # type: ignore[attr-defined]
+                ready.set()
