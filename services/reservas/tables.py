@@ -9,6 +9,7 @@ from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
 from services.kit.paging import keyset_page
+from services.kit.prepared import Prepared
 from services.reservas import viaje_json
 from services.reservas.domain import EstadoReserva, Reserva
 
@@ -74,12 +75,15 @@ _ESTADO = sa.select(reservas.c.estado).where(reservas.c.id == sa.bindparam("id_r
 _VIGENTE = sa.select(reservas).where(
     reservas.c.id == sa.bindparam("id_reserva"), reservas.c.estado != LAPIDA
 )
-_ESTADO_PARA_CAMBIAR = _ESTADO.with_for_update()
 _VIGENTE_PARA_CAMBIAR = _VIGENTE.with_for_update()
-_AGREGAR = reservas.insert()
+# On the driver's cursor (kit.prepared: ~30 us less each than SQLAlchemy's execute); the whole
+# row read above stays on SQLAlchemy, whose types turn its datetimes back into UTC ones.
+_LEER_ESTADO = Prepared(_ESTADO)
+_LEER_ESTADO_PARA_CAMBIAR = Prepared(_ESTADO.with_for_update())
+_AGREGAR = Prepared(reservas.insert())
 # What a transition changes (the domain's aprobar/cancelar): a booking's trip and amounts are
 # fixed at creation, so they are not serialized and written again.
-_CAMBIAR = reservas.update().where(reservas.c.id == sa.bindparam("id_reserva"))
+_CAMBIAR = Prepared(reservas.update().where(reservas.c.id == sa.bindparam("id_reserva")))
 
 
 class Repositorio:
@@ -89,8 +93,9 @@ class Repositorio:
         self.session = session
 
     def estado(self, id_reserva: str, lock: bool = False) -> str | None:
-        query = _ESTADO_PARA_CAMBIAR if lock else _ESTADO
-        return self.session.execute(query, {"id_reserva": id_reserva}).scalar()
+        query = _LEER_ESTADO_PARA_CAMBIAR if lock else _LEER_ESTADO
+        row = query.first(self.session, {"id_reserva": id_reserva})
+        return None if row is None else row[0]  # type: ignore[no-any-return]
 
     def obtener(self, id_reserva: str, lock: bool = False) -> Reserva | None:
         query = _VIGENTE_PARA_CAMBIAR if lock else _VIGENTE
@@ -98,12 +103,12 @@ class Repositorio:
         return None if row is None else _reserva(row)
 
     def agregar(self, reserva: Reserva) -> None:
-        self.session.execute(_AGREGAR, _row(reserva))
+        _AGREGAR.run(self.session, _row(reserva))
 
     def actualizar(self, reserva: Reserva) -> None:
         """Writes a transition: state, reason and time (nothing else changes after creation)."""
-        self.session.execute(
-            _CAMBIAR,
+        _CAMBIAR.run(
+            self.session,
             {
                 "id_reserva": reserva.id,
                 "estado": reserva.estado.value,
@@ -113,8 +118,8 @@ class Repositorio:
         )
 
     def agregar_lapida(self, id_reserva: str, motivo: str, ahora: object) -> None:
-        self.session.execute(
-            _AGREGAR,
+        _AGREGAR.run(
+            self.session,
             {
                 "id": id_reserva, "id_cliente": "", "estado": LAPIDA, "itinerarios": "[]",
                 "pasajeros": "[]", "monto": 0, "monto_vat": 0, "moneda": "",
