@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import Any
 
 from aeroalpes.reservas.v1 import reserva_pb2
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from services.comun.itinerario import (
@@ -20,7 +19,7 @@ from services.comun.itinerario import (
     Segmento,
     TipoPasajero,
 )
-from services.kit.timestamps import to_datetime, to_timestamp
+from services.kit.timestamps import set_timestamp, to_datetime, to_timestamp
 
 _TIPOS = {reserva_pb2.TipoPasajero.Value(f"TIPO_PASAJERO_{t.value}"): t for t in TipoPasajero}
 _CLASES = {reserva_pb2.ClaseCabina.Value(f"CLASE_CABINA_{c.value}"): c for c in ClaseCabina}
@@ -115,9 +114,9 @@ def itinerarios_into(destino: Any, itinerarios: Iterable[Itinerario]) -> None:
 
 def _leg_into(pb: reserva_pb2.Leg, leg: Leg) -> None:
     if leg.fecha_salida is not None:
-        timestamp_into(pb.fecha_salida, leg.fecha_salida)
+        set_timestamp(pb.fecha_salida, leg.fecha_salida)
     if leg.fecha_llegada is not None:
-        timestamp_into(pb.fecha_llegada, leg.fecha_llegada)
+        set_timestamp(pb.fecha_llegada, leg.fecha_llegada)
     # assigning a field sets the location even when both are empty, as _leg_pb does
     pb.origen.codigo = leg.origen.codigo
     pb.origen.nombre = leg.origen.nombre
@@ -130,19 +129,6 @@ def pasajeros_into(destino: Any, pasajeros: Iterable[Pasajero]) -> None:
     for p in pasajeros:
         if p.tipo and p.clase:
             destino.add(tipo=f"TIPO_PASAJERO_{p.tipo}", clase=f"CLASE_CABINA_{p.clase}")
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def timestamp_into(ts: timestamp_pb2.Timestamp, fecha: datetime) -> None:
-    """As Timestamp.FromDatetime (3x its speed for a UTC datetime, which is what services hold)."""
-    if fecha.tzinfo is not UTC:
-        ts.FromDatetime(fecha)
-        return
-    desde = fecha - _EPOCH
-    ts.seconds = desde.days * 86_400 + desde.seconds
-    ts.nanos = desde.microseconds * 1000
 
 
 def dict_of(message: Message) -> dict[str, Any]:

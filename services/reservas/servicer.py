@@ -13,6 +13,7 @@ from services.kit import identity, paging
 from services.kit.contract_rules import Bounds, DataRules
 from services.kit.db import UnitOfWork
 from services.kit.idempotency import IdempotencyStore, Idempotent
+from services.kit.timestamps import set_timestamp
 from services.kit.validation import Violations
 from services.reservas import tables
 from services.reservas.domain import EstadoReserva, Reserva
@@ -35,8 +36,8 @@ def reserva_into(pb: reserva_pb2.Reserva, reserva: Reserva) -> None:
     pb.monto.moneda = reserva.moneda
     pb.monto_vat.unidades_menores = reserva.monto_vat
     pb.monto_vat.moneda = reserva.moneda
-    proto.timestamp_into(pb.fecha_creacion, reserva.fecha_creacion)
-    proto.timestamp_into(pb.fecha_actualizacion, reserva.fecha_actualizacion)
+    set_timestamp(pb.fecha_creacion, reserva.fecha_creacion)
+    set_timestamp(pb.fecha_actualizacion, reserva.fecha_actualizacion)
 
 
 def con_reserva(response_type: type[R], reserva: Reserva | None) -> R:
