@@ -71,6 +71,23 @@ def saga_of(row: sa.Row[Any]) -> Saga:
     )
 
 
+# A saga's data changes only when a step records its result (the domain replaces the dict, never
+# changes it in place), so most transitions write the same text again: kept per dict, by identity
+# (the entry holds the dict, so its id is not reused meanwhile); emptied when it grows past 1,024.
+_DATOS_JSON: dict[int, tuple[dict[str, Any], str]] = {}
+
+
+def _datos_json(datos: dict[str, Any]) -> str:
+    known = _DATOS_JSON.get(id(datos))
+    if known is not None and known[0] is datos:
+        return known[1]
+    text = json.dumps(datos, sort_keys=True)
+    if len(_DATOS_JSON) >= 1024:
+        _DATOS_JSON.clear()
+    _DATOS_JSON[id(datos)] = (datos, text)
+    return text
+
+
 def columns(saga: Saga) -> dict[str, Any]:
     """The columns a transition changes (the rest are written once, at creation)."""
     actual = next(
@@ -80,7 +97,7 @@ def columns(saga: Saga) -> dict[str, Any]:
         "estado": saga.estado.value,
         "paso_actual": actual,
         "pasos": _pasos_json(saga.pasos),
-        "datos": json.dumps(saga.datos, sort_keys=True),
+        "datos": _datos_json(saga.datos),
         "id_reserva": saga.datos.get("id_reserva", ""),
         "id_pago": saga.datos.get("id_pago", ""),
         "codigo_localizador": saga.datos.get("codigo_localizador", ""),
