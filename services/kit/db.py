@@ -16,6 +16,7 @@ from services.kit import deadline, errors
 
 DEFAULT_LOCK_WAIT_S = 30  # without a caller's deadline: how long a transaction waits for a lock
 READ_ONLY = "aeroalpes_read_only"  # execution option of a read-only unit of work's connection
+LATE_COMMIT = "el plazo de la llamada venció antes de confirmar"
 
 
 def database_url(server_url: str | None, database: str, var_dir: Path) -> URL:
@@ -200,10 +201,9 @@ class UnitOfWork:
     def commit(self) -> None:
         if self._read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
-        left = deadline.remaining()
-        if left is not None and left <= 0:
+        if deadline.passed():
             # The caller stopped waiting: it will retry or compensate; don't add an effect now.
-            raise errors.DeadlineTooShort("el plazo de la llamada venció antes de confirmar")
+            raise errors.DeadlineTooShort(LATE_COMMIT)
         self._transaction.commit()
         # Closed at once: a statement after the commit raises, where it would begin a new
         # transaction that the exit then rolls back without a word.

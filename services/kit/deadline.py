@@ -23,3 +23,9 @@ def remaining() -> float | None:
     """Seconds left for the current call, or None without a deadline."""
     deadline = _deadline.get()
     return None if deadline is None else deadline - time.monotonic()
+
+
+def passed() -> bool:
+    """Whether the current call's caller has stopped waiting (no deadline: never)."""
+    left = remaining()
+    return left is not None and left <= 0

@@ -9,8 +9,9 @@ saga log's writes and every service's outbox (issue #15)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -52,19 +53,20 @@ class Prepared:
             raise sa.exc.StatementError(
                 f"({type(error).__name__}) {error}", sql, None, error
             ) from error
-        dbapi = dialect.loaded_dbapi
         cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(sql, parameters)
-            return result(cursor)
-        except dbapi.Error as error:
-            # As SQLAlchemy's execute raises it (IntegrityError, OperationalError...), so
-            # callers handle one kind of database error; values are not in its text.
-            raise sa.exc.DBAPIError.instance(
-                sql, None, error, dbapi.Error, hide_parameters=True, dialect=dialect
-            ) from error
-        finally:
-            cursor.close()
+            found = result(cursor)
+        except Exception as error:
+            with contextlib.suppress(Exception):  # the connection may be gone: this error counts
+                cursor.close()
+            # As SQLAlchemy's execute handles it: wrapped (IntegrityError, OperationalError...)
+            # so callers handle one kind of database error, and a lost connection invalidated,
+            # so closing the unit of work does not roll back on a dead socket (whose error
+            # would replace this one: INTERNAL for what is UNAVAILABLE).
+            connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
+        cursor.close()
+        return found
 
     def _plan(self, dialect: sa.Dialect, values: Mapping[str, Any]) -> tuple[str, _Bind]:
         compiled = self.statement.compile(dialect=dialect, column_keys=list(values))
@@ -79,12 +81,16 @@ class Prepared:
         processors = compiled._bind_processors  # the types' own, as SQLAlchemy's execute uses
         sources: dict[str, _Bind] = {}
         for param, name in compiled.bind_names.items():
-            processor = processors.get(name)
+            found = processors.get(name)
+            if found is not None and not callable(found):  # a tuple type's: not used here
+                raise ValueError(f"not for a Prepared statement (tuple parameter): {compiled}")
+            processor = cast(Callable[[Any], Any] | None, found)
             if param.key in values:
                 sources[name] = _value_of(param.key, processor)
             elif param.callable is None and (param.value is not None or not param.required):
-                literal = param.value if processor is None else processor(param.value)
-                sources[name] = lambda _values, literal=literal: literal
+                sources[name] = _constant(
+                    param.value if processor is None else processor(param.value)
+                )
             else:
                 raise ValueError(f"no value for {param.key!r} in {compiled}")
         if compiled.positional:
@@ -93,6 +99,10 @@ class Prepared:
         escaped = compiled.escaped_bind_names  # names the SQL text spells otherwise
         named = [(escaped.get(name, name), source) for name, source in sources.items()]
         return compiled.string, lambda values: {name: source(values) for name, source in named}
+
+
+def _constant(value: Any) -> _Bind:
+    return lambda _values: value
 
 
 def _value_of(key: str, processor: Callable[[Any], Any] | None) -> _Bind:

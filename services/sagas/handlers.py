@@ -127,7 +127,7 @@ class Handlers:
         """The saga once terminal, or as it stands when the budget (the call's deadline) ends;
         ``saga``: as ``reservar`` returned it (written or read just now: not read again)."""
         end = time.monotonic() + budget_s
-        id_saga, from_log = saga.id, True
+        id_saga, from_log = saga.id, False  # not read back: reservar's copy
         while not saga.terminal and time.monotonic() < end:
             news = self.notifier.wait(
                 id_saga,

@@ -38,12 +38,14 @@ class Notifier:
         """``saga``: the transition just written, when the writer has it (the engine does)."""
         with self._lock:
             if saga_id is None:
-                for waiters in self._waiting.values():
-                    waiters.condition.notify_all()
-                    waiters.ending.notify_all()
+                for everyone in self._waiting.values():
+                    everyone.condition.notify_all()
+                    everyone.ending.notify_all()
                 return
             self._versions[saga_id] = self._versions.get(saga_id, 0) + 1
             self._latest[saga_id] = saga
+            # Driven again (resumed, recovered): no longer among the ended, whose oldest go.
+            self._ended.pop(saga_id, None)
             waiters = self._waiting.get(saga_id)
             if waiters is not None:
                 waiters.condition.notify_all()

@@ -12,8 +12,8 @@ from typing import Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from services.kit import deadline
-from services.kit.db import UnitOfWork
+from services.kit import deadline, errors
+from services.kit.db import LATE_COMMIT, UnitOfWork
 from services.sagas import metrics
 
 T = TypeVar("T")
@@ -130,6 +130,14 @@ class GroupCommit:
                             # profile put 6 % of the orchestrator's CPU in them).
                             return [item for item in items if item is not current]
                 current = None
+                late = [item for item in items if item.context.run(deadline.passed)]
+                if late:
+                    # Their callers stopped waiting (a new saga's ReservarVuelo): nothing of
+                    # theirs is committed now, as their own unit of work would refuse; the
+                    # others run again without them.
+                    for item in late:
+                        item.error = errors.DeadlineTooShort(LATE_COMMIT)
+                    return [item for item in items if item not in late]
                 uow.commit()
         except sa.exc.DBAPIError:
             if current is None:  # beginning or committing: nobody's in particular

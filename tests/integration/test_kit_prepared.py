@@ -140,3 +140,19 @@ def test_a_select_of_plain_columns_reads_what_sqlalchemy_reads(uow) -> None:  # 
         assert Prepared(query).first(r.session, {"b_id": "ninguna"}) is None
         with pytest.raises(ValueError, match="converted"):  # a datetime comes back converted
             Prepared(sa.select(filas.c.fecha)).first(r.session, {})
+
+
+@pytest.mark.parametrize("backend_url", ["mariadb"], indirect=True)
+def test_a_lost_connection_is_reported_as_such_and_replaced(uow, mariadb) -> None:  # type: ignore[no-untyped-def]
+    # SQLAlchemy's execute invalidates a connection the server dropped; Prepared must too, or
+    # the unit of work's rollback on the dead socket replaces the error (INTERNAL for what is
+    # UNAVAILABLE: the orchestrator would compensate instead of retrying).
+    with pytest.raises(sa.exc.OperationalError) as lost, uow() as u:
+        connection_id = u.session.exec_driver_sql("SELECT CONNECTION_ID()").scalar()
+        with mariadb.connect() as admin, admin.cursor() as cursor:
+            cursor.execute(f"KILL {connection_id}")
+        INSERT.run(u.session, _row(random.Random(5), 5))
+    assert lost.value.connection_invalidated
+    with uow() as u:  # the pool hands out a working connection
+        assert INSERT.run(u.session, _row(random.Random(6), 6)) == 1
+        u.commit()

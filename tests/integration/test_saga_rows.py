@@ -14,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from services.kit import deadline
 from services.kit.db import UnitOfWork, create_engine, session_factory
-from services.kit.errors import BusinessRefusal, Conflict, NotFound
+from services.kit.errors import BusinessRefusal, Conflict, DeadlineTooShort, NotFound
 from services.sagas import tables
 from services.sagas.domain import Saga
 from services.sagas.leases import LeaseLost
@@ -278,3 +279,22 @@ def test_leases_are_renewed_taken_and_given_back_only_for_ours(db: Engine) -> No
     assert lease is not None and not store(db, "yo").leases.claim(lapsed.id)
     assert store(db, "yo").leases.release() == 1  # only its own active saga, not the taker's
     assert not store(db, "tercero").leases.claim(lapsed.id)
+
+
+def test_a_new_saga_whose_caller_stopped_waiting_is_not_written(db: Engine) -> None:
+    # On SQLite a new saga goes through the group-commit writer, outside its caller's thread:
+    # the writer still refuses to commit it once the caller's deadline has passed, as a unit of
+    # work of its own would, and the saga written beside it is unaffected.
+    s = store(db)
+    token = deadline.set_remaining(-1)
+    try:
+        with pytest.raises(DeadlineTooShort):
+            s.create(nueva(), "tarde", "huella")
+    finally:
+        deadline.reset(token)
+    on_time, created = s.create(nueva(), "a-tiempo", "huella")
+    assert created
+    assert [r[0] for r in rows(db, "SELECT idempotency_key FROM sagas")] == ["a-tiempo"]
+    assert (
+        rows(db, "SELECT COUNT(*) FROM saga_eventos WHERE id_saga <> :i", i=on_time.id)[0][0] == 0
+    )
