@@ -87,7 +87,7 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
         start_orchestrator(
             stack,
             p,
-            {**peers, "AEROALPES_SAGAS_PASO_TIMEOUT_MS": "3000",
+            {**peers, "AEROALPES_SAGAS_PASO_TIMEOUT_MS": "1500",
              "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "4"},
         )
     )  # fmt: skip
@@ -96,11 +96,12 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
     wait_until(lambda: pagos.poll() is not None, 30, "pagos to die after committing the charge")
     assert payment(p, saga.id_reserva) == "APROBADO"  # the effect really happened
 
-    # Down for 30 s, longer than the step's budget (3 s) and the compensation budget: the saga
-    # may park (FALLIDA), but never claims COMPENSADA while the charge stands.
+    # Down for 15 s, longer than the step's budget (1.5 s) and the compensation budget (4
+    # attempts of at most half the 2 s test lease, 300 ms apart: under 5 s) together, several
+    # times over: the saga may park (FALLIDA), but never claims COMPENSADA while the charge stands.
     states = []
-    watch = sagas.ObservarSaga(sagas_pb2.ObservarSagaRequest(id_saga=saga.id), timeout=30)
-    with pytest.raises(grpc.RpcError) as outage_over:  # the stream outlives the 30 s outage
+    watch = sagas.ObservarSaga(sagas_pb2.ObservarSagaRequest(id_saga=saga.id), timeout=15)
+    with pytest.raises(grpc.RpcError) as outage_over:  # the stream outlives the 15 s outage
         for update in watch:
             states.append(update.saga.estado)
             assert update.saga.estado != sagas_pb2.ESTADO_SAGA_COMPENSADA, update.saga
