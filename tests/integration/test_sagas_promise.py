@@ -97,8 +97,8 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
     assert payment(p, saga.id_reserva) == "APROBADO"  # the effect really happened
 
     # Down for 15 s, longer than the step's budget (1.5 s) and the compensation budget (4
-    # attempts of at most half the 2 s test lease, 300 ms apart: under 5 s) together, several
-    # times over: the saga may park (FALLIDA), but never claims COMPENSADA while the charge stands.
+    # attempts of at most half the 2 s test lease, 300 ms apart: under 5 s) together, twice over:
+    # the saga may park (FALLIDA), but never claims COMPENSADA while the charge stands.
     states = []
     watch = sagas.ObservarSaga(sagas_pb2.ObservarSagaRequest(id_saga=saga.id), timeout=15)
     with pytest.raises(grpc.RpcError) as outage_over:  # the stream outlives the 15 s outage
