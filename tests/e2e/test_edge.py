@@ -8,7 +8,6 @@ import sys
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -19,7 +18,7 @@ from aeroalpes.clientes.v1 import clientes_pb2
 from services.kit.pulsar import topic_url
 from tests.support.components import REPO, wait_until
 from tests.support.edge import PROTOSET, book, grpcurl, ok, register
-from tests.support.mesh import Mesh, run_mesh
+from tests.support.mesh import Mesh
 
 PUBLIC_SERVICES = {
     "aeroalpes.clientes.v1.ClientesService",
@@ -33,9 +32,8 @@ PUBLIC_SERVICES = {
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
-        yield mesh
+def mesh(default_mesh: Mesh) -> Mesh:
+    return default_mesh
 
 
 def test_reflection_on_the_edge_lists_the_public_services(mesh: Mesh) -> None:

@@ -9,7 +9,6 @@ import json
 import re
 import secrets
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from services.vuelos.cliente import FILE as TUTORIAL_CUSTOMER_FILE
 from tests.support import builders as b
 from tests.support.components import wait_until
 from tests.support.edge import Customer, book, booking_body, grpcurl, ok
-from tests.support.mesh import Mesh, run_mesh
+from tests.support.mesh import Mesh
 from tests.support.secret_hashes import digests_of, hashes_of
 
 REGISTRAR = "aeroalpes.clientes.v1.ClientesService/RegistrarUsuario"
@@ -36,9 +35,8 @@ UNMASKED_EMAIL = re.compile(r"[A-Za-z0-9._%+-]{2,}@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh")) as mesh:
-        yield mesh
+def mesh(default_mesh: Mesh) -> Mesh:
+    return default_mesh
 
 
 def registration(cedula: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import grpc
@@ -17,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.components import REPO, wait_until
 from tests.support.edge import book, register
-from tests.support.mesh import Mesh, run_mesh
+from tests.support.mesh import Mesh
 
 SERVED = ("clientes", "reservas", "pagos", "gds", "sagas", "cdc", "notificaciones", "ui")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
@@ -25,9 +24,8 @@ Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh-metrics")) as mesh:
-        yield mesh
+def mesh(default_mesh: Mesh) -> Mesh:
+    return default_mesh
 
 
 def scrape(url: str) -> Samples:

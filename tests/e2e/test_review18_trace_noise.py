@@ -16,7 +16,7 @@ from typing import Any
 
 from tests.support.components import wait_until
 from tests.support.edge import book, register
-from tests.support.mesh import run_mesh
+from tests.support.mesh import Mesh
 
 POLL = "/aeroalpes.cdc.v1.RelayService/ObtenerEstado"
 
@@ -31,20 +31,20 @@ def spans(var_dir: Path) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_ui_bridges_relay_polling_leaves_no_traces(tmp_path: Path) -> None:
-    with run_mesh(tmp_path) as mesh:  # traces to var/trazas, as make run writes them
-        saga = book(mesh, register(mesh))
+def test_the_ui_bridges_relay_polling_leaves_no_traces(default_mesh: Mesh) -> None:
+    mesh = default_mesh  # traces to var/trazas, as make run writes them
+    saga = book(mesh, register(mesh))
 
-        def saga_traced() -> bool:
-            return any(
-                s["name"] == "saga reserva"
-                and {"key": "aeroalpes.saga.id", "value": {"stringValue": saga["id"]}}
-                in s.get("attributes", [])
-                for s in spans(mesh.var_dir)
-            )
+    def saga_traced() -> bool:
+        return any(
+            s["name"] == "saga reserva"
+            and {"key": "aeroalpes.saga.id", "value": {"stringValue": saga["id"]}}
+            in s.get("attributes", [])
+            for s in spans(mesh.var_dir)
+        )
 
-        # The UI bridge polled the relay every second since before the mesh was up; by the time
-        # the booking's saga span is on disk, any poll's spans (same batching) are too.
-        wait_until(saga_traced, 60, "the booking's saga span in var/trazas")
-        polls = [s for s in spans(mesh.var_dir) if s["name"] == POLL]
-        assert not polls, f"{len(polls)} spans of the UI bridge's relay polling"
+    # The UI bridge polled the relay every second since before the mesh was up; by the time
+    # the booking's saga span is on disk, any poll's spans (same batching) are too.
+    wait_until(saga_traced, 60, "the booking's saga span in var/trazas")
+    polls = [s for s in spans(mesh.var_dir) if s["name"] == POLL]
+    assert not polls, f"{len(polls)} spans of the UI bridge's relay polling"

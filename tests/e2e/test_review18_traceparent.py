@@ -13,25 +13,21 @@ header on and every process keeps the caller's decision (``ParentBased`` sampler
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.support.components import wait_until
 from tests.support.edge import Customer, booking_body, grpcurl, ok, register
-from tests.support.mesh import Mesh, run_mesh
-from tests.support.otlp import Receiver, otlp_receiver
+from tests.support.mesh import Mesh
+from tests.support.otlp import Receiver
 
 RESERVAR = "aeroalpes.sagas.v1.SagasService/ReservarVuelo"
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, Receiver]]:
-    with otlp_receiver() as (receiver, endpoint):
-        env = {"AEROALPES_OTLP_ENDPOINT": endpoint}
-        with run_mesh(tmp_path_factory.mktemp("rev18-traceparent"), env=env) as mesh:
-            yield mesh, receiver
+def traced(traced_mesh: tuple[Mesh, Receiver]) -> tuple[Mesh, Receiver]:
+    return traced_mesh
 
 
 def book(mesh: Mesh, customer: Customer, traceparent: str = "") -> dict[str, Any]:

@@ -5,14 +5,12 @@ compensated booking shows its compensations after the failing step."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from tests.support.components import wait_until
 from tests.support.edge import book, register
-from tests.support.mesh import Mesh, run_mesh
-from tests.support.otlp import Receiver, Span, otlp_receiver
+from tests.support.mesh import Mesh
+from tests.support.otlp import Receiver, Span
 
 STEPS = ("crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva")
 PARTICIPANTS = {
@@ -25,11 +23,8 @@ SERVER, PRODUCER, CONSUMER = 2, 4, 5  # OTLP span kinds
 
 
 @pytest.fixture(scope="module")
-def traced(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh, Receiver]]:
-    with otlp_receiver() as (receiver, endpoint):
-        env = {"AEROALPES_OTLP_ENDPOINT": endpoint}
-        with run_mesh(tmp_path_factory.mktemp("mesh-traces"), env=env) as mesh:
-            yield mesh, receiver
+def traced(traced_mesh: tuple[Mesh, Receiver]) -> tuple[Mesh, Receiver]:
+    return traced_mesh
 
 
 def trace_of(receiver: Receiver, saga_id: str) -> str:
