@@ -1,5 +1,6 @@
 """Outages and crashes: participants stopped and restarted, the orchestrator SIGKILLed at chosen
-points, two orchestrators on one MariaDB. Each test runs its own processes (SQLite unless said)."""
+points, two orchestrators on one MariaDB. Each test runs its own processes (SQLite unless said;
+the crash tests share participants, as they only kill orchestrators)."""
 
 import contextlib
 import threading
@@ -37,6 +38,15 @@ def stack() -> Iterator[ExitStack]:
 
 def own_participants(stack: ExitStack, tmp_path: Path, **env: str) -> Participants:
     return start_participants(stack, "sqlite", None, tmp_path, env=env)
+
+
+@pytest.fixture(scope="module")
+def crash_participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Participants]:
+    """The participants the crash tests share (a start and a stop are seconds each): those tests
+    kill only orchestrators of their own, never a participant, and each books for a customer of
+    its own; every saga of theirs ends before the test does."""
+    with ExitStack() as stack:
+        yield own_participants(stack, tmp_path_factory.mktemp("crashes"))
 
 
 def wait_event(p: Participants, id_saga: str, tipo: str, paso: int) -> None:
@@ -134,10 +144,10 @@ CRASHES = {
 
 @pytest.mark.parametrize("case", CRASHES, ids=list(CRASHES))
 def test_orchestrator_killed_at_a_chosen_point_resumes_from_the_log(
-    stack: ExitStack, tmp_path: Path, case: str
+    stack: ExitStack, crash_participants: Participants, case: str
 ) -> None:
     point, codigos, expected = CRASHES[case]
-    p = own_participants(stack, tmp_path)
+    p = crash_participants
     cliente = new_customer(p)
     doomed = start_orchestrator(stack, p, {"AEROALPES_SAGAS_FALLA": point})
     # The process may die before its answer leaves: the saga is in the log all the same.
