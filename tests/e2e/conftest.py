@@ -1,7 +1,7 @@
 """Systems shared by the modules that need nothing else of them (a start and a stop of the whole
 mesh are ~10 s each, more under coverage): one with the default settings, one exporting its
-traces to an OTLP receiver. Their users use random ids and assert on what their own calls
-changed, so they do not depend on each other.
+traces to an OTLP receiver, one with the web console's settings. Their users use random ids and
+assert on what their own calls changed, so they do not depend on each other.
 
 The modules using one of them run one after another (moved together, in their order, where the
 first of them was), and the system is stopped right after the last of them: it never runs idle
@@ -17,7 +17,7 @@ import pytest
 from tests.support.mesh import Mesh, run_mesh
 from tests.support.otlp import Receiver, otlp_receiver
 
-SHARED = ("default_mesh", "traced_mesh")
+SHARED = ("default_mesh", "traced_mesh", "ui_mesh")
 _running = {name: ExitStack() for name in SHARED}
 _last_user: dict[str, pytest.Item] = {}
 
@@ -57,3 +57,11 @@ def traced_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Mesh
         env = {"AEROALPES_OTLP_ENDPOINT": endpoint}
         mesh = stack.enter_context(run_mesh(tmp_path_factory.mktemp("mesh-traced"), env=env))
         yield mesh, receiver
+
+
+@pytest.fixture(scope="session")
+def ui_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    from tests.e2e.test_ui import MESH_ENV  # the console's settings, beside its tests
+
+    with _running["ui_mesh"] as stack:
+        yield stack.enter_context(run_mesh(tmp_path_factory.mktemp("mesh-ui"), env=MESH_ENV))

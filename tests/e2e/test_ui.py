@@ -42,9 +42,8 @@ MESH_ENV = {
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh-ui"), env=MESH_ENV) as mesh:
-        yield mesh
+def mesh(ui_mesh: Mesh) -> Mesh:  # shared with test_ui_validation (tests/e2e/conftest.py)
+    return ui_mesh
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,8 @@ REGISTRATION_SLOTS = ("nombres", "apellidos", "email", "password", "cedula")
 BOOKING_SLOTS = ("origen", "destino", "salida", "llegada", "pasajeros", "medio_pago")
 LEG = "itinerarios[0].odos[0].segmentos[0].legs[0]"
 
-# The console tests' fixtures, taken as they are: this module gets its own mesh and browser.
+# The console tests' fixtures, taken as they are: their mesh (shared, tests/e2e/conftest.py),
+# a browser of this module's own.
 mesh, browser, shots = ui.mesh, ui.browser, ui.shots
 
 
