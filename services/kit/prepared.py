@@ -4,8 +4,10 @@ SQLAlchemy's execute costs ~35 us per statement even for a statement built once 
 key, events, execution context and result set-up); these writes need none of it, only their
 row count. A ``Prepared`` statement keeps, per dialect and set of values, the SQL text, where
 each parameter comes from and its bind processor (UTC datetimes and the like), and runs on the
-transaction's own driver connection: ~5 us. Used where the profiles put the statements: the
-saga log's writes and every service's outbox (issue #15)."""
+transaction's own driver connection: ~5 us. Used where the profiles put the statements (issue
+#15): the saga log's writes, every service's outbox, the idempotency store, reservas' writes.
+Errors are handled by the Connection as its own execute would (wrapped, a lost connection
+invalidated)."""
 
 from __future__ import annotations
 
