@@ -19,7 +19,7 @@ from services.comun.itinerario import (
     Segmento,
     TipoPasajero,
 )
-from services.kit.timestamps import set_timestamp, to_datetime, to_timestamp
+from services.kit.timestamps import set_timestamp, to_datetime
 
 _TIPOS = {reserva_pb2.TipoPasajero.Value(f"TIPO_PASAJERO_{t.value}"): t for t in TipoPasajero}
 _CLASES = {reserva_pb2.ClaseCabina.Value(f"CLASE_CABINA_{c.value}"): c for c in ClaseCabina}
@@ -62,46 +62,13 @@ def pasajeros_from_pb(items: Iterable[reserva_pb2.Pasajero]) -> tuple[Pasajero, 
     return tuple(Pasajero(_TIPOS.get(p.tipo), _CLASES.get(p.clase)) for p in items)
 
 
-def itinerarios_to_pb(itinerarios: Iterable[Itinerario]) -> list[reserva_pb2.Itinerario]:
-    return [
-        reserva_pb2.Itinerario(
-            odos=[
-                reserva_pb2.Odo(
-                    segmentos=[
-                        reserva_pb2.Segmento(legs=[_leg_pb(leg) for leg in s.legs])
-                        for s in o.segmentos
-                    ]
-                )
-                for o in i.odos
-            ]
-        )
-        for i in itinerarios
-    ]
-
-
-def _leg_pb(leg: Leg) -> reserva_pb2.Leg:
-    return reserva_pb2.Leg(
-        fecha_salida=to_timestamp(leg.fecha_salida),
-        fecha_llegada=to_timestamp(leg.fecha_llegada),
-        origen=reserva_pb2.Locacion(codigo=leg.origen.codigo, nombre=leg.origen.nombre),
-        destino=reserva_pb2.Locacion(codigo=leg.destino.codigo, nombre=leg.destino.nombre),
-    )
-
-
-def pasajeros_to_pb(pasajeros: Iterable[Pasajero]) -> list[reserva_pb2.Pasajero]:
-    return [
-        reserva_pb2.Pasajero(tipo=f"TIPO_PASAJERO_{p.tipo}", clase=f"CLASE_CABINA_{p.clase}")
-        for p in pasajeros
-        if p.tipo and p.clase
-    ]
-
-
-# Written in place: a message built apart and passed to a constructor is copied, which made
-# building a one-leg reservas.v1.Reserva ~3x dearer (reservas answers with one on every call).
+# Written in place, the one way from the domain to messages: a message built apart and passed
+# to a constructor is copied, which made building a one-leg reservas.v1.Reserva ~3x dearer
+# (reservas answers with one on every call).
 
 
 def itinerarios_into(destino: Any, itinerarios: Iterable[Itinerario]) -> None:
-    """As itinerarios_to_pb, appended to ``destino`` (a repeated Itinerario field)."""
+    """The trip appended to ``destino`` (a repeated Itinerario field)."""
     for i in itinerarios:
         itinerario = destino.add()
         for o in i.odos:
@@ -117,7 +84,7 @@ def _leg_into(pb: reserva_pb2.Leg, leg: Leg) -> None:
         set_timestamp(pb.fecha_salida, leg.fecha_salida)
     if leg.fecha_llegada is not None:
         set_timestamp(pb.fecha_llegada, leg.fecha_llegada)
-    # assigning a field sets the location even when both are empty, as _leg_pb does
+    # assigning a field sets the location even when both are empty (always present)
     pb.origen.codigo = leg.origen.codigo
     pb.origen.nombre = leg.origen.nombre
     pb.destino.codigo = leg.destino.codigo
@@ -125,7 +92,8 @@ def _leg_into(pb: reserva_pb2.Leg, leg: Leg) -> None:
 
 
 def pasajeros_into(destino: Any, pasajeros: Iterable[Pasajero]) -> None:
-    """As pasajeros_to_pb, appended to ``destino`` (a repeated Pasajero field)."""
+    """The passengers with a type and a class, appended to ``destino`` (a repeated Pasajero
+    field)."""
     for p in pasajeros:
         if p.tipo and p.clase:
             destino.add(tipo=f"TIPO_PASAJERO_{p.tipo}", clase=f"CLASE_CABINA_{p.clase}")

@@ -65,12 +65,14 @@ def texto_itinerarios(itinerarios: Sequence[Itinerario]) -> str:
     try:
         datos = [_omitir_vacios({"odos": [_odo_json(o) for o in i.odos]}) for i in itinerarios]
     except _OtraForma:
-        datos = [json_format.MessageToDict(m) for m in proto.itinerarios_to_pb(itinerarios)]
+        mensajes = reserva_pb2.Reserva().itinerarios
+        proto.itinerarios_into(mensajes, itinerarios)
+        datos = [json_format.MessageToDict(m) for m in mensajes]
     return json.dumps(datos, sort_keys=True)
 
 
 def texto_pasajeros(pasajeros: Iterable[Pasajero]) -> str:
-    # as pasajeros_to_pb: a passenger without type or class is not written
+    # as proto.pasajeros_into: a passenger without type or class is not written
     datos = [
         {"clase": f"CLASE_CABINA_{p.clase}", "tipo": f"TIPO_PASAJERO_{p.tipo}"}
         for p in pasajeros

@@ -10,10 +10,10 @@ import pytest
 from aeroalpes.comun.v1 import dinero_pb2
 from aeroalpes.reservas.v1 import reserva_pb2, reservas_pb2
 
-from services.comun import proto
 from services.kit.timestamps import to_timestamp
 from services.reservas.domain import EstadoReserva, Reserva
 from services.reservas.servicer import con_reserva
+from tests.support import proto_antes
 from tests.unit.test_reservas_viaje_json import SEMILLA, fecha, viajes
 
 
@@ -22,8 +22,8 @@ def reserva_pb_antes(reserva: Reserva) -> reserva_pb2.Reserva:
         id=reserva.id,
         id_cliente=reserva.id_cliente,
         estado=f"ESTADO_RESERVA_{reserva.estado}",
-        itinerarios=proto.itinerarios_to_pb(reserva.itinerarios),
-        pasajeros=proto.pasajeros_to_pb(reserva.pasajeros),
+        itinerarios=proto_antes.itinerarios_to_pb(reserva.itinerarios),
+        pasajeros=proto_antes.pasajeros_to_pb(reserva.pasajeros),
         monto=dinero_pb2.Dinero(unidades_menores=reserva.monto, moneda=reserva.moneda),
         monto_vat=dinero_pb2.Dinero(unidades_menores=reserva.monto_vat, moneda=reserva.moneda),
         fecha_creacion=to_timestamp(reserva.fecha_creacion),

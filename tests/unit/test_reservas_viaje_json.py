@@ -26,6 +26,7 @@ from services.comun.itinerario import (
     TipoPasajero,
 )
 from services.reservas import viaje_json
+from tests.support import proto_antes
 
 SEMILLA = 20261128
 CASOS = 400
@@ -121,8 +122,8 @@ def test_written_text_is_what_message_to_dict_wrote_and_reads_back_as_before(
     for its, ps in viajes():
         texto_its = viaje_json.texto_itinerarios(its)
         texto_ps = viaje_json.texto_pasajeros(ps)
-        assert texto_its == escribir_antes(proto.itinerarios_to_pb(its))
-        assert texto_ps == escribir_antes(proto.pasajeros_to_pb(ps))
+        assert texto_its == escribir_antes(proto_antes.itinerarios_to_pb(its))
+        assert texto_ps == escribir_antes(proto_antes.pasajeros_to_pb(ps))
         iguales(viaje_json.itinerarios(texto_its), itinerarios_antes(texto_its))
         iguales(viaje_json.pasajeros(texto_ps), pasajeros_antes(texto_ps))
 
@@ -130,7 +131,7 @@ def test_written_text_is_what_message_to_dict_wrote_and_reads_back_as_before(
 def test_a_time_not_in_utc_is_written_as_before() -> None:
     bogota = timezone(timedelta(hours=-5))
     its = (Itinerario((Odo((Segmento((leg_en(bogota), leg_en(None))),)),)),)
-    assert viaje_json.texto_itinerarios(its) == escribir_antes(proto.itinerarios_to_pb(its))
+    assert viaje_json.texto_itinerarios(its) == escribir_antes(proto_antes.itinerarios_to_pb(its))
 
 
 def leg_en(zona: timezone | None) -> Leg:
