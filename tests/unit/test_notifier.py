@@ -18,26 +18,33 @@ def _saga(saga_id: str) -> Saga:
     return Saga.nueva(saga_id, "reserva", ["a"], {}, "c1", AHORA, AHORA + timedelta(minutes=1))
 
 
-def _waiting(notifier: Notifier, saga_id: str, count: int) -> None:
-    """Until ``count`` threads wait on ``saga_id`` (a Condition's waiters, polled)."""
+def _waiting(notifier: Notifier, saga_id: str, count: int, ending: bool = False) -> None:
+    """Until ``count`` threads wait on ``saga_id`` (for its end only: ``ending``), polled."""
     ready = threading.Event()
     while not ready.wait(0.005):
         with notifier._lock:
             waiters = notifier._waiting.get(saga_id)
-            if waiters is not None and len(waiters.condition._waiters) == count:  # type: ignore[attr-defined]
+            condition = None if waiters is None else waiters.ending if ending else waiters.condition
+            if condition is not None and len(condition._waiters) == count:  # type: ignore[attr-defined]
                 ready.set()
 
 
-def test_a_transition_wakes_its_saga_waiters_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    notifier = Notifier()
-    woken: list[object] = []
+@pytest.fixture
+def woken(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The conditions notify_all was called on, in order."""
+    calls: list[object] = []
     real = threading.Condition.notify_all
 
     def counted(self: threading.Condition) -> None:
-        woken.append(self)
+        calls.append(self)
         real(self)
 
     monkeypatch.setattr(threading.Condition, "notify_all", counted)
+    return calls
+
+
+def test_a_transition_wakes_its_saga_waiters_only(woken: list[object]) -> None:
+    notifier = Notifier()
     got: list[Saga | None] = []
     waiters = [
         threading.Thread(target=lambda: got.append(notifier.wait("A", 30))) for _ in range(2)
@@ -74,20 +81,12 @@ def test_a_saga_that_ended_before_the_wait_comes_back_at_once() -> None:
     assert notifier.wait("A", 0.01, after=6) is None  # nothing newer than what the caller has
 
 
-def test_a_waiter_for_the_end_sleeps_through_the_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_waiter_for_the_end_sleeps_through_the_steps(woken: list[object]) -> None:
     notifier = Notifier()
-    woken: list[object] = []
-    real = threading.Condition.notify_all
-
-    def counted(self: threading.Condition) -> None:
-        woken.append(self)
-        real(self)
-
-    monkeypatch.setattr(threading.Condition, "notify_all", counted)
     got: list[Saga | None] = []
     waiter = threading.Thread(target=lambda: got.append(notifier.wait("A", 30, 1, ending=True)))
     waiter.start()
-    _waiting_for_the_end(notifier, "A")
+    _waiting(notifier, "A", 1, ending=True)
     ending = notifier._waiting["A"].ending
     step = replace(_saga("A"), version=2)
     notifier.notify("A", step)
@@ -101,12 +100,3 @@ def test_a_waiter_for_the_end_sleeps_through_the_steps(monkeypatch: pytest.Monke
     assert notifier.wait("A", 30, after=1, ending=True) == done
     notifier.notify("B", replace(_saga("B"), version=2))
     assert notifier.wait("B", 0.01, after=1, ending=True) is None
-
-
-def _waiting_for_the_end(notifier: Notifier, saga_id: str) -> None:
-    ready = threading.Event()
-    while not ready.wait(0.005):
-        with notifier._lock:
-            waiters = notifier._waiting.get(saga_id)
-            if waiters is not None and waiters.ending._waiters:  # type: ignore[attr-defined]
-                ready.set()
