@@ -43,7 +43,7 @@ def test_through_a_partition_the_relay_does_not_come_back_serving_before_reading
         "AEROALPES_CDC_TABLAS": f"{db}.filas",
         "AEROALPES_CDC_OUTBOX": db,
         "AEROALPES_CDC_SERVER_ID": str(5000 + uuid.uuid4().int % 50000),
-        "AEROALPES_CDC_START": "ahora",
+        "AEROALPES_CDC_INICIO": "ahora",
         **FAST_HEARTBEAT,
     }
     with grpc_service("services.cdc", "AEROALPES_CDC_PORT", tmp_path, env=env) as relay:

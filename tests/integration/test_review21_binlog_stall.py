@@ -101,7 +101,7 @@ def test_a_relay_whose_binlog_stream_went_silent_does_not_stay_serving_with_no_l
         "AEROALPES_CDC_TABLAS": f"{db}.filas",
         "AEROALPES_CDC_OUTBOX": db,
         "AEROALPES_CDC_SERVER_ID": str(5000 + uuid.uuid4().int % 50000),
-        "AEROALPES_CDC_START": "ahora",
+        "AEROALPES_CDC_INICIO": "ahora",
         **FAST_HEARTBEAT,
     }
     with ExitStack() as stack:
