@@ -11,6 +11,7 @@ from services.gds.domain import Confirmacion, EstadoConfirmacion
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
+from services.kit.prepared import Prepared
 
 LAPIDA = "LAPIDA"  # voided before any confirmation: refuses a late ConfirmarReserva
 
@@ -42,12 +43,20 @@ def _confirmacion(row: sa.Row[object]) -> Confirmacion:
     )
 
 
-# Built once (the saga's hot path: every ConfirmarReserva runs both), values bound per call.
+# Built once (the saga's hot path: every ConfirmarReserva runs a read and the insert).
 _DE_LA_RESERVA = sa.select(confirmaciones).where(
     confirmaciones.c.id_reserva == sa.bindparam("reserva_buscada")
 )
 _DE_LA_RESERVA_PARA_CAMBIAR = _DE_LA_RESERVA.with_for_update()
-_AGREGAR = confirmaciones.insert()
+# On the driver's cursor (kit.prepared: ~30 us less each than SQLAlchemy's execute). The state
+# alone answers ConfirmarReserva's read (no row, or a refusal); the whole row, whose datetimes
+# SQLAlchemy's types turn back into UTC ones, is read only when there is one to return.
+_ESTADO = sa.select(confirmaciones.c.estado).where(
+    confirmaciones.c.id_reserva == sa.bindparam("reserva_buscada")
+)
+_LEER_ESTADO = Prepared(_ESTADO)
+_LEER_ESTADO_PARA_CAMBIAR = Prepared(_ESTADO.with_for_update())
+_AGREGAR = Prepared(confirmaciones.insert())
 
 
 class ConfirmacionRepository:
@@ -56,15 +65,20 @@ class ConfirmacionRepository:
 
     def for_reserva(self, id_reserva: str, lock: bool = False) -> Confirmacion | str | None:
         """The booking's confirmation, LAPIDA for a tombstone, or None."""
-        query = _DE_LA_RESERVA_PARA_CAMBIAR if lock else _DE_LA_RESERVA
-        row = self.session.execute(query, {"reserva_buscada": id_reserva}).first()
-        if row is None:
+        estado = _LEER_ESTADO_PARA_CAMBIAR if lock else _LEER_ESTADO
+        found = estado.first(self.session, {"reserva_buscada": id_reserva})
+        if found is None:
             return None
-        return LAPIDA if row.estado == LAPIDA else _confirmacion(row)
+        if found[0] == LAPIDA:
+            return LAPIDA
+        # Locked again when asked: on MariaDB only a locking read sees the row the first one
+        # locked if it committed after this transaction's snapshot.
+        query = _DE_LA_RESERVA_PARA_CAMBIAR if lock else _DE_LA_RESERVA
+        return _confirmacion(self.session.execute(query, {"reserva_buscada": id_reserva}).one())
 
     def add(self, c: Confirmacion) -> None:
-        self.session.execute(
-            _AGREGAR,
+        _AGREGAR.run(
+            self.session,
             {
                 "id": c.id, "id_reserva": c.id_reserva, "codigo_localizador": c.codigo_localizador,
                 "estado": c.estado.value, "fecha_creacion": c.fecha_creacion,

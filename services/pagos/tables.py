@@ -10,6 +10,7 @@ from sqlalchemy import Connection
 from services.kit.db import UtcDateTime, big_id
 from services.kit.idempotency import idempotency_table
 from services.kit.outbox import outbox_table
+from services.kit.prepared import Prepared
 from services.pagos.domain import LAPIDA, EstadoPago, Pago
 
 metadata = sa.MetaData()
@@ -46,11 +47,19 @@ def _pago(row: sa.Row[object]) -> Pago:
     )
 
 
-# Built once (the saga's hot path: every PagarReserva runs both), values bound per call.
+# Built once (the saga's hot path: every PagarReserva runs a read and the insert).
 _DE_LA_RESERVA = (
     sa.select(pagos).where(pagos.c.id_reserva == sa.bindparam("reserva_buscada")).with_for_update()
 )
-_AGREGAR = pagos.insert()
+# On the driver's cursor (kit.prepared: ~30 us less each than SQLAlchemy's execute). The state
+# alone answers PagarReserva's read (no row, or a refusal); the whole row, whose datetimes
+# SQLAlchemy's types turn back into UTC ones, is read only when there is one to return.
+_ESTADO = Prepared(
+    sa.select(pagos.c.estado)
+    .where(pagos.c.id_reserva == sa.bindparam("reserva_buscada"))
+    .with_for_update()
+)
+_AGREGAR = Prepared(pagos.insert())
 
 
 class PagoRepository:
@@ -59,10 +68,15 @@ class PagoRepository:
 
     def for_reserva(self, id_reserva: str) -> Pago | str | None:
         """The booking's payment, LAPIDA for a tombstone, or None; locks the row."""
-        row = self.session.execute(_DE_LA_RESERVA, {"reserva_buscada": id_reserva}).first()
-        if row is None:
+        found = _ESTADO.first(self.session, {"reserva_buscada": id_reserva})
+        if found is None:
             return None
-        return LAPIDA if row.estado == LAPIDA else _pago(row)
+        if found[0] == LAPIDA:
+            return LAPIDA
+        # Locked again: on MariaDB only a locking read sees the row the first one locked if it
+        # committed after this transaction's snapshot.
+        row = self.session.execute(_DE_LA_RESERVA, {"reserva_buscada": id_reserva}).one()
+        return _pago(row)
 
     def get(self, id_pago: str) -> Pago | None:
         query = sa.select(pagos).where(pagos.c.id == id_pago, pagos.c.estado != LAPIDA)
@@ -70,8 +84,8 @@ class PagoRepository:
         return None if row is None else _pago(row)
 
     def add(self, pago: Pago) -> None:
-        self.session.execute(
-            _AGREGAR,
+        _AGREGAR.run(
+            self.session,
             {
                 "id": pago.id, "id_reserva": pago.id_reserva, "id_cliente": pago.id_cliente,
                 "monto": pago.monto, "moneda": pago.moneda, "medio_pago": pago.medio_pago,
