@@ -20,6 +20,7 @@ from tests.support.components import free_port, stop_process, wait_until
 from tests.support.envoy import run_envoy
 from tests.support.grpc_assert import reason, rpc_error
 from tests.support.orchestrator import (
+    GDS_ANSWERS,
     STEP,
     assert_consistent,
     booking,
@@ -28,6 +29,7 @@ from tests.support.orchestrator import (
     saga_events,
     start_orchestrator,
     stub,
+    wait_gds_refusal,
     wait_state,
     wait_terminal,
 )
@@ -120,12 +122,16 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
 
 def _refund_with_pagos_down(stack: ExitStack, tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
     """A GDS refusal whose refund finds pagos stopped (pagos goes down while GDS thinks; GDS
-    answers within an attempt's time: half the 2 s test lease)."""
+    answers within an attempt's time, half the lease: 2 s against its 1.5 s)."""
     p = start_participants(
         stack, "sqlite", None, tmp_path, env={"AEROALPES_GDS_LATENCIA_MS": "1500"}
     )
     sagas = stub(
-        start_orchestrator(stack, p, {"AEROALPES_SAGAS_COMPENSACION_INTENTOS": "3", **env})
+        start_orchestrator(
+            stack,
+            p,
+            {**GDS_ANSWERS, "AEROALPES_SAGAS_COMPENSACION_INTENTOS": "3", **env},
+        )
     )
     saga = sagas.ReservarVuelo(
         booking(new_customer(p), "BOG", b.SIN_CUPO, esperar=False), timeout=30
@@ -139,6 +145,7 @@ def _refund_with_pagos_down(stack: ExitStack, tmp_path: Path, **env: str):  # ty
         "the GDS step to start",
     )
     stop_process(p.services["pagos"].process)
+    wait_gds_refusal(p, saga.id)
     return p, sagas, saga
 
 

@@ -16,6 +16,7 @@ from tests.support import builders as b
 from tests.support.components import stop_process, wait_until
 from tests.support.mariadb import start_mariadb
 from tests.support.orchestrator import (
+    GDS_ANSWERS,
     STEP,
     assert_consistent,
     booking,
@@ -24,6 +25,7 @@ from tests.support.orchestrator import (
     saga_events,
     start_orchestrator,
     stub,
+    wait_gds_refusal,
     wait_state,
     wait_terminal,
 )
@@ -95,12 +97,17 @@ def test_participant_that_stays_down_parks_the_saga_until_its_step_is_undone(
 def _gds_refusal_with_pagos_down(stack: ExitStack, tmp_path: Path, attempts: str):  # type: ignore[no-untyped-def]
     """A GDS refusal whose refund finds pagos stopped: pagos goes down while GDS thinks."""
     p = own_participants(stack, tmp_path, AEROALPES_GDS_LATENCIA_MS="1500")
-    sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_COMPENSACION_INTENTOS": attempts}))
+    sagas = stub(
+        start_orchestrator(
+            stack, p, {**GDS_ANSWERS, "AEROALPES_SAGAS_COMPENSACION_INTENTOS": attempts}
+        )
+    )
     saga = sagas.ReservarVuelo(
         booking(new_customer(p), "BOG", b.SIN_CUPO, esperar=False), timeout=30
     ).saga
     wait_event(p, saga.id, "PASO_INICIADO", STEP["confirmar_gds"])
     stop_process(p.services["pagos"].process)
+    wait_gds_refusal(p, saga.id)
     return p, sagas, saga
 
 

@@ -23,6 +23,10 @@ FAST = {
     "AEROALPES_SAGAS_APARCADA_BACKOFF_MS": "500",
     "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS": "2000",
 }
+# For a GDS that thinks 1.5 s (AEROALPES_GDS_LATENCIA_MS): an attempt may last half the lease,
+# so under FAST's 2 s lease every attempt would time out until the step's budget ran out (10 s)
+# and GDS would never give its answer.
+GDS_ANSWERS = {"AEROALPES_SAGAS_LEASE_MS": "4000"}
 # The current booking saga's steps (definition version 2); tests address steps by name.
 STEPS = ("crear_reserva", "pagar_reserva", "confirmar_gds", "aprobar_reserva")
 STEP = {name: i for i, name in enumerate(STEPS)}
@@ -104,6 +108,22 @@ def saga_events(participants: Participants, id_saga: str) -> list[sa.Row[object]
             " WHERE id_saga = :id ORDER BY seq"
         )
         return list(conn.execute(query, {"id": id_saga}))
+
+
+def wait_gds_refusal(participants: Participants, id_saga: str) -> None:
+    """Waits for the GDS step to fail and checks that GDS's refusal failed it (no availability),
+    not a timeout: the scenario the test set up, and the one its name promises."""
+
+    def failure() -> str | None:
+        with participants.db("sagas").connect() as conn:
+            query = sa.text(
+                "SELECT detalle FROM saga_eventos"
+                " WHERE id_saga = :id AND tipo = 'PASO_FALLIDO' AND paso = :paso"
+            )
+            return conn.execute(query, {"id": id_saga, "paso": STEP["confirmar_gds"]}).scalar()
+
+    wait_until(lambda: failure() is not None, 30, f"the GDS step of saga {id_saga} to fail")
+    assert "SIN_DISPONIBILIDAD" in str(failure()), failure()
 
 
 def assert_consistent(participants: Participants, saga: sagas_pb2.Saga) -> None:
