@@ -5,7 +5,8 @@ key, events, execution context and result set-up); these writes need none of it,
 row count. A ``Prepared`` statement keeps, per dialect and set of values, the SQL text, where
 each parameter comes from and its bind processor (UTC datetimes and the like), and runs on the
 transaction's own driver connection: ~5 us. Used where the profiles put the statements (issue
-#15): the saga log's writes, every service's outbox, the idempotency store, reservas' writes.
+#15): the saga log's writes, every service's outbox, the idempotency store, reservas' writes,
+gds' and pagos' read and insert of ConfirmarReserva and PagarReserva.
 Errors are handled by the Connection as its own execute would (wrapped, a lost connection
 invalidated)."""
 
