@@ -98,6 +98,27 @@ def test_same_key_twice_is_one_saga_run_once(
     rpc_error(lambda: reservar(sagas, request), grpc.StatusCode.ALREADY_EXISTS)
 
 
+def test_a_retry_is_answered_with_its_saga_after_the_customer_was_deactivated(
+    participants: Participants, sagas
+) -> None:  # type: ignore[no-untyped-def]
+    # The key is looked up after the customer's check: a refused customer's retry must still
+    # get the booking its key started, and a changed body under it is still a conflict.
+    cliente = new_customer(participants)
+    request = booking(cliente)
+    first = reservar(sagas, request)
+    participants.clientes.DesactivarUsuario(
+        clientes_pb2.DesactivarUsuarioRequest(id_usuario=cliente, idempotency_key=b.new_id()),
+        timeout=10,
+    )
+    again = reservar(sagas, request)
+    assert again.id == first.id and again.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA
+    request.medio_pago = "otra-tarjeta"
+    rpc_error(lambda: reservar(sagas, request), grpc.StatusCode.ALREADY_EXISTS)
+    fresh = booking(cliente)  # a new key: refused before any saga
+    rpc_error(lambda: reservar(sagas, fresh), grpc.StatusCode.FAILED_PRECONDITION)
+    assert participants.count("sagas", "sagas", id_cliente=cliente) == 1
+
+
 def test_another_customers_identical_key_is_their_own_booking(
     participants: Participants, sagas, cliente: str
 ) -> None:  # type: ignore[no-untyped-def]
