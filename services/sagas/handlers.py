@@ -85,18 +85,10 @@ class Handlers:
         # Scoped by the customer booked for: another customer's identical key is another key
         # (it neither replays nor conflicts with theirs, so it reveals nothing).
         key = scoped_key(cmd.id_cliente, cmd.idempotency_key)
-        # The key is looked up by create, in the same transaction as the insert: a read of it
-        # up front cost every new booking a transaction (3.7 % of the orchestrator's CPU,
-        # py-spy, issue #15). Only a refused customer reads it first: a retry of a booking
-        # the key already started is answered as before, also once the customer is refused
-        # or clientes is away.
-        try:
-            self._validar_cliente(cmd.id_cliente)
-        except (NotFound, BusinessRefusal, DependencyUnavailable):
-            existing = self.store.existing(key, cmd.huella)
-            if existing is not None:
-                return existing
-            raise
+        existing = self.store.existing(key, cmd.huella)
+        if existing is not None:
+            return existing
+        self._validar_cliente(cmd.id_cliente)
         saga, created = self.store.create(nueva, key, cmd.huella)
         if created:
             metrics.STARTED.labels(saga.tipo).inc()
