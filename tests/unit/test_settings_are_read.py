@@ -13,6 +13,9 @@ from services.mesh.settings import SERVICES
 from tests.support.components import REPO
 
 NAME = re.compile(r"AEROALPES_[A-Z0-9_]*[A-Z0-9]")
+# What a service reads is a whole string literal of its code (a comment or a message that
+# names a variable reads nothing).
+LITERAL = re.compile(r"""["'](AEROALPES_[A-Z0-9_]*[A-Z0-9])["']""")
 # Built from a service's name: its port, metrics port, address and replica count.
 PER_SERVICE = re.compile(
     rf"AEROALPES_({'|'.join(s.upper() for s in SERVICES)})_(PORT|METRICS_PORT|ADDR|REPLICAS)"
@@ -25,25 +28,28 @@ TESTS_OWN = {
 }
 
 
-def names_in(paths: list[Path]) -> dict[str, set[str]]:
+def names_in(paths: list[Path], pattern: re.Pattern[str] = NAME) -> dict[str, set[str]]:
     found: dict[str, set[str]] = {}
     for path in paths:
-        for name in NAME.findall(path.read_text(encoding="utf-8")):
+        for name in pattern.findall(path.read_text(encoding="utf-8")):
             found.setdefault(name, set()).add(str(path.relative_to(REPO)))
     return found
 
 
 def test_every_setting_that_is_set_or_documented_is_read_by_the_services() -> None:
-    read = set(names_in(sorted((REPO / "services").rglob("*.py"))))
+    read = set(names_in(sorted((REPO / "services").rglob("*.py")), LITERAL))
     assert "AEROALPES_DB_URL" in read and "AEROALPES_CDC_INICIO" in read  # the scan works
     elsewhere = names_in(
         [
             *sorted((REPO / "tests").rglob("*.py")),
             *sorted((REPO / "bench").rglob("*.py")),
+            *sorted((REPO / "bench").rglob("*.md")),
             *sorted((REPO / "deploy").rglob("*.yaml")),
+            *sorted((REPO / "deploy").rglob("*.env")),
             *sorted(REPO.glob("*.md")),
             *sorted((REPO / "services").rglob("*.md")),
             REPO / "docker-compose.yml",
+            REPO / "Dockerfile",
             REPO / "Makefile",
         ]
     )
