@@ -14,6 +14,7 @@ from grpc_status import rpc_status
 
 from services.kit import contract_rules, deadline, errors, faults, validation
 from services.kit.logs import request_id
+from services.kit.per_method import PerMethodInterceptor
 from services.kit.status import to_status
 
 if TYPE_CHECKING:
@@ -167,30 +168,16 @@ def _wrap_stream(
     return wrapped
 
 
-class ErrorInterceptor(grpc.ServerInterceptor):  # type: ignore[type-arg]
+class ErrorInterceptor(PerMethodInterceptor):
     """Wraps unary-unary and unary-stream handlers (the only shapes the contract uses). Requests
     to the services in ``checked`` (servicers by full service name) are checked against the
     contract's rules (``contract_rules.enforced`` tells which of a server's registrations declare
-    them)."""
+    them); what is added per method (its rules' check, the test-only fault, the wrappers) is
+    built on its first call."""
 
     def __init__(self, checked: Mapping[str, Any] | None = None) -> None:
+        super().__init__()
         self.checked = dict(checked or {})
-        # By method, the handler grpc found and ours around it. grpc asks on every call; what we
-        # add depends on the method alone (its rules' check, the test-only fault, the wrappers),
-        # so it is built on the method's first call. Only registered methods get here.
-        self._handlers: dict[str, tuple[Any, Any]] = {}
-
-    def intercept_service(self, continuation: Any, handler_call_details: Any) -> Any:
-        handler = continuation(handler_call_details)
-        if handler is None:
-            return None
-        method = handler_call_details.method
-        known = self._handlers.get(method)
-        if known is not None and known[0] is handler:
-            return known[1]
-        wrapped = self._wrap(method, handler)
-        self._handlers[method] = (handler, wrapped)  # two first calls at once: both build one
-        return wrapped
 
     def _wrap(self, method: str, handler: Any) -> Any:
         _, service, name = method.split("/") if method.count("/") == 2 else ("", "", "")
