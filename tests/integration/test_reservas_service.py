@@ -1,7 +1,7 @@
 """reservas as a real process on SQLite and MariaDB: RPCs, idempotency, tombstones, bad input."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import grpc
 import pytest
@@ -199,7 +199,8 @@ BAD_CREATE = {
         f"{LEG0}.destino.codigo",
     ),
     "llegada antes de salida": (
-        lambda r: _legs(r)[0].fecha_llegada.FromDatetime(datetime(2027, 1, 14, tzinfo=UTC)),
+        # relative to the leg's own departure: a fixed date turns valid as the builders' dates move
+        lambda r: _legs(r)[0].fecha_llegada.FromDatetime(b.SALIDA - timedelta(hours=1)),
         f"{LEG0}.fecha_llegada",
     ),
     "sin fecha de salida": (
