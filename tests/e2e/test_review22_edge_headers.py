@@ -1,0 +1,71 @@
+"""Review 22: gRPC headers an anonymous client sends through the edge must not get INTERNAL back.
+
+Envoy forwards ``grpc-timeout`` and ``grpc-encoding`` as the client wrote them; grpc's core in the
+service refuses the bad ones with INTERNAL (13) before any of our code runs, so neither the error
+interceptor nor the contract's rules can answer them. The design: never UNKNOWN/INTERNAL for
+anything a client sent.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.mesh import Mesh, run_mesh
+
+AUTENTICAR = "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"  # anonymous on the edge
+EMPTY = b"\x00\x00\x00\x00\x00"  # one uncompressed, empty message
+JUNK = b"\x01\x00\x00\x00\x02ab"  # one message flagged compressed, not valid gzip
+SERVER_FAULTS = {"2", "13"}  # UNKNOWN, INTERNAL
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    with run_mesh(tmp_path_factory.mktemp("mesh-review22-headers")) as mesh:
+        yield mesh
+
+
+def grpc_status(mesh: Mesh, headers: dict[str, str], body: bytes) -> tuple[int, str, str]:
+    host, port = mesh.edge.split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request(
+            "POST",
+            AUTENTICAR,
+            body=body,
+            headers={"content-type": "application/grpc", "te": "trailers", **headers},
+        )
+        response = connection.getresponse()
+        response.read()
+        return (
+            response.status,
+            str(response.getheader("grpc-status")),
+            str(response.getheader("grpc-message")),
+        )
+    finally:
+        connection.close()
+
+
+def test_a_well_formed_anonymous_call_is_answered_by_the_service(mesh: Mesh) -> None:
+    # The probe itself reaches clientes: its empty request is refused by the contract's rules.
+    assert grpc_status(mesh, {}, EMPTY)[1] == "3"
+
+
+CASES = {
+    "grpc-timeout not a timeout": ({"grpc-timeout": "xyz"}, EMPTY),
+    "grpc-encoding unknown": ({"grpc-encoding": "br"}, JUNK),
+    "grpc-encoding gzip, body not gzip": ({"grpc-encoding": "gzip"}, JUNK),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review22: the edge forwards malformed grpc-timeout/grpc-encoding; grpc core: INTERNAL",
+)
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_malformed_grpc_headers_are_refused_as_the_clients_fault(mesh: Mesh, case: str) -> None:
+    headers, body = CASES[case]
+    status = grpc_status(mesh, headers, body)
+    assert status[1] not in SERVER_FAULTS, status
