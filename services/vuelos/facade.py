@@ -14,7 +14,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from grpc_status import rpc_status
 
-from services.kit.errors import NotFound
+from services.kit.errors import FieldViolation, InvalidRequest, NotFound
 
 M = TypeVar("M", bound=Message)
 ESPERA_S = 60.0  # the tutorial's clients expect an answer, not a saga to poll
@@ -38,7 +38,17 @@ def _same_shape(items: Any, target: type[M]) -> list[M]:
 
 
 def itinerarios(legacy: Any) -> list[reserva_pb2.Itinerario]:
-    return _same_shape(legacy, reserva_pb2.Itinerario)
+    """The client's itineraries in our shape. vuelos.proto has no rules, so a time JSON cannot
+    hold (outside 0001-9999, negative nanos) is first seen here: the client's fault, named."""
+    copied = []
+    for i, item in enumerate(legacy):
+        try:
+            copied.extend(_same_shape([item], reserva_pb2.Itinerario))
+        except (ValueError, json_format.Error) as error:  # SerializeToJsonError, ParseError
+            raise InvalidRequest(
+                [FieldViolation(f"itinerarios[{i}]", f"fecha fuera de rango: {error}")]
+            ) from error
+    return copied
 
 
 def legacy_itinerarios(ours: Any) -> list[vuelos_pb2.Itinerario]:
