@@ -69,6 +69,9 @@ CASES = {
     # reset") and counts an upstream reset and a 5xx against clientes.
     "te: trailers missing": ({}, EMPTY, False),
     "te: not trailers": ({"te": "gzip"}, EMPTY, True),
+    # Envoy's grpc_web filter itself answers a gRPC-Web text body that is not base64 with
+    # HTTP 400 and grpc-status INTERNAL.
+    "grpc-web-text body not base64": ({"content-type": "application/grpc-web-text"}, b"!!!!", True),
 }
 
 
