@@ -11,6 +11,7 @@ from services.kit.errors import BusinessRefusal
 from services.kit.validation import Violations
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+EMAIL_MAX = 254  # RFC 5321's path limit, and the column's width
 CEDULA = re.compile(r"^[0-9]{5,12}$")
 RUT = re.compile(r"^[0-9]{6,10}-[0-9Kk]$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
@@ -45,7 +46,7 @@ class Registro:
         v.require_text(self.nombres, "nombres", max_len=100)
         v.require_text(self.apellidos, "apellidos", max_len=100)
         v.check(
-            len(self.email) <= 254 and bool(EMAIL.match(self.email)),
+            len(self.email) <= EMAIL_MAX and bool(EMAIL.match(self.email)),
             "email",
             "no es un e-mail válido",
         )

@@ -8,11 +8,19 @@ from typing import Any
 from aeroalpes.clientes.v1 import clientes_pb2, clientes_pb2_grpc
 
 from services.clientes import tables
-from services.clientes.domain import Registro, TipoUsuario, Usuario, normalizar_email
+from services.clientes.domain import (
+    EMAIL,
+    EMAIL_MAX,
+    Registro,
+    TipoUsuario,
+    Usuario,
+    normalizar_email,
+)
 from services.clientes.handlers import Handlers
 from services.clientes.login import Login
 from services.kit import identity
 from services.kit.db import UnitOfWork
+from services.kit.errors import FieldViolation, InvalidRequest
 from services.kit.idempotency import IdempotencyStore, Idempotent
 from services.kit.timestamps import to_timestamp
 
@@ -36,10 +44,15 @@ def usuario_pb(usuario: Usuario) -> clientes_pb2.Usuario:
 def registro(request: clientes_pb2.RegistrarUsuarioRequest) -> Registro:
     """The command; its rules are the contract's, checked by the kit before the servicer (the
     operator CLI, which has no interceptor, applies Registro.validar)."""
+    email = normalizar_email(request.email)
+    if len(email) > EMAIL_MAX or not EMAIL.match(email):
+        # The contract checked the address as sent; lower-casing can lengthen it ('İ' becomes
+        # two code points) past what the column holds.
+        raise InvalidRequest([FieldViolation("email", "no es un e-mail válido")])
     return Registro(
         request.nombres,
         request.apellidos,
-        normalizar_email(request.email),
+        email,
         request.password,
         _TIPOS.get(request.tipo),
         request.cedula,

@@ -8,6 +8,7 @@ import grpc
 import pytest
 from aeroalpes.clientes.v1 import clientes_pb2
 
+from tests.support.grpc_assert import violated_fields
 from tests.support.participants import Participants
 
 # 'İ' (U+0130) lower-cases to two code points ('i' + U+0307): 64 of them pass the contract's
@@ -16,10 +17,6 @@ GROWS = "\u0130" * 64
 DOMAIN = "a" * 63 + "." + "b" * 63 + "." + "c" * 61  # 189: the raw address is exactly 254
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: the e-mail's limits are checked before lower-casing, which can lengthen it",
-)
 def test_an_email_that_lower_cases_longer_is_refused_not_stored_or_crashed(
     participants: Participants,
 ) -> None:
@@ -34,13 +31,9 @@ def test_an_email_that_lower_cases_longer_is_refused_not_stored_or_crashed(
         cedula="1234567",
         idempotency_key=str(uuid.uuid4()),
     )
-    try:
-        usuario = participants.clientes.RegistrarUsuario(request, timeout=30).usuario
-        code, stored = grpc.StatusCode.OK, usuario.email
-    except grpc.RpcError as error:
-        code, stored = error.code(), ""  # type: ignore[attr-defined]
-    # MariaDB: INTERNAL (the 254-character column refuses the value, a DataError the interceptor
-    # does not map); SQLite: OK, with a 318-character address stored.
-    assert code == grpc.StatusCode.INVALID_ARGUMENT or (
-        code == grpc.StatusCode.OK and len(stored) <= 254
-    ), (code, len(stored))
+    with pytest.raises(grpc.RpcError) as refused:
+        participants.clientes.RegistrarUsuario(request, timeout=30)
+    # Was: INTERNAL on MariaDB (the 254-character column refused the value) and, on SQLite, a
+    # 318-character address stored.
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert violated_fields(refused.value) == ["email"]
