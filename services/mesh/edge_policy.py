@@ -44,7 +44,24 @@ def http_filter(name: str, type_name: str, **config: Any) -> dict[str, Any]:
 # (RFC 9110 §11.1): rewrite any spelling to "Bearer ". A client's own subject and role headers
 # are dropped here, before jwt_authn, so only verified claims ever reach a service or a
 # rate-limit key (on anonymous routes jwt_authn sets nothing, so it would not overwrite them).
+#
+# gRPC headers a service's grpc core would refuse before any of our code runs are answered here
+# as the client's fault (review 22): a malformed grpc-timeout got INTERNAL, compressed junk got
+# INTERNAL, and a request without "te: trailers" got its stream reset (UNAVAILABLE, and an
+# upstream 5xx against the service). No client of ours compresses requests: a grpc-encoding
+# other than identity is UNIMPLEMENTED, with grpc-accept-encoding saying what is accepted, as
+# the gRPC spec asks of a server that does not support the encoding.
 HYGIENE_LUA = f"""
+local function refuse(handle, code, message)
+  handle:respond({{
+    [":status"] = "200",
+    ["content-type"] = "application/grpc",
+    ["grpc-status"] = code,
+    ["grpc-message"] = message,
+    ["grpc-accept-encoding"] = "identity",
+  }}, "")
+end
+
 function envoy_on_request(handle)
   local headers = handle:headers()
   headers:remove("{SUBJECT_HEADER}")
@@ -55,6 +72,20 @@ function envoy_on_request(handle)
     if scheme ~= nil and string.lower(scheme) == "bearer" then
       headers:replace("authorization", "Bearer " .. credentials)
     end
+  end
+  local content_type = headers:get("content-type") or ""
+  if string.sub(content_type, 1, 16) ~= "application/grpc" then
+    return
+  end
+  headers:replace("te", "trailers")
+  local timeout = headers:get("grpc-timeout")
+  if timeout ~= nil and not string.match(timeout, "^%d%d?%d?%d?%d?%d?%d?%d?[HMSmun]$") then
+    refuse(handle, "3", "grpc-timeout inválido: hasta 8 dígitos y una unidad (H, M, S, m, u, n)")
+    return
+  end
+  local encoding = headers:get("grpc-encoding")
+  if encoding ~= nil and encoding ~= "identity" then
+    refuse(handle, "12", "grpc-encoding no soportado: envíe los mensajes sin comprimir")
   end
 end
 """
