@@ -1,7 +1,10 @@
 """Systems shared by the modules that need nothing else of them (a start and a stop of the whole
 mesh are ~10 s each, more under coverage): one with the default settings, one exporting its
-traces to an OTLP receiver, one with the web console's settings. Their users use random ids and
-assert on what their own calls changed, so they do not depend on each other.
+traces to an OTLP receiver, one with the web console's settings, one with the privacy tests'
+(an operator, a 2 s identity TTL, a stream cap, the saga log's CDC, no edge rate limit). Their
+users use random ids and assert on what their own calls changed, so they do not depend on each
+other. The guarded mesh's users share one address's login failures (test_privacy throttles it,
+as its last test): a module added there must not fail logins of its own.
 
 The modules using one of them run one after another (moved together, in their order, where the
 first of them was), and the system is stopped right after the last of them: it never runs idle
@@ -17,7 +20,7 @@ import pytest
 from tests.support.mesh import Mesh, run_mesh
 from tests.support.otlp import Receiver, otlp_receiver
 
-SHARED = ("default_mesh", "traced_mesh", "ui_mesh")
+SHARED = ("default_mesh", "traced_mesh", "ui_mesh", "guarded_mesh")
 _running = {name: ExitStack() for name in SHARED}
 _last_user: dict[str, pytest.Item] = {}
 
@@ -65,3 +68,11 @@ def ui_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
 
     with _running["ui_mesh"] as stack:
         yield stack.enter_context(run_mesh(tmp_path_factory.mktemp("mesh-ui"), env=MESH_ENV))
+
+
+@pytest.fixture(scope="session")
+def guarded_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
+    from tests.e2e.test_privacy import MESH_ENV  # the privacy tests' settings, beside them
+
+    with _running["guarded_mesh"] as stack:
+        yield stack.enter_context(run_mesh(tmp_path_factory.mktemp("mesh-guarded"), env=MESH_ENV))

@@ -27,11 +27,13 @@ from services.kit.status import details_of
 from tests.support.components import REPO, wait_until
 from tests.support.edge import Customer, book, grpcurl, ok, register
 from tests.support.grpc_assert import reason
-from tests.support.mesh import Mesh, run_mesh
+from tests.support.mesh import Mesh
 
 OPERATOR_EMAIL = f"ops.{uuid.uuid4().hex[:8]}@example.com"
 PER_CUSTOMER_STREAMS = 3
-ENV = {
+# The mesh of tests/e2e/conftest.py's guarded_mesh, shared with test_security (which opens no
+# stream, fails no login and names no operator: none of these settings changes what it asserts).
+MESH_ENV = {
     "AEROALPES_OPERADORES": OPERATOR_EMAIL,
     "AEROALPES_IDENTIDAD_TTL_S": "2",  # deactivation bites within 2 s here (30 s by default)
     "AEROALPES_UI_LATIDO_MS": "300",
@@ -47,9 +49,8 @@ ENV = {
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh-privacy"), env=ENV) as mesh:
-        yield mesh
+def mesh(guarded_mesh: Mesh) -> Mesh:
+    return guarded_mesh
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def operator(mesh: Mesh) -> Customer:
     password = "clave-de-operador-" + uuid.uuid4().hex[:6]
     env = {
         **os.environ,
-        **ENV,
+        **MESH_ENV,
         "AEROALPES_VAR_DIR": str(mesh.var_dir),
         "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "generated")]),
     }
