@@ -12,7 +12,7 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 from opentelemetry.instrumentation.grpc import server_interceptor
 
 from services.kit import contract_rules, tracing
@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 1 * 1024 * 1024  # requests are small; a bigger one is hostile or a bug
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WORKERS = 2  # Envoy's checks and the runner's probes; each answer takes microseconds
+REFLECTION_STREAMS = 8  # open at once; grpcurl holds one for the few questions of a command
 
 
 class HealthOnItsOwnThreads(grpc.ServerInterceptor):  # type: ignore[type-arg]
@@ -61,6 +62,32 @@ class Registration:
     name: str  # e.g. "aeroalpes.reservas.v1.ReservasService"
 
 
+class BoundedReflection(reflection.ReflectionServicer):  # type: ignore[misc]
+    """Server reflection with a bound on open streams.
+
+    A reflection stream holds a server thread for as long as its client keeps it open, and the
+    edge lets anyone open one: unbounded, anonymous clients holding a few hundred open took every
+    thread the orchestrator's customers needed (review 22). Over the bound a stream is refused
+    at once (RESOURCE_EXHAUSTED), so a flood of them costs no thread."""
+
+    def __init__(self, service_names: Sequence[str], limit: int = REFLECTION_STREAMS) -> None:
+        super().__init__(service_names)
+        self._open = threading.BoundedSemaphore(limit)
+        self.limit = limit
+
+    def ServerReflectionInfo(self, request_iterator: Any, context: Any) -> Any:
+        if not self._open.acquire(blocking=False):
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"demasiadas consultas de reflexión abiertas a la vez (máximo {self.limit}); "
+                "reintente en un momento",
+            )
+        try:
+            yield from super().ServerReflectionInfo(request_iterator, context)  # type: ignore[misc]
+        finally:
+            self._open.release()
+
+
 def create_server(
     registrations: Sequence[Registration],
     port: int = 0,
@@ -95,8 +122,11 @@ def create_server(
     names = [r.name for r in registrations]
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection(
-        [*names, *reflection_names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(
+        BoundedReflection(
+            [*names, *reflection_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
+        ),
+        server,
     )
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:

@@ -51,6 +51,9 @@ def reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
     )
     if edge:
         answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
+        # Anyone may open one, and each holds one of the orchestrator's few reflection slots
+        # (kit.server.BoundedReflection): a stream left open is ended after a minute.
+        answer["route"]["max_stream_duration"] = {**HONOUR_DEADLINE, "max_stream_duration": "60s"}
     return answer
 
 
