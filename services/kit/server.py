@@ -1,11 +1,11 @@
-"""gRPC server bootstrap: health (on its own threads), reflection, errors, graceful SIGTERM."""
+"""gRPC server bootstrap: health and reflection on threads of their own, errors, SIGTERM."""
 
 from __future__ import annotations
 
 import logging
 import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent import futures
 from dataclasses import dataclass
 from typing import Any
@@ -24,33 +24,43 @@ log = logging.getLogger(__name__)
 MAX_MESSAGE_BYTES = 1 * 1024 * 1024  # requests are small; a bigger one is hostile or a bug
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WORKERS = 2  # Envoy's checks and the runner's probes; each answer takes microseconds
-REFLECTION_STREAMS = 8  # open at once; grpcurl holds one for the few questions of a command
+REFLECTION = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
+# Reflection streams open at once. Above what one address may open in the edge's anonymous burst
+# (edge_policy.RateLimits.anonymous_burst, 40), so one client within its limits cannot take them
+# all; and on threads of their own, so however many are open no other call waits for a thread.
+REFLECTION_STREAMS = 48
 
 
-class HealthOnItsOwnThreads(grpc.ServerInterceptor):  # type: ignore[type-arg]
-    """Runs health checks on a small pool of their own, never on the server's worker pool.
+class OnTheirOwnThreads(grpc.ServerInterceptor):  # type: ignore[type-arg]
+    """Runs the named methods on pools of their own, never on the server's worker pool.
 
     grpcio serves every call on one thread pool, and long calls (ReservarVuelo with esperar,
-    ObservarSaga, Suscribir) hold a worker for as long as they last. Were health checks queued
-    behind them, a busy but sound service would look dead to Envoy. grpcio runs a method on the
-    pool named by its behaviour's ``experimental_thread_pool``; this sets it for Check, last,
-    after the other interceptors have wrapped the behaviour.
+    ObservarSaga, Suscribir, a reflection stream) hold a worker for as long as they last. Were
+    health checks queued behind them, a busy but sound service would look dead to Envoy; were
+    reflection streams on it, anonymous clients holding them open would starve every customer
+    (review 22). grpcio runs a method on the pool named by its behaviour's
+    ``experimental_thread_pool``; this sets it, last, after the other interceptors have wrapped
+    the behaviour.
     """
 
-    def __init__(self, pool: futures.ThreadPoolExecutor) -> None:
-        self.pool = pool
+    KINDS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+    def __init__(self, pools: Mapping[str, futures.ThreadPoolExecutor]) -> None:
+        self.pools = pools
 
     def intercept_service(self, continuation: Any, details: Any) -> Any:
         handler = continuation(details)
-        if handler is None or details.method != HEALTH_CHECK or handler.unary_unary is None:
+        pool = self.pools.get(details.method)
+        if handler is None or pool is None:
             return handler
-        check = handler.unary_unary
+        kind = next(k for k in self.KINDS if getattr(handler, k) is not None)
+        behavior = getattr(handler, kind)
 
         def on_own_threads(request: Any, context: grpc.ServicerContext) -> Any:
-            return check(request, context)
+            return behavior(request, context)
 
-        on_own_threads.experimental_thread_pool = self.pool  # type: ignore[attr-defined]
-        return handler._replace(unary_unary=on_own_threads)
+        on_own_threads.experimental_thread_pool = pool  # type: ignore[attr-defined]
+        return handler._replace(**{kind: on_own_threads})
 
 
 @dataclass(frozen=True)
@@ -63,12 +73,8 @@ class Registration:
 
 
 class BoundedReflection(reflection.ReflectionServicer):  # type: ignore[misc]
-    """Server reflection with a bound on open streams.
-
-    A reflection stream holds a server thread for as long as its client keeps it open, and the
-    edge lets anyone open one: unbounded, anonymous clients holding a few hundred open took every
-    thread the orchestrator's customers needed (review 22). Over the bound a stream is refused
-    at once (RESOURCE_EXHAUSTED), so a flood of them costs no thread."""
+    """Server reflection with a bound on open streams: over it a stream is refused at once
+    (RESOURCE_EXHAUSTED), so a flood of them neither queues nor grows the reflection pool."""
 
     def __init__(self, service_names: Sequence[str], limit: int = REFLECTION_STREAMS) -> None:
         super().__init__(service_names)
@@ -98,14 +104,20 @@ def create_server(
 ) -> tuple[grpc.Server, int]:
     """Builds and starts a server; ``port=0`` picks a free port, which is returned. Pass
     ``health_servicer`` to change the reported status later (it starts SERVING)."""
-    health_pool = futures.ThreadPoolExecutor(HEALTH_WORKERS, thread_name_prefix="health")
+    own_pools = {
+        HEALTH_CHECK: futures.ThreadPoolExecutor(HEALTH_WORKERS, thread_name_prefix="health"),
+        # A few more threads than streams: a refused one needs a thread for its answer too.
+        REFLECTION: futures.ThreadPoolExecutor(
+            REFLECTION_STREAMS + 4, thread_name_prefix="reflection"
+        ),
+    }
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers),
-        # The first interceptor sees the handler the others built: it must be the health one.
+        # The first interceptor sees the handler the others built: it must be the pools' one.
         # Metrics outside the error mapping: they count the status the client receives. The
         # trace span (from the caller's traceparent) encloses both; health checks make none.
         interceptors=[
-            HealthOnItsOwnThreads(health_pool),
+            OnTheirOwnThreads(own_pools),
             server_interceptor(filter_=tracing.traced),  # type: ignore[no-untyped-call]
             MetricsInterceptor(),
             ErrorInterceptor(contract_rules.enforced(registrations)),

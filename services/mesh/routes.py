@@ -51,9 +51,15 @@ def reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
     )
     if edge:
         answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
-        # Anyone may open one, and each holds one of the orchestrator's few reflection slots
-        # (kit.server.BoundedReflection): a stream left open is ended after a minute.
-        answer["route"]["max_stream_duration"] = {**HONOUR_DEADLINE, "max_stream_duration": "60s"}
+        # Anyone may open one, and each holds one of the orchestrator's reflection slots
+        # (kit.server.BoundedReflection): grpcurl asks without pause and is done in
+        # milliseconds, so a stream idle for 10 s, or open for a minute whatever deadline the
+        # client sent, is ended and its slot freed.
+        answer["route"]["idle_timeout"] = "10s"
+        answer["route"]["max_stream_duration"] = {
+            "max_stream_duration": "60s",
+            "grpc_timeout_header_max": "60s",
+        }
     return answer
 
 

@@ -34,10 +34,6 @@ def customer(mesh: Mesh) -> Customer:
     return register(mesh)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review22: 8 reflection streams per server in all; one anonymous client holds them",
-)
 def test_idle_anonymous_reflection_streams_leave_grpcurl_working(
     mesh: Mesh, customer: Customer
 ) -> None:
