@@ -19,6 +19,7 @@ ANONYMOUS = (
     "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
 )
 RESOURCE_EXHAUSTED = 8
+INVALID_ARGUMENT = 3
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,17 @@ function envoy_on_request(handle)
   local encoding = headers:get("grpc-encoding")
   if encoding ~= nil and encoding ~= "identity" then
     refuse(handle, "12", "grpc-encoding no soportado: envíe los mensajes sin comprimir")
+    return
+  end
+  -- A message flagged compressed with no encoding named: grpc core answers INTERNAL. Read
+  -- from the whole body, which the edge buffers anyway (not reflection's open stream).
+  local path = headers:get(":path") or ""
+  if string.sub(path, 1, 17) == "/grpc.reflection." then
+    return
+  end
+  local body = handle:body()
+  if body ~= nil and body:length() > 0 and body:getBytes(0, 1) ~= "\\0" then
+    refuse(handle, "3", "mensaje marcado como comprimido, sin grpc-encoding: envíelo sin comprimir")
   end
 end
 """
@@ -189,39 +201,51 @@ NO_BUFFER = {
     )
 }
 
+
+def _grpc_local_reply(http_status: int, grpc_status: int, message: str) -> dict[str, Any]:
+    """Envoy's own HTTP answer to a gRPC caller, as a trailers-only gRPC status instead."""
+    return {
+        "filter": {
+            "and_filter": {
+                "filters": [
+                    {
+                        "status_code_filter": {
+                            "comparison": {
+                                "op": "EQ",
+                                "value": {
+                                    "default_value": http_status,
+                                    "runtime_key": f"edge_{http_status}",
+                                },
+                            }
+                        }
+                    },
+                    {
+                        "header_filter": {
+                            "header": {
+                                "name": "content-type",
+                                "string_match": {"prefix": "application/grpc"},
+                            }
+                        }
+                    },
+                ]
+            }
+        },
+        "status_code": 200,
+        "body": {"inline_string": ""},
+        "headers_to_add": [
+            {"header": {"key": "grpc-status", "value": str(grpc_status)}},
+            {"header": {"key": "grpc-message", "value": message}},
+        ],
+    }
+
+
 # Envoy answers a too-large body with HTTP 413, which gRPC callers would read as UNKNOWN (and
-# gRPC-Web ones as an HTTP error): for them, a trailers-only RESOURCE_EXHAUSTED instead.
+# gRPC-Web ones as an HTTP error): for them, a trailers-only RESOURCE_EXHAUSTED instead. Its
+# gRPC-Web filter answers a body it cannot decode (gRPC-Web text that is not base64) with 400,
+# which gRPC maps to INTERNAL: the client's fault, INVALID_ARGUMENT (review 22).
 LOCAL_REPLIES = {
     "mappers": [
-        {
-            "filter": {
-                "and_filter": {
-                    "filters": [
-                        {
-                            "status_code_filter": {
-                                "comparison": {
-                                    "op": "EQ",
-                                    "value": {"default_value": 413, "runtime_key": "edge_413"},
-                                }
-                            }
-                        },
-                        {
-                            "header_filter": {
-                                "header": {
-                                    "name": "content-type",
-                                    "string_match": {"prefix": "application/grpc"},
-                                }
-                            }
-                        },
-                    ]
-                }
-            },
-            "status_code": 200,
-            "body": {"inline_string": ""},
-            "headers_to_add": [
-                {"header": {"key": "grpc-status", "value": str(RESOURCE_EXHAUSTED)}},
-                {"header": {"key": "grpc-message", "value": "request too large"}},
-            ],
-        }
+        _grpc_local_reply(413, RESOURCE_EXHAUSTED, "request too large"),
+        _grpc_local_reply(400, INVALID_ARGUMENT, "solicitud gRPC mal formada"),
     ]
 }

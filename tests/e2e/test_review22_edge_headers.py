@@ -1,32 +1,32 @@
-"""Review 22: gRPC headers an anonymous client sends through the edge must not get a server
-fault back.
+"""Review 22: gRPC headers and framing an anonymous client sends through the edge must not get
+a server fault back.
 
-Envoy forwards ``grpc-timeout``, ``grpc-encoding`` and ``te`` as the client wrote them (or left
-them out); grpc's core in the service refuses the bad ones with INTERNAL (13), or resets the
-stream (Envoy: UNAVAILABLE), before any of our code runs, so neither the error interceptor nor
-the contract's rules can answer them. The design: never UNKNOWN/INTERNAL for anything a client
-sent; test_abuse counts UNAVAILABLE among the answers that say a server failed.
+Envoy forwarded ``grpc-timeout``, ``grpc-encoding`` and ``te`` as the client wrote them (or left
+them out), and a message's compressed flag as framed; grpc's core in the service refused the bad
+ones with INTERNAL (13), or reset the stream (Envoy: UNAVAILABLE), before any of our code ran,
+so neither the error interceptor nor the contract's rules could answer them. Envoy's own gRPC-Web
+filter answered a body it could not decode with INTERNAL too. The design: never UNKNOWN/INTERNAL
+for anything a client sent; the edge (services/mesh/edge_policy.py) now answers them itself.
 """
 
 from __future__ import annotations
 
 import http.client
-from collections.abc import Iterator
 
 import pytest
 
-from tests.support.mesh import Mesh, run_mesh
+from tests.support.mesh import Mesh
 
 AUTENTICAR = "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"  # anonymous on the edge
 EMPTY = b"\x00\x00\x00\x00\x00"  # one uncompressed, empty message
 JUNK = b"\x01\x00\x00\x00\x02ab"  # one message flagged compressed, not valid gzip
+FLAGGED = b"\x01\x00\x00\x00\x00"  # one empty message flagged compressed
 SERVER_FAULTS = {"2", "13", "14"}  # UNKNOWN, INTERNAL, UNAVAILABLE
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
-    with run_mesh(tmp_path_factory.mktemp("mesh-review22-headers")) as mesh:
-        yield mesh
+def mesh(default_mesh: Mesh) -> Mesh:
+    return default_mesh  # what it sends is refused at the edge or by clientes' contract
 
 
 def grpc_status(
@@ -72,19 +72,20 @@ CASES = {
     # and the empty request reaches clientes, whose contract refuses it (3).
     "te: trailers missing": ({}, EMPTY, False, "3"),
     "te: not trailers": ({"te": "gzip"}, EMPTY, True, "3"),
+    # grpc core: INTERNAL ("Compression bit set but no encoding configured"); the edge reads it.
+    "flagged compressed, no grpc-encoding": ({}, FLAGGED, True, "3"),
+    # Envoy's gRPC-Web filter answers a text body that is not base64 with HTTP 400 (INTERNAL
+    # for a gRPC caller); the edge's local-reply mapping makes it the client's fault.
+    "grpc-web-text body not base64": (
+        {"content-type": "application/grpc-web-text"},
+        b"!!!!",
+        True,
+        "3",
+    ),
 }
-# Envoy's grpc_web filter itself answers a gRPC-Web text body that is not base64 with HTTP 400
-# and grpc-status INTERNAL, before any filter of ours sees the body; no service is reached.
-WEB_TEXT_NOT_BASE64 = pytest.param(
-    ({"content-type": "application/grpc-web-text"}, b"!!!!", True, "3"),
-    id="grpc-web-text body not base64",
-    marks=pytest.mark.xfail(strict=True, reason="review22: Envoy's grpc_web filter: INTERNAL"),
-)
 
 
-@pytest.mark.parametrize(
-    "case", [*(pytest.param(CASES[k], id=k) for k in sorted(CASES)), WEB_TEXT_NOT_BASE64]
-)
+@pytest.mark.parametrize("case", [pytest.param(CASES[k], id=k) for k in sorted(CASES)])
 def test_malformed_grpc_headers_are_refused_as_the_clients_fault(
     mesh: Mesh, case: tuple[dict[str, str], bytes, bool, str]
 ) -> None:
