@@ -89,6 +89,7 @@ def edge_filters(t: Topology) -> list[dict[str, Any]]:
         filters.append(edge_policy.jwt(t.jwks_path))
     filters.append(edge_policy.rate_limit(t.rate_limits))
     filters.append(edge_policy.size_limit(t.max_request_bytes))
+    filters.append(edge_policy.FRAMING)  # reads the body the buffer filter made whole
     return filters
 
 
