@@ -1,0 +1,127 @@
+"""Review 23: what the edge's own gRPC answers (services/mesh/edge_policy.py, review 22) still get
+wrong, and the listener they do not cover.
+
+- The Lua filters' grpc-message is raw UTF-8 ("inválido", "envíe"): the gRPC spec wants it
+  percent-encoded (what grpcio sends: "inv%C3%A1lida"). Python and Go clients cope; fetch-based
+  ones (connect-web in the browser, node) read header bytes as Latin-1 and show "invÃ¡lido".
+- The tutorial's vuelos.Vuelos listener (compat_listener) has none of the edge's gRPC header
+  checks: what review 22 fixed on the edge still gets INTERNAL / UNAVAILABLE from grpc core there.
+- A request whose body is not one whole gRPC message (none at all, a cut prefix, a cut message)
+  gets grpcio's UNIMPLEMENTED '"b\\'\\'" requires exactly one request message.', where the README's
+  error table promises INVALID_ARGUMENT for a malformed request, unparseable bytes included.
+"""
+
+from __future__ import annotations
+
+import http.client
+from urllib.parse import unquote
+
+import pytest
+
+from tests.support.mesh import Mesh
+
+AUTENTICAR = "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario"  # anonymous on the edge
+CONSULTAR = "/vuelos.Vuelos/ConsultarReserva"  # the tutorial's API, compat listener
+EMPTY = b"\x00\x00\x00\x00\x00"  # one uncompressed, empty message
+GRPC = {"content-type": "application/grpc", "te": "trailers"}
+SERVER_FAULTS = {"2", "13", "14"}  # UNKNOWN, INTERNAL, UNAVAILABLE
+
+
+@pytest.fixture(scope="module")
+def mesh(default_mesh: Mesh) -> Mesh:
+    return default_mesh  # everything it sends is refused before any write
+
+
+def answer(port: int, path: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        return {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        connection.close()
+
+
+def percent_encoded(message: str) -> bool:
+    """gRPC's rule for grpc-message: printable ASCII, anything else as %XX of its UTF-8 bytes
+    (http.client reads header bytes as Latin-1, so a raw UTF-8 byte shows as a char > 0x7E)."""
+    return all(0x20 <= ord(c) <= 0x7E for c in message)
+
+
+def test_a_services_own_grpc_message_is_percent_encoded(mesh: Mesh) -> None:
+    # The control: grpcio encodes it, and the check above accepts it.
+    got = answer(mesh.ports["EDGE"], AUTENTICAR, GRPC, EMPTY)
+    assert got["grpc-status"] == "3" and percent_encoded(got["grpc-message"]), got
+    assert "inválida" in unquote(got["grpc-message"])
+
+
+EDGE_REFUSALS = {
+    "grpc-timeout malformed": ({"grpc-timeout": "xyz"}, EMPTY, "3"),
+    "grpc-encoding gzip": ({"grpc-encoding": "gzip"}, EMPTY, "12"),
+    "flagged compressed": ({}, b"\x01\x00\x00\x00\x00", "3"),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review23: edge_policy's Lua refusals send grpc-message as raw UTF-8, not "
+    "percent-encoded (browser/fetch clients read 'invÃ¡lido')",
+)
+@pytest.mark.parametrize("case", [pytest.param(v, id=k) for k, v in EDGE_REFUSALS.items()])
+def test_the_edges_own_grpc_message_is_percent_encoded(
+    mesh: Mesh, case: tuple[dict[str, str], bytes, str]
+) -> None:
+    headers, body, expected = case
+    got = answer(mesh.ports["EDGE"], AUTENTICAR, {**GRPC, **headers}, body)
+    assert got["grpc-status"] == expected, got
+    assert percent_encoded(got["grpc-message"]), got
+
+
+def test_a_well_formed_call_on_the_compat_listener_is_answered_by_vuelos(mesh: Mesh) -> None:
+    # The control: an empty QueryReserva reaches the facade, which refuses it as the client's.
+    got = answer(mesh.ports["VUELOS_COMPAT"], CONSULTAR, GRPC, EMPTY)
+    assert got["grpc-status"] not in SERVER_FAULTS, got
+
+
+COMPAT_CASES = {
+    "grpc-timeout malformed": ({**GRPC, "grpc-timeout": "xyz"}, EMPTY),
+    "grpc-encoding unknown": ({**GRPC, "grpc-encoding": "br"}, b"\x01\x00\x00\x00\x02ab"),
+    "te: trailers missing": ({"content-type": "application/grpc"}, EMPTY),
+    "flagged compressed, no grpc-encoding": (GRPC, b"\x01\x00\x00\x00\x00"),
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review23: the compat (vuelos.Vuelos) listener has no gRPC header/framing checks: "
+    "grpc core answers INTERNAL, or resets the stream (UNAVAILABLE)",
+)
+@pytest.mark.parametrize("case", [pytest.param(v, id=k) for k, v in COMPAT_CASES.items()])
+def test_malformed_grpc_on_the_compat_listener_is_the_clients_fault(
+    mesh: Mesh, case: tuple[dict[str, str], bytes]
+) -> None:
+    headers, body = case
+    got = answer(mesh.ports["VUELOS_COMPAT"], CONSULTAR, headers, body)
+    assert got.get("grpc-status") not in SERVER_FAULTS, got
+
+
+NOT_ONE_MESSAGE = {
+    "no body": None,
+    "prefix cut short": b"\x00\x00\x00",
+    "message cut short": b"\x00\x00\x00\x00\x0aab",
+}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="review23: a body that is not one whole gRPC message gets grpcio's UNIMPLEMENTED "
+    "('requires exactly one request message'), not INVALID_ARGUMENT",
+)
+@pytest.mark.parametrize("body", [pytest.param(v, id=k) for k, v in NOT_ONE_MESSAGE.items()])
+def test_a_body_that_is_not_one_whole_message_is_invalid_argument(
+    mesh: Mesh, body: bytes | None
+) -> None:
+    got = answer(mesh.ports["EDGE"], AUTENTICAR, GRPC, body)
+    assert got["grpc-status"] == "3", got
