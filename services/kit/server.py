@@ -25,10 +25,11 @@ MAX_MESSAGE_BYTES = 1 * 1024 * 1024  # requests are small; a bigger one is hosti
 HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 HEALTH_WORKERS = 2  # Envoy's checks and the runner's probes; each answer takes microseconds
 REFLECTION = "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo"
-# Reflection streams open at once. Above what one address may open in the edge's anonymous burst
-# (edge_policy.RateLimits.anonymous_burst, 40), so one client within its limits cannot take them
-# all; and on threads of their own, so however many are open no other call waits for a thread.
-REFLECTION_STREAMS = 48
+# Reflection streams open at once, on threads of their own (so however many are open, no other
+# call waits for a thread). Above what one address can keep open within the edge's anonymous
+# limits (edge_policy.RateLimits: a burst of 40, then 20 a second) while the edge ends a
+# reflection stream after 5 s (routes.reflection): 40 + 20 x 5 = 140 (review 23).
+REFLECTION_STREAMS = 192
 
 
 class OnTheirOwnThreads(grpc.ServerInterceptor):  # type: ignore[type-arg]

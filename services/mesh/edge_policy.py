@@ -1,9 +1,11 @@
-"""The edge's defences as Envoy filter config: header hygiene, JWT, per-client rate limits, size.
+"""The edge's defences as Envoy filter config: header hygiene, JWT, per-client rate limits, size,
+gRPC framing.
 
-Edge filter order: grpc_web → cors → hygiene (Lua) → jwt_authn → local_ratelimit → buffer →
-router. The rate limit runs after jwt_authn so it can key authenticated calls by the verified
-subject; the buffer (size limit) runs after the rate limit so a flood of big bodies is refused
-before Envoy buffers it.
+Edge filter order: grpc_web → cors → hygiene (Lua: headers) → jwt_authn → local_ratelimit →
+buffer → framing (Lua: the whole body) → router. The rate limit runs after jwt_authn so it can
+key authenticated calls by the verified subject; the buffer (size limit) runs after the rate
+limit so a flood of big bodies is refused before Envoy buffers it, and framing reads the body
+the buffer made whole.
 """
 
 from __future__ import annotations
@@ -52,6 +54,19 @@ def http_filter(name: str, type_name: str, **config: Any) -> dict[str, Any]:
 # upstream 5xx against the service). No client of ours compresses requests: a grpc-encoding
 # other than identity is UNIMPLEMENTED, with grpc-accept-encoding saying what is accepted, as
 # the gRPC spec asks of a server that does not support the encoding.
+def grpc_message(text: str) -> str:
+    """gRPC's grpc-message: printable ASCII, anything else (and '%') as %XX of its UTF-8 bytes.
+    Raw UTF-8 reached browsers (fetch reads header bytes as Latin-1) as 'invÃ¡lido' (review 23)."""
+    return "".join(
+        chr(b) if 0x20 <= b <= 0x7E and b != ord("%") else f"%{b:02X}" for b in text.encode()
+    )
+
+
+BAD_TIMEOUT = grpc_message("grpc-timeout inválido: hasta 8 dígitos y una unidad (H, M, S, m, u, n)")
+NO_COMPRESSION = grpc_message("grpc-encoding no soportado: envíe los mensajes sin comprimir")
+FLAGGED = grpc_message("mensaje marcado como comprimido, sin grpc-encoding: envíelo sin comprimir")
+NOT_ONE_MESSAGE = grpc_message("el cuerpo no es un mensaje gRPC completo")
+
 REFUSE_LUA = """
 local function refuse(handle, code, message)
   handle:respond({
@@ -84,18 +99,19 @@ function envoy_on_request(handle)
   headers:replace("te", "trailers")
   local timeout = headers:get("grpc-timeout")
   if timeout ~= nil and not string.match(timeout, "^%d%d?%d?%d?%d?%d?%d?%d?[HMSmun]$") then
-    refuse(handle, "3", "grpc-timeout inválido: hasta 8 dígitos y una unidad (H, M, S, m, u, n)")
+    refuse(handle, "3", "{BAD_TIMEOUT}")
     return
   end
   local encoding = headers:get("grpc-encoding")
   if encoding ~= nil and encoding ~= "identity" then
-    refuse(handle, "12", "grpc-encoding no soportado: envíe los mensajes sin comprimir")
+    refuse(handle, "12", "{NO_COMPRESSION}")
   end
 end
 """
 
-# A message flagged compressed with no encoding named: grpc core answered INTERNAL (review 22).
-# Last in the chain, after the rate limits and the buffer filter: the body it reads is already
+# A message flagged compressed with no encoding named: grpc core answered INTERNAL (review 22);
+# a body that is not one whole message: grpcio answered UNIMPLEMENTED (review 23). Last in the
+# chain, after the rate limits and the buffer filter: the body it reads is already
 # whole, and a request refused earlier is never buffered. Reflection's open stream is not read.
 FRAMING_LUA = f"""
 {REFUSE_LUA}
@@ -107,9 +123,22 @@ function envoy_on_request(handle)
       or string.sub(path, 1, 17) == "/grpc.reflection." then
     return
   end
+  -- One whole message, as every RPC here takes (grpcio answered a missing, cut or second one
+  -- UNIMPLEMENTED, "requires exactly one request message"; review 23).
   local body = handle:body()
-  if body ~= nil and body:length() > 0 and body:getBytes(0, 1) ~= "\\0" then
-    refuse(handle, "3", "mensaje marcado como comprimido, sin grpc-encoding: envíelo sin comprimir")
+  local size = body ~= nil and body:length() or 0
+  if size < 5 then
+    refuse(handle, "3", "{NOT_ONE_MESSAGE}")
+    return
+  end
+  local prefix = body:getBytes(0, 5)
+  local b1, b2, b3, b4 = string.byte(prefix, 2, 5)
+  if size ~= 5 + ((b1 * 256 + b2) * 256 + b3) * 256 + b4 then
+    refuse(handle, "3", "{NOT_ONE_MESSAGE}")
+    return
+  end
+  if string.byte(prefix, 1) ~= 0 then
+    refuse(handle, "3", "{FLAGGED}")
   end
 end
 """

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.mesh.clusters import FORGET_CLIENT_TRACE, tracing
-from services.mesh.edge_policy import http_filter, typed
+from services.mesh.edge_policy import FRAMING, HYGIENE, LOCAL_REPLIES, http_filter, typed
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
 from services.mesh.topology import PUBLIC, Topology
 
@@ -101,6 +101,12 @@ def compat_listener(t: Topology, port: int) -> dict[str, Any]:
         health("vuelos"),
         NOT_FOUND,
     ]
-    # The tutorial's clients are outside the mesh too: their trace context is dropped.
-    options = {"early_header_mutation_extensions": [FORGET_CLIENT_TRACE]}
-    return listener("vuelos", port, t, [], routes, options=options)
+    # The tutorial's clients are outside the mesh too: their trace context is dropped, and what
+    # their gRPC core would refuse before our code runs is answered as theirs, as on the edge
+    # (review 23). FRAMING reads the body itself (up to Envoy's 1 MiB buffer: beyond it, 413,
+    # answered RESOURCE_EXHAUSTED by the local-reply mapping).
+    options = {
+        "early_header_mutation_extensions": [FORGET_CLIENT_TRACE],
+        "local_reply_config": LOCAL_REPLIES,
+    }
+    return listener("vuelos", port, t, [HYGIENE, FRAMING], routes, options=options)

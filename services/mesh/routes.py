@@ -53,12 +53,14 @@ def reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
         answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
         # Anyone may open one, and each holds one of the orchestrator's reflection slots
         # (kit.server.BoundedReflection): grpcurl asks without pause and is done in
-        # milliseconds, so a stream idle for 10 s, or open for a minute whatever deadline the
-        # client sent, is ended and its slot freed.
-        answer["route"]["idle_timeout"] = "10s"
+        # milliseconds, so a stream idle for 2 s, or open for 5 s whatever deadline the client
+        # sent, is ended and its slot freed. That bounds what one address can hold within its
+        # rate limit below the slots (kit.server.REFLECTION_STREAMS). grpcurl keeps its stream
+        # open while its call runs; ended under it, the call goes on (seen with a 50 s stream).
+        answer["route"]["idle_timeout"] = "2s"
         answer["route"]["max_stream_duration"] = {
-            "max_stream_duration": "60s",
-            "grpc_timeout_header_max": "60s",
+            "max_stream_duration": "5s",
+            "grpc_timeout_header_max": "5s",
         }
     return answer
 

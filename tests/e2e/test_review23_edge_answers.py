@@ -64,11 +64,6 @@ EDGE_REFUSALS = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review23: edge_policy's Lua refusals send grpc-message as raw UTF-8, not "
-    "percent-encoded (browser/fetch clients read 'invÃ¡lido')",
-)
 @pytest.mark.parametrize("case", [pytest.param(v, id=k) for k, v in EDGE_REFUSALS.items()])
 def test_the_edges_own_grpc_message_is_percent_encoded(
     mesh: Mesh, case: tuple[dict[str, str], bytes, str]
@@ -93,11 +88,6 @@ COMPAT_CASES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review23: the compat (vuelos.Vuelos) listener has no gRPC header/framing checks: "
-    "grpc core answers INTERNAL, or resets the stream (UNAVAILABLE)",
-)
 @pytest.mark.parametrize("case", [pytest.param(v, id=k) for k, v in COMPAT_CASES.items()])
 def test_malformed_grpc_on_the_compat_listener_is_the_clients_fault(
     mesh: Mesh, case: tuple[dict[str, str], bytes]
@@ -114,11 +104,6 @@ NOT_ONE_MESSAGE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review23: a body that is not one whole gRPC message gets grpcio's UNIMPLEMENTED "
-    "('requires exactly one request message'), not INVALID_ARGUMENT",
-)
 @pytest.mark.parametrize("body", [pytest.param(v, id=k) for k, v in NOT_ONE_MESSAGE.items()])
 def test_a_body_that_is_not_one_whole_message_is_invalid_argument(
     mesh: Mesh, body: bytes | None

@@ -35,11 +35,6 @@ def customer(mesh: Mesh) -> Customer:
     return register(mesh)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review23: one anonymous address within the shipped edge limits (burst 40, 20/s) "
-    "holds all 48 reflection slots; grpcurl through the edge then fails RESOURCE_EXHAUSTED",
-)
 def test_one_address_within_its_limits_cannot_hold_every_reflection_slot(
     mesh: Mesh, customer: Customer
 ) -> None:
