@@ -48,29 +48,19 @@ class Engine:
 
     # --- scheduling
 
-    def submit(
-        self,
-        saga_id: str,
-        due: bool = False,
-        written: Saga | None = None,
-        attempt_logged: bool = False,
-    ) -> None:
+    def submit(self, saga_id: str, due: bool = False, written: Saga | None = None) -> None:
         """Drives the saga in the pool; ``due``: recovery claimed it as a parked saga whose next
         attempt has come (only then is a FALLIDA saga tried again); ``written``: the saga as
-        this orchestrator just wrote it (a new one), so it is not read back first;
-        ``attempt_logged``: ``written`` holds its next action's attempt, logged with it and not
-        yet made (a new saga's first), so that attempt is made without logging it again."""
+        this orchestrator just wrote it (a new one), so it is not read back first."""
         with self._lock:
             if saga_id in self._driving or self._stopping.is_set():
                 return
             self._driving.add(saga_id)
-        self._pool.submit(self._drive_and_release, saga_id, due, written, attempt_logged)
+        self._pool.submit(self._drive_and_release, saga_id, due, written)
 
-    def _drive_and_release(
-        self, saga_id: str, due: bool, written: Saga | None = None, attempt_logged: bool = False
-    ) -> None:
+    def _drive_and_release(self, saga_id: str, due: bool, written: Saga | None = None) -> None:
         try:
-            self.drive(saga_id, due, written, attempt_logged)
+            self.drive(saga_id, due, written)
         except LeaseLost:
             log.warning("saga %s: lease lost to another orchestrator; stopping here", saga_id)
         except UnknownDefinition as unknown:
@@ -110,15 +100,8 @@ class Engine:
 
     # --- driving one saga from its log
 
-    def drive(
-        self,
-        saga_id: str,
-        due: bool = False,
-        written: Saga | None = None,
-        attempt_logged: bool = False,
-    ) -> None:
+    def drive(self, saga_id: str, due: bool = False, written: Saga | None = None) -> None:
         saga = written or self.store.load(saga_id)
-        attempt_logged = attempt_logged and written is not None
         if saga is None or (saga.estado is EstadoSaga.FALLIDA and not due):
             return  # parked: its next attempt comes through recovery (or ReanudarSaga)
         if saga.estado is not EstadoSaga.FALLIDA and saga.siguiente() is None:
@@ -129,9 +112,9 @@ class Engine:
             context=tracing.parent(saga.traza),
             attributes={"aeroalpes.saga.id": saga.id, "aeroalpes.saga.type": saga.tipo},
         ):
-            self._drive(saga, attempt_logged)
+            self._drive(saga)
 
-    def _drive(self, saga: Saga, attempt_logged: bool = False) -> None:
+    def _drive(self, saga: Saga) -> None:
         # A step's success is written together with the next transition (the next step's
         # start, or the end): one transaction instead of two, still before the next RPC.
         saga_id = saga.id
@@ -159,8 +142,7 @@ class Engine:
                 metrics.ENDED.labels(saga.tipo, "compensated").inc()
             elif siguiente.tipo == "accion":
                 step = definition.step(saga.pasos[siguiente.indice].nombre)
-                pending = self.steps.action(saga, siguiente.indice, step, attempt_logged)
-                attempt_logged = False
+                pending = self.steps.action(saga, siguiente.indice, step)
             else:
                 step = definition.step(saga.pasos[siguiente.indice].nombre)
                 if not self.steps.compensation(saga, siguiente.indice, step):

@@ -89,15 +89,10 @@ class Handlers:
         if existing is not None:
             return existing
         self._validar_cliente(cmd.id_cliente)
-        # Created with its first step's first attempt logged: one commit before the first call
-        # where there were two (the start alone, then the attempt), the attempt still durable
-        # before its call (issue #15: a commit is ~1 ms of a lone saga's wall time).
-        first = nueva.intento_accion(0, self.clock())
-        saga, created = self.store.create(first, key, cmd.huella)
+        saga, created = self.store.create(nueva, key, cmd.huella)
         if created:
             metrics.STARTED.labels(saga.tipo).inc()
-            # As written: no read back (issue #15); its first attempt is not logged again.
-            self.engine.submit(saga.id, written=saga, attempt_logged=True)
+            self.engine.submit(saga.id, written=saga)  # as written: no read back (issue #15)
         return saga
 
     def _validar_cliente(self, id_cliente: str) -> None:

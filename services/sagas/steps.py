@@ -58,14 +58,12 @@ class StepRunner:
         self._stopping = stopping
         self.clock = clock
 
-    def action(self, saga: Saga, i: int, step: Step, logged: bool = False) -> Saga | None:
-        """Runs step ``i``; on success returns the saga with the success not yet written.
-        ``logged``: its first attempt here is already in the log (written with the saga's
-        creation) and not yet made: it is made without writing it again."""
+    def action(self, saga: Saga, i: int, step: Step) -> Saga | None:
+        """Runs step ``i``; on success returns the saga with the success not yet written."""
         saga_deadline = saga.fecha_limite.timestamp()
         deadline = min(self.clock().timestamp() + step.timeout_s, saga_deadline)
         # Attempts logged before a crash may have reached the participant: their outcome is unknown.
-        uncertain = saga.pasos[i].intentos > (1 if logged else 0)
+        uncertain = saga.pasos[i].intentos > 0
         attempt = 0
         while True:
             if self.clock().timestamp() >= saga_deadline:
@@ -73,9 +71,7 @@ class StepRunner:
                 self._save(saga.paso_fallido(i, error, uncertain, self.clock()))
                 return None
             attempt += 1
-            if not logged:
-                saga = self._save(saga.intento_accion(i, self.clock()))  # logged before the RPC
-            logged = False
+            saga = self._save(saga.intento_accion(i, self.clock()))  # logged before the RPC
             self._maybe_crash("antes_rpc", step)
             try:
                 response = self._call(step.action, saga, i, "action", deadline, step.retry)

@@ -60,9 +60,8 @@ DEFINITION = replace(
 )
 
 
-def new_saga(store: SagaStore, deadline_s: float = 30, first_attempt_logged: bool = False) -> Saga:
-    """A booking saga written to the log, ready to drive (its step data is what calls need);
-    ``first_attempt_logged``: with its first step's first attempt, as ReservarVuelo writes it."""
+def new_saga(store: SagaStore, deadline_s: float = 30) -> Saga:
+    """A booking saga written to the log, ready to drive (its step data is what calls need)."""
     ahora = utcnow()
     datos: dict[str, Any] = {
         "id_saga": new_id(), "id_reserva": new_id(), "id_cliente": new_id(), "itinerarios": [],
@@ -72,8 +71,6 @@ def new_saga(store: SagaStore, deadline_s: float = 30, first_attempt_logged: boo
         datos["id_saga"], "reserva", DEFINITION.names, datos, datos["id_cliente"], ahora,
         ahora + timedelta(seconds=deadline_s), DEFINITION.version,
     )  # fmt: skip
-    if first_attempt_logged:
-        nueva = nueva.intento_accion(0, ahora)
     return store.create(nueva, new_id(), "huella")[0]
 
 
@@ -147,48 +144,6 @@ def test_happy_path_calls_each_step_once_in_order(store: SagaStore) -> None:
     saga, calls = run_saga(store, None)
     assert saga.estado is EstadoSaga.COMPLETADA
     assert calls == ["CrearReserva", "PagarReserva", "ConfirmarReserva", "AprobarReserva"]
-
-
-CREAR = "/aeroalpes.reservas.v1.ReservasService/CrearReserva"
-
-
-@pytest.mark.parametrize(
-    "code", [None, grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.ABORTED]
-)
-def test_a_first_attempt_logged_with_the_saga_is_made_once_and_not_logged_again(
-    store: SagaStore, code: grpc.StatusCode | None
-) -> None:
-    """As ReservarVuelo writes a new saga (issue #15): its first step's first attempt in the
-    creation's transaction. The engine makes that attempt without a second PASO_INICIADO, and
-    a refusal of it is still certain (nothing to undo), a transient failure retried."""
-    caller = ScriptedCaller(code, failing=(CREAR,))
-    engine = Engine(
-        store, Definitions(DEFINITION), caller,  # type: ignore[arg-type]
-        EngineConfig(compensation_attempts=3, compensation_backoff_cap_s=0.01, workers=1),
-        Notifier(),
-    )  # fmt: skip
-    fresh = new_saga(store, first_attempt_logged=True)
-    engine.drive(fresh.id, written=fresh, attempt_logged=True)
-    engine.stop()
-    saga = store.load(fresh.id)
-    assert saga is not None
-    calls = [method.rsplit("/", 1)[-1] for method, _ in caller.calls]
-    started = [(tipo, paso) for tipo, paso, _ in store.log(saga.id) if tipo == "PASO_INICIADO"]
-    crear = saga.pasos[0]
-    if code is None:
-        assert saga.estado is EstadoSaga.COMPLETADA
-        assert calls == ["CrearReserva", "PagarReserva", "ConfirmarReserva", "AprobarReserva"]
-        assert started == [("PASO_INICIADO", i) for i in range(4)] and crear.intentos == 1
-    elif code is grpc.StatusCode.FAILED_PRECONDITION:
-        assert saga.estado is EstadoSaga.COMPENSADA
-        assert calls == ["CrearReserva"]  # refused: certain, so not cancelled
-        assert crear.estado is EstadoPaso.FALLIDO and not crear.incierto and crear.intentos == 1
-    else:
-        retries = calls.count("CrearReserva")
-        # Every attempt counted once (the first not twice), and the cancellation after them.
-        assert retries > 1 and crear.intentos == retries + 1
-        assert started.count(("PASO_INICIADO", 0)) == retries
-        assert crear.incierto and calls[-1] == "CancelarReserva"
 
 
 # Every error a participant raises, through the one status mapping, to the engine's decision.
