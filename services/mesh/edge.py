@@ -8,7 +8,15 @@ from services.mesh import edge_policy
 from services.mesh.clusters import FORGET_CLIENT_TRACE
 from services.mesh.edge_policy import http_filter, typed
 from services.mesh.listeners import listener
-from services.mesh.routes import NOT_FOUND, grpc_status, health, methods, reflection, route
+from services.mesh.routes import (
+    NOT_FOUND,
+    grpc_status,
+    health,
+    methods,
+    newer_reflection,
+    reflection,
+    route,
+)
 from services.mesh.topology import DEFAULT_TIMEOUT, LONG, PUBLIC, STREAMS, Topology
 
 ALLOWED_HEADERS = "content-type,x-grpc-web,x-user-agent,grpc-timeout,authorization,x-request-id"
@@ -64,7 +72,8 @@ def edge_routes(t: Topology) -> list[dict[str, Any]]:
             routes.append(_grpc_only(route(f"/{service}/{method}", name, timeout)))
     # Reflection and health answer for the whole system from the orchestrator, which registers
     # reflection for every public service so `grpcurl list` on the edge shows them all.
-    routes.append(_grpc_only(reflection("sagas", edge=True)))
+    routes.append(_grpc_only(reflection("sagas", public=True, buffered=True)))
+    routes.append(newer_reflection())
     routes.append(_grpc_only(health("sagas")))
     for service, public in PUBLIC.values():
         for method in sorted(set(methods(service)) - set(public)):

@@ -57,8 +57,9 @@ def http_filter(name: str, type_name: str, **config: Any) -> dict[str, Any]:
 def grpc_message(text: str) -> str:
     """gRPC's grpc-message: printable ASCII, anything else (and '%') as %XX of its UTF-8 bytes.
     Raw UTF-8 reached browsers (fetch reads header bytes as Latin-1) as 'invÃ¡lido' (review 23)."""
+    # '"' and '\\' too: the result sits inside a Lua string literal.
     return "".join(
-        chr(b) if 0x20 <= b <= 0x7E and b != ord("%") else f"%{b:02X}" for b in text.encode()
+        chr(b) if 0x20 <= b <= 0x7E and chr(b) not in '%"\\' else f"%{b:02X}" for b in text.encode()
     )
 
 

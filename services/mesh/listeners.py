@@ -97,7 +97,7 @@ def compat_listener(t: Topology, port: int) -> dict[str, Any]:
     routes = [
         route("/vuelos.Vuelos/CrearReserva", "vuelos", "70s"),
         route("/vuelos.Vuelos/ConsultarReserva", "vuelos", "15s"),
-        reflection("vuelos"),
+        reflection("vuelos", public=True),
         health("vuelos"),
         NOT_FOUND,
     ]

@@ -43,25 +43,37 @@ def route(path: str, cluster: str, timeout: str) -> dict[str, Any]:
     return grpc_route({"path": path}, cluster, timeout)
 
 
-def reflection(cluster: str, edge: bool = False) -> dict[str, Any]:
-    # A bidirectional stream: grpcurl waits for each answer before its next request, so the
-    # edge's buffer (which waits for the end of the request) must stay out of its way.
+def reflection(cluster: str, public: bool = False, buffered: bool = False) -> dict[str, Any]:
+    """``public``: anyone may open one (the edge, the tutorial's :50051); ``buffered``: the
+    listener has the buffer filter (the edge)."""
     answer = grpc_route(
         {"prefix": "/grpc.reflection.v1alpha.ServerReflection/"}, cluster, timeout="0s"
     )
-    if edge:
+    if buffered:
+        # A bidirectional stream: grpcurl waits for each answer before its next request, so
+        # the buffer (which waits for the end of the request) must stay out of its way.
         answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
-        # Anyone may open one, and each holds one of the orchestrator's reflection slots
-        # (kit.server.BoundedReflection): grpcurl asks without pause and is done in
-        # milliseconds, so a stream idle for 2 s, or open for 5 s whatever deadline the client
-        # sent, is ended and its slot freed. That bounds what one address can hold within its
-        # rate limit below the slots (kit.server.REFLECTION_STREAMS). grpcurl keeps its stream
-        # open while its call runs; ended under it, the call goes on (seen with a 50 s stream).
+    if public:
+        # Each open one holds one of the server's reflection slots (kit.server.
+        # BoundedReflection): grpcurl asks without pause and is done in milliseconds, so a
+        # stream idle for 2 s, or open for 5 s whatever deadline the client sent, is ended and
+        # its slot freed. That bounds what one address can hold within the edge's rate limit
+        # below the slots (kit.server.REFLECTION_STREAMS). grpcurl keeps its stream open while
+        # its call runs; ended under it, the call goes on (seen with a 50 s stream).
         answer["route"]["idle_timeout"] = "2s"
         answer["route"]["max_stream_duration"] = {
             "max_stream_duration": "5s",
             "grpc_timeout_header_max": "5s",
         }
+    return answer
+
+
+def newer_reflection() -> dict[str, Any]:
+    """grpc.reflection.v1, which grpcurl 1.8.8+ asks first and no server here registers: an
+    immediate UNIMPLEMENTED (so it falls back to v1alpha), never buffered: through the buffer
+    filter its open stream would wait for an end that never comes."""
+    answer = grpc_status(12, "use grpc.reflection.v1alpha", {"prefix": "/grpc.reflection.v1."})
+    answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
     return answer
 
 

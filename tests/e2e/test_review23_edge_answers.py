@@ -14,8 +14,11 @@ wrong, and the listener they do not cover.
 from __future__ import annotations
 
 import http.client
+import threading
+from collections.abc import Iterator
 from urllib.parse import unquote
 
+import grpc
 import pytest
 
 from tests.support.mesh import Mesh
@@ -110,3 +113,28 @@ def test_a_body_that_is_not_one_whole_message_is_invalid_argument(
 ) -> None:
     got = answer(mesh.ports["EDGE"], AUTENTICAR, GRPC, body)
     assert got["grpc-status"] == "3", got
+
+
+def test_reflection_v1_is_unimplemented_at_once_not_held_by_the_buffer(mesh: Mesh) -> None:
+    # grpcurl 1.8.8+ asks grpc.reflection.v1 first (no server here registers it) and falls back
+    # on UNIMPLEMENTED. Through the edge's buffer its open stream would wait for an end that
+    # never comes: DEADLINE_EXCEEDED here instead.
+    release = threading.Event()
+
+    def requests() -> Iterator[bytes]:
+        yield b"\x3a\x00"  # list_services = "" (field 7, empty string)
+        release.wait(30)  # the stream stays open, as grpcurl's does
+
+    with grpc.insecure_channel(mesh.edge) as channel:
+        open_stream = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            request_serializer=lambda raw: raw,
+            response_deserializer=lambda raw: raw,
+        )
+        call = open_stream(requests(), timeout=10)
+        try:
+            with pytest.raises(grpc.RpcError) as refused:
+                next(call)  # type: ignore[call-overload]
+        finally:
+            release.set()
+    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]

@@ -325,3 +325,23 @@ def test_the_edge_routes_the_web_app_files_only_and_answers_everything_else_404(
     assert edge[-1] == envoy.NOT_FOUND
     catch_all = [r for r in edge if r["match"].get("prefix") == "/" and "route" in r]
     assert catch_all == [envoy.PREFLIGHT]  # CORS preflights only, answered by the CORS filter
+
+
+@pytest.mark.parametrize(
+    "name,listener", [("envoy-compose.json", "edge"), ("envoy-compose-vuelos.json", "vuelos")]
+)
+def test_where_anyone_may_open_reflection_its_streams_end_soon(name: str, listener: str) -> None:
+    # Each open one holds a reflection slot of the server (kit.server.REFLECTION_STREAMS).
+    config = json.loads((REPO / "envoy" / name).read_text())
+    [found] = [x for x in config["static_resources"]["listeners"] if x["name"] == listener]
+    hcm = found["filter_chains"][0]["filters"][0]["typed_config"]
+    [route] = [
+        r
+        for r in hcm["route_config"]["virtual_hosts"][0]["routes"]
+        if r["match"].get("prefix", "").startswith("/grpc.reflection.v1alpha.")
+    ]
+    assert route["route"]["idle_timeout"] == "2s"
+    assert route["route"]["max_stream_duration"] == {
+        "max_stream_duration": "5s",
+        "grpc_timeout_header_max": "5s",
+    }
