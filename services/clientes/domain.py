@@ -17,6 +17,10 @@ RUT = re.compile(r"^[0-9]{6,10}-[0-9Kk]$")
 PASSWORD_MIN, PASSWORD_MAX = 10, 128
 
 
+def email_valido(email: str) -> bool:
+    return len(email) <= EMAIL_MAX and bool(EMAIL.match(email))
+
+
 def normalizar_email(email: str) -> str:
     """One spelling per mailbox for uniqueness and login: no surrounding space, lower case."""
     return email.strip().lower()
@@ -46,7 +50,7 @@ class Registro:
         v.require_text(self.nombres, "nombres", max_len=100)
         v.require_text(self.apellidos, "apellidos", max_len=100)
         v.check(
-            len(self.email) <= EMAIL_MAX and bool(EMAIL.match(self.email)),
+            email_valido(self.email),
             "email",
             "no es un e-mail válido",
         )

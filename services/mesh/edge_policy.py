@@ -20,8 +20,9 @@ ANONYMOUS = (
     "/aeroalpes.clientes.v1.ClientesService/RegistrarUsuario",
     "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
 )
-RESOURCE_EXHAUSTED = 8
 INVALID_ARGUMENT = 3
+RESOURCE_EXHAUSTED = 8
+UNIMPLEMENTED = 12
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,12 @@ function envoy_on_request(handle)
   headers:replace("te", "trailers")
   local timeout = headers:get("grpc-timeout")
   if timeout ~= nil and not string.match(timeout, "^%d%d?%d?%d?%d?%d?%d?%d?[HMSmun]$") then
-    refuse(handle, "3", "{BAD_TIMEOUT}")
+    refuse(handle, "{INVALID_ARGUMENT}", "{BAD_TIMEOUT}")
     return
   end
   local encoding = headers:get("grpc-encoding")
   if encoding ~= nil and encoding ~= "identity" then
-    refuse(handle, "12", "{NO_COMPRESSION}")
+    refuse(handle, "{UNIMPLEMENTED}", "{NO_COMPRESSION}")
   end
 end
 """
@@ -129,17 +130,17 @@ function envoy_on_request(handle)
   local body = handle:body()
   local size = body ~= nil and body:length() or 0
   if size < 5 then
-    refuse(handle, "3", "{NOT_ONE_MESSAGE}")
+    refuse(handle, "{INVALID_ARGUMENT}", "{NOT_ONE_MESSAGE}")
     return
   end
   local prefix = body:getBytes(0, 5)
   local b1, b2, b3, b4 = string.byte(prefix, 2, 5)
   if size ~= 5 + ((b1 * 256 + b2) * 256 + b3) * 256 + b4 then
-    refuse(handle, "3", "{NOT_ONE_MESSAGE}")
+    refuse(handle, "{INVALID_ARGUMENT}", "{NOT_ONE_MESSAGE}")
     return
   end
   if string.byte(prefix, 1) ~= 0 then
-    refuse(handle, "3", "{FLAGGED}")
+    refuse(handle, "{INVALID_ARGUMENT}", "{FLAGGED}")
   end
 end
 """

@@ -72,7 +72,9 @@ def newer_reflection() -> dict[str, Any]:
     """grpc.reflection.v1, which grpcurl 1.8.8+ asks first and no server here registers: an
     immediate UNIMPLEMENTED (so it falls back to v1alpha), never buffered: through the buffer
     filter its open stream would wait for an end that never comes."""
-    answer = grpc_status(12, "use grpc.reflection.v1alpha", {"prefix": "/grpc.reflection.v1."})
+    answer = grpc_status(
+        edge_policy.UNIMPLEMENTED, "use grpc.reflection.v1alpha", {"prefix": "/grpc.reflection.v1."}
+    )
     answer["typed_per_filter_config"] = edge_policy.NO_BUFFER
     return answer
 
