@@ -10,6 +10,7 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
+from services.kit.logs import mask_email
 from services.kit.status import details_of
 from services.sagas.definition import Call
 
@@ -48,17 +49,65 @@ def classify(code: grpc.StatusCode) -> Outcome:
 
 
 class StepFailure(Exception):
-    def __init__(self, outcome: Outcome, message: str) -> None:
-        super().__init__(message)
+    """``message``: what the customer reads (the saga's ``Paso.error`` and ``motivo``);
+    ``detail``: the participant's or the transport's own text, for the span and the log."""
+
+    def __init__(self, outcome: Outcome, message: str, detail: str | None = None) -> None:
+        detail = message if detail is None else detail
+        super().__init__(detail)  # the span records the exception: the operator's full text
         self.outcome = outcome
         self.message = message
+        self.detail = detail
 
 
-def describe(error: grpc.RpcError) -> str:
-    """``REASON: message`` when the server sent an ErrorInfo, else ``CODE: details``."""
+# What the customer reads when the participant did not answer for itself (a transport fault, a
+# timeout, a crash): one sentence per code, naming the service. The status's own text is kept
+# from them: behind Envoy it is "upstream connect error or disconnect/reset before headers …",
+# straight from grpcio "failed to connect to all addresses; … ipv4:10.0.0.5:50063 …", from a
+# server an exception's text; it goes to the span and the orchestrator's log instead.
+TEXTO_PUBLICO: dict[grpc.StatusCode, str] = {
+    grpc.StatusCode.UNAVAILABLE: "el servicio de {peer} no está disponible",
+    grpc.StatusCode.DEADLINE_EXCEEDED: "el servicio de {peer} no respondió a tiempo",
+    grpc.StatusCode.RESOURCE_EXHAUSTED: "el servicio de {peer} está saturado",
+    grpc.StatusCode.ABORTED: "el servicio de {peer} interrumpió la operación por un conflicto",
+    grpc.StatusCode.CANCELLED: "la llamada al servicio de {peer} se canceló sin respuesta",
+    grpc.StatusCode.UNKNOWN: "el servicio de {peer} tuvo un error interno",
+    grpc.StatusCode.INTERNAL: "el servicio de {peer} tuvo un error interno",
+    grpc.StatusCode.DATA_LOSS: "el servicio de {peer} tuvo un error interno",
+    grpc.StatusCode.UNIMPLEMENTED: "el servicio de {peer} no ofrece esta operación",
+}
+# A participant's own answer (a refusal, a conflict) keeps its text, up to this many characters:
+# a misbehaving one could send kilobytes, kept in the saga's row, its log and its events.
+TEXTO_MAX = 300
+DETALLE_MAX = 2000  # of the raw text, for the span and the log
+RECORTADO = " […recortado]"
+
+
+def recortado(text: str, limit: int) -> str:
+    """``text``, or its first characters with a marker saying the rest was cut (≤ ``limit``)."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(RECORTADO)] + RECORTADO
+
+
+def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
+    """(what the customer reads, the raw text for the operator).
+
+    The raw text is ``REASON: message`` when the server sent an ErrorInfo, else
+    ``CODE: details``. A participant's refusal or conflict is its own answer (a payment refused,
+    no seats left): the customer reads it too. Any other code reads ``CODE: <fixed sentence>``."""
+    code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
     reasons = [d.reason for d in details_of(error) if isinstance(d, error_details_pb2.ErrorInfo)]
-    label = reasons[0] if reasons else error.code().name  # type: ignore[attr-defined]
-    return f"{label}: {error.details()}"  # type: ignore[attr-defined]
+    label = reasons[0] if reasons else code.name
+    raw = f"{label}: {error.details() or ''}"  # type: ignore[attr-defined]
+    # Masked here (spans are written unredacted), on a bounded head: a cut e-mail stays masked.
+    head = mask_email(raw[: DETALLE_MAX + 256])
+    cut = len(raw) > DETALLE_MAX + 256 or len(head) > DETALLE_MAX
+    detail = head[: DETALLE_MAX - len(RECORTADO)] + RECORTADO if cut else head
+    if classify(code) in (Outcome.REFUSED, Outcome.CONFLICT):
+        return recortado(detail, TEXTO_MAX), detail
+    texto = TEXTO_PUBLICO.get(code, "el servicio de {peer} falló").format(peer=peer or "destino")
+    return f"{code.name}: {texto}", detail
 
 
 # A peer that restarts is back within a second or so: don't let reconnects back off for minutes.
@@ -99,7 +148,8 @@ class GrpcCaller:
             return send(request, timeout=timeout, metadata=(("x-request-id", request_id),))  # type: ignore[no-any-return]
         except grpc.RpcError as error:
             code = error.code()  # type: ignore[attr-defined]
-            raise StepFailure(classify(code), describe(error)) from error
+            message, detail = describe(error, call.peer)
+            raise StepFailure(classify(code), message, detail) from error
 
     def close(self) -> None:
         for channel in self._channels.values():

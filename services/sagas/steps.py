@@ -87,6 +87,8 @@ class StepRunner:
                         return None  # stopping: the log says where we are; the next run resumes
                     continue
                 error = f"{step.name}: {failure.message}"
+                if failure.detail != failure.message:  # the customer reads a fixed sentence
+                    log.warning("saga %s: %s failed: %s", saga.id, step.name, failure.detail)
                 self._save(saga.paso_fallido(i, error, uncertain, self.clock()))
                 return None
             self._maybe_crash("despues_rpc", step)
@@ -108,7 +110,7 @@ class StepRunner:
                     proximo = self.clock() + self.config.parked_wait(saga.aparcamientos)
                     self._save(saga.fallida(i, failure.message, self.clock(), proximo))
                     metrics.PARKED.labels(saga.tipo).inc()
-                    log.warning("saga %s: parked until %s: %s", saga.id, proximo, failure.message)
+                    log.warning("saga %s: parked until %s: %s", saga.id, proximo, failure.detail)
                     return False
                 saga = self._save(saga.compensacion_reintento(i, failure.message, self.clock()))
                 delay = min(
@@ -148,7 +150,7 @@ class StepRunner:
             except StepFailure as failure:
                 outcome(failure.outcome.value)
                 span.set_attribute("aeroalpes.saga.outcome", failure.outcome.value)
-                raise  # the span records it as an error, with the failure's message
+                raise  # the span records it as an error, with the raw text (failure.detail)
             outcome("ok")
             span.set_attribute("aeroalpes.saga.outcome", "ok")
             return response

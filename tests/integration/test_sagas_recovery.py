@@ -86,7 +86,11 @@ def test_participant_that_stays_down_parks_the_saga_until_its_step_is_undone(
     stop_process(p.services["pagos"].process)
     saga = sagas.ReservarVuelo(booking(cliente), timeout=30).saga
     assert saga.estado == sagas_pb2.ESTADO_SAGA_FALLIDA, saga
-    assert "UNAVAILABLE" in paso(saga, "pagar_reserva").error
+    # What its customer reads: why, in words; not grpcio's "failed to connect … ipv4:host:port".
+    assert (
+        paso(saga, "pagar_reserva").error == "UNAVAILABLE: el servicio de pagos no está disponible"
+    )
+    assert "127.0.0.1" not in saga.motivo and "failed to connect" not in saga.motivo
     restart(stack, p, "pagos")
     final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert paso(final, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_COMPENSADO
