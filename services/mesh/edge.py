@@ -117,6 +117,7 @@ def edge_listener(t: Topology) -> dict[str, Any]:
     options = {
         "use_remote_address": True,
         "local_reply_config": edge_policy.LOCAL_REPLIES,
+        **edge_policy.REQUEST_TIMEOUT,  # a trickled request body is not held past it
         # One connection cannot hold more than this many calls open at once (HTTP/2).
         "http2_protocol_options": {"max_concurrent_streams": 100},
         "early_header_mutation_extensions": [FORGET_CLIENT_TRACE],

@@ -21,6 +21,7 @@ ANONYMOUS = (
     "/aeroalpes.clientes.v1.ClientesService/AutenticarUsuario",
 )
 INVALID_ARGUMENT = 3
+DEADLINE_EXCEEDED = 4
 RESOURCE_EXHAUSTED = 8
 UNIMPLEMENTED = 12
 
@@ -68,6 +69,21 @@ BAD_TIMEOUT = grpc_message("grpc-timeout inválido: hasta 8 dígitos y una unida
 NO_COMPRESSION = grpc_message("grpc-encoding no soportado: envíe los mensajes sin comprimir")
 FLAGGED = grpc_message("mensaje marcado como comprimido, sin grpc-encoding: envíelo sin comprimir")
 NOT_ONE_MESSAGE = grpc_message("el cuerpo no es un mensaje gRPC completo")
+
+# The buffer filter and FRAMING hold a request back from the router until its body has ended: a
+# client that sends the headers and then trickles the body (a byte every few seconds, no end)
+# held its stream, and the buffer, for the stream idle timeout (300 s) or, trickling faster than
+# that, forever (a slowloris). The whole request, headers and body, must now arrive within this:
+# every public RPC takes one small message (a booking's: a few hundred bytes), sent at once by
+# grpcio, grpcurl and the browser's fetch, and 10 s still leaves room for three lost-packet
+# retransmissions (TCP backs off 1 + 2 + 4 s). An anonymous address then holds at most its
+# burst plus 10 s of refill (40 + 20 x 10 = 240 such streams; a token, 100 + 50 x 10) instead
+# of every stream it ever opened. Envoy's timer stops once the whole request has passed the
+# filters or a response has begun: a server stream's request ends at once, and a reflection
+# stream is answered at once (and ended idle 2 s or open 5 s first, routes.reflection()).
+REQUEST_SECONDS = 10
+REQUEST_TIMEOUT = {"request_timeout": f"{REQUEST_SECONDS}s"}  # HTTP connection manager field
+INCOMPLETE = grpc_message(f"la solicitud no llegó completa a tiempo (máximo {REQUEST_SECONDS} s)")
 
 REFUSE_LUA = """
 local function refuse(handle, code, message)
@@ -251,50 +267,63 @@ NO_BUFFER = {
 }
 
 
-def _grpc_local_reply(http_status: int, grpc_status: int, message: str) -> dict[str, Any]:
+def _when(http_status: int, flag: str | None = None, routed: bool = False) -> dict[str, Any]:
+    """A local reply of this HTTP status to a gRPC (or gRPC-Web) request; with Envoy's response
+    flag ``flag`` if given; ``routed``: only to a request the router has already forwarded."""
+    status = {
+        "status_code_filter": {
+            "comparison": {
+                "op": "EQ",
+                "value": {"default_value": http_status, "runtime_key": f"edge_{http_status}"},
+            }
+        }
+    }
+    grpc = {
+        "header_filter": {
+            "header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}
+        }
+    }
+    flags = [{"response_flag_filter": {"flags": [flag]}}] if flag else []
+    # The router sets this header on the request it forwards (x-envoy-* headers are on).
+    forwarded = {"header": {"name": "x-envoy-expected-rq-timeout-ms", "present_match": True}}
+    where = [{"header_filter": forwarded}] if routed else []
+    return {"and_filter": {"filters": [status, grpc, *flags, *where]}}
+
+
+def _grpc_local_reply(
+    http_status: int, grpc_status: int, message: str, flag: str | None = None
+) -> dict[str, Any]:
     """Envoy's own HTTP answer to a gRPC caller, as a trailers-only gRPC status instead."""
     return {
-        "filter": {
-            "and_filter": {
-                "filters": [
-                    {
-                        "status_code_filter": {
-                            "comparison": {
-                                "op": "EQ",
-                                "value": {
-                                    "default_value": http_status,
-                                    "runtime_key": f"edge_{http_status}",
-                                },
-                            }
-                        }
-                    },
-                    {
-                        "header_filter": {
-                            "header": {
-                                "name": "content-type",
-                                "string_match": {"prefix": "application/grpc"},
-                            }
-                        }
-                    },
-                ]
-            }
-        },
+        "filter": _when(http_status, flag),
         "status_code": 200,
         "body": {"inline_string": ""},
         "headers_to_add": [
             {"header": {"key": "grpc-status", "value": str(grpc_status)}},
-            {"header": {"key": "grpc-message", "value": message}},
+            # Envoy formats the value ("%...%" are its commands): a literal '%' is written "%%".
+            {"header": {"key": "grpc-message", "value": message.replace("%", "%%")}},
         ],
     }
 
+
+IDLE = grpc_message("la llamada estuvo inactiva más tiempo del permitido")
 
 # Envoy answers a too-large body with HTTP 413, which gRPC callers would read as UNKNOWN (and
 # gRPC-Web ones as an HTTP error): for them, a trailers-only RESOURCE_EXHAUSTED instead. Its
 # gRPC-Web filter answers a body it cannot decode (gRPC-Web text that is not base64) with 400,
 # which gRPC maps to INTERNAL: the client's fault, INVALID_ARGUMENT (review 22).
+# Three of Envoy's timeouts answer HTTP 408 when no response has begun: a stream idle past its
+# limit (response flag SI; e.g. a reflection stream that asks nothing for 2 s) got UNKNOWN
+# "stream timeout"; the caller's grpc-timeout (or a max stream duration) run out after the
+# router forwarded the request (no flag) gets DEADLINE_EXCEEDED from Envoy itself, and keeps
+# it; a request not whole within REQUEST_TIMEOUT, or before its own grpc-timeout, never reached
+# the router (no flag either) and got UNKNOWN "request timeout". DEADLINE_EXCEEDED for all.
 LOCAL_REPLIES = {
     "mappers": [
         _grpc_local_reply(413, RESOURCE_EXHAUSTED, "request too large"),
         _grpc_local_reply(400, INVALID_ARGUMENT, "solicitud gRPC mal formada"),
+        _grpc_local_reply(408, DEADLINE_EXCEEDED, IDLE, flag="SI"),
+        {"filter": _when(408, routed=True)},  # the first match wins: Envoy's answer stands
+        _grpc_local_reply(408, DEADLINE_EXCEEDED, INCOMPLETE),
     ]
 }

@@ -6,7 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from services.mesh.clusters import FORGET_CLIENT_TRACE, tracing
-from services.mesh.edge_policy import FRAMING, HYGIENE, LOCAL_REPLIES, http_filter, typed
+from services.mesh.edge_policy import (
+    FRAMING,
+    HYGIENE,
+    LOCAL_REPLIES,
+    REQUEST_TIMEOUT,
+    http_filter,
+    typed,
+)
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
 from services.mesh.topology import PUBLIC, Topology
 
@@ -104,9 +111,11 @@ def compat_listener(t: Topology, port: int) -> dict[str, Any]:
     # The tutorial's clients are outside the mesh too: their trace context is dropped, and what
     # their gRPC core would refuse before our code runs is answered as theirs, as on the edge
     # (review 23). FRAMING reads the body itself (up to Envoy's 1 MiB buffer: beyond it, 413,
-    # answered RESOURCE_EXHAUSTED by the local-reply mapping).
+    # answered RESOURCE_EXHAUSTED by the local-reply mapping), so a trickled body is bounded
+    # as on the edge (REQUEST_TIMEOUT, then DEADLINE_EXCEEDED).
     options = {
         "early_header_mutation_extensions": [FORGET_CLIENT_TRACE],
         "local_reply_config": LOCAL_REPLIES,
+        **REQUEST_TIMEOUT,
     }
     return listener("vuelos", port, t, [HYGIENE, FRAMING], routes, options=options)

@@ -11,8 +11,8 @@ import yaml
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from services.clientes.security import Tokens
-from services.mesh import envoy, render
-from services.mesh.envoy import PUBLIC, Topology
+from services.mesh import edge_policy, envoy, render
+from services.mesh.envoy import PUBLIC, STREAMS, Topology
 from services.mesh.envoy import render as render_topology
 from tests.support.components import REPO
 from tests.support.envoy import validate
@@ -345,3 +345,47 @@ def test_where_anyone_may_open_reflection_its_streams_end_soon(name: str, listen
         "max_stream_duration": "5s",
         "grpc_timeout_header_max": "5s",
     }
+
+
+PUBLIC_LISTENERS = [
+    ("envoy/envoy-local.json", "edge"),
+    ("envoy/envoy-compose.json", "edge"),
+    ("envoy/envoy-compose-vuelos.json", "vuelos"),
+    ("deploy/k8s/base/envoy.json", "edge"),
+]
+
+
+def connection_manager(path: str, listener: str) -> dict:  # type: ignore[type-arg]
+    config = json.loads((REPO / path).read_text())
+    [found] = [x for x in config["static_resources"]["listeners"] if x["name"] == listener]
+    return dict(found["filter_chains"][0]["filters"][0]["typed_config"])
+
+
+@pytest.mark.parametrize("path,listener", PUBLIC_LISTENERS)
+def test_where_anyone_may_call_a_request_must_arrive_whole_in_seconds(
+    path: str, listener: str
+) -> None:
+    # A trickled body is held in the buffer (or the framing filter) until it ends: bounded, and
+    # answered DEADLINE_EXCEEDED (edge_policy.LOCAL_REPLIES), never UNKNOWN.
+    hcm = connection_manager(path, listener)
+    assert hcm["request_timeout"] == f"{edge_policy.REQUEST_SECONDS}s"
+    assert 5 <= edge_policy.REQUEST_SECONDS <= 30
+    assert hcm["local_reply_config"] == edge_policy.LOCAL_REPLIES
+    [*_, routed, incomplete] = edge_policy.LOCAL_REPLIES["mappers"]
+    assert set(routed) == {"filter"}  # after the router: Envoy's own DEADLINE_EXCEEDED stands
+    assert incomplete["headers_to_add"][0]["header"] == {"key": "grpc-status", "value": "4"}
+
+
+def test_the_internal_listener_has_no_request_bound_and_streams_no_route_limit() -> None:
+    # Only the orchestrator and the services call the internal listener.
+    assert "request_timeout" not in connection_manager("envoy/envoy-compose.json", "internal")
+    # The event streams: no route timeout or idle override; only the stream idle timeout (which
+    # the UI's heartbeats beat) and the caller's own deadline end them.
+    streams = [
+        r for r in routes("edge") if r["match"].get("path", "").rsplit("/", 1)[-1] in STREAMS
+    ]
+    assert {r["match"]["path"].rsplit("/", 1)[-1] for r in streams} == STREAMS
+    for stream in streams:
+        assert stream["route"]["timeout"] == "0s"
+        assert "idle_timeout" not in stream["route"]
+        assert stream["route"]["max_stream_duration"] == {"grpc_timeout_header_max": "0s"}
