@@ -19,6 +19,7 @@ from services.mesh.edge import (
     WEB_FILES,
     edge_listener,
 )
+from services.mesh.edge_policy import typed
 from services.mesh.listeners import ACCESS_LOG, FAULT, ROUTER, compat_listener, internal_listener
 from services.mesh.routes import HONOUR_DEADLINE, NOT_FOUND, PROTOSET
 from services.mesh.topology import DEFAULT_TIMEOUT, LONG, PUBLIC, STREAMS, Topology
@@ -38,13 +39,42 @@ def _admin(t: Topology) -> dict[str, Any]:
     return {"address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}}
 
 
+# Connections the internal listener may hold on top of the public listeners' limits: each
+# service process keeps one or a few pooled HTTP/2 connections to it.
+INTERNAL_CONNECTIONS = 1_000
+
+
+def overload_manager(t: Topology, public_listeners: int) -> dict[str, Any]:
+    """Without it Envoy accepts connections until it runs out of file descriptors (measured: 2,000
+    idle ones accepted and kept, +15 MB; it warns at start-up that nothing limits them). Its
+    limit counts every listener's connections together, so it sits above the public listeners'
+    own limits (listeners.connection_limit) by INTERNAL_CONNECTIONS: a flood of the edge is
+    refused there and never takes the services' connections. At the defaults (10,000 + 1,000)
+    it stays well under the 20,000 descriptors a process may open here, leaving room for the
+    upstream connections; ~7.5 KB per idle connection, ~80 MB when full."""
+    most = t.max_connections * public_listeners + INTERNAL_CONNECTIONS
+    monitor = {
+        "name": "envoy.resource_monitors.global_downstream_max_connections",
+        "typed_config": typed(
+            "envoy.extensions.resource_monitors.downstream_connections.v3."
+            "DownstreamConnectionsConfig",
+            max_active_downstream_connections=most,
+        ),
+    }
+    return {"resource_monitors": [monitor]}
+
+
 def render(t: Topology) -> dict[str, Any]:
     clusters = [_cluster(name, host, port, t) for name, (host, port) in t.services.items()]
     compat = []
     if t.compat_port and "vuelos" in t.services:
         compat = [compat_listener(t, t.compat_port)]
     if t.compat_only:
-        return {"admin": _admin(t), "static_resources": {"listeners": compat, "clusters": clusters}}
+        return {
+            "admin": _admin(t),
+            "overload_manager": overload_manager(t, len(compat)),
+            "static_resources": {"listeners": compat, "clusters": clusters},
+        }
     if t.otlp:
         clusters.append(otlp_cluster(*t.otlp, t.dns))
     if "ui" in t.services:
@@ -52,6 +82,7 @@ def render(t: Topology) -> dict[str, Any]:
         clusters.append(_cluster("ui_web", host, t.extra["ui_web_port"], t, grpc=False))
     return {
         "admin": _admin(t),
+        "overload_manager": overload_manager(t, 1 + len(compat)),
         "static_resources": {
             "listeners": [edge_listener(t), internal_listener(t), *compat],
             "clusters": clusters,

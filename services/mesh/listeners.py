@@ -15,7 +15,10 @@ from services.mesh.edge_policy import (
     typed,
 )
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
-from services.mesh.topology import PUBLIC, Topology
+from services.mesh.topology import PUBLIC, STREAMS, Topology
+
+# The longest unary call inside the mesh: ReservarVuelo's esperar (up to 120 s) and some slack.
+INTERNAL_TIMEOUT = "130s"
 
 ROUTER = http_filter("envoy.filters.http.router", "envoy.extensions.filters.http.router.v3.Router")
 # Tests and demos inject aborts and delays per request with x-envoy-fault-* headers.
@@ -57,9 +60,11 @@ def listener(
     routes: list[dict[str, Any]],
     virtual_host_config: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
+    public: bool = True,
 ) -> dict[str, Any]:
     """``virtual_host_config``: per-filter settings of the one virtual host; ``options``: more
-    HTTP connection manager fields."""
+    HTTP connection manager fields; ``public``: its connections count against the overload
+    manager's limit (envoy.overload_manager) and are closed idle (t.connection_idle_timeout)."""
     virtual_host: dict[str, Any] = {"name": name, "domains": ["*"], "routes": routes}
     if virtual_host_config:
         virtual_host["typed_per_filter_config"] = virtual_host_config
@@ -75,28 +80,45 @@ def listener(
         **({"tracing": tracing(name, t.trace_percent)} if t.otlp else {}),
         **(options or {}),
     )
+    filters = [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]
+    if public:
+        hcm["common_http_protocol_options"] = {"idle_timeout": t.connection_idle_timeout}
+        filters.insert(0, connection_limit(name, t.max_connections))
     return {
         "name": name,
         "address": {"socket_address": {"address": t.listen_address, "port_value": port}},
-        "filter_chains": [
-            {
-                "filters": [
-                    {"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}
-                ]
-            }
-        ],
+        "filter_chains": [{"filters": filters}],
+    }
+
+
+def connection_limit(name: str, most: int) -> dict[str, Any]:
+    """A public listener's own limit, under Envoy's global one (envoy.overload_manager): a flood
+    of it is refused before the internal listener's connections are. (Marking the internal
+    listener ignore_global_conn_limit instead is broken in Envoy 1.40: each of its connections
+    that closes lowers the global count, measured: 5 closed let 5 more in over the limit.)"""
+    return {
+        "name": "envoy.filters.network.connection_limit",
+        "typed_config": typed(
+            "envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit",
+            stat_prefix=name,
+            max_connections=most,
+        ),
     }
 
 
 def internal_listener(t: Topology) -> dict[str, Any]:
     """Every RPC of every service, for the orchestrator and services; faults injectable."""
     routes = [reflection("sagas"), health("sagas")]
-    for name, (service, _methods) in PUBLIC.items():
+    for name, (service, public) in PUBLIC.items():
         if name in t.services:
-            timeout = "0s" if name == "ui" else "130s"
-            routes.append(grpc_route({"prefix": f"/{service}/"}, name, timeout))
+            # A server stream lasts as long as its caller wants; every other call is bounded
+            # by INTERNAL_TIMEOUT (routes.deadline), with or without a grpc-timeout.
+            for method in public:
+                if method in STREAMS:
+                    routes.append(route(f"/{service}/{method}", name, "0s"))
+            routes.append(grpc_route({"prefix": f"/{service}/"}, name, INTERNAL_TIMEOUT))
     routes.append(NOT_FOUND)
-    return listener("internal", t.internal_port, t, [FAULT], routes)
+    return listener("internal", t.internal_port, t, [FAULT], routes, public=False)
 
 
 def compat_listener(t: Topology, port: int) -> dict[str, Any]:

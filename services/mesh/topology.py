@@ -45,6 +45,13 @@ class Topology:
     health_interval: str = "1s"
     cors_origins: str = r"https?://(localhost|127\.0\.0\.1)(:[0-9]+)?"
     stream_idle_timeout: str = "300s"  # streams idle longer are cut; the UI's heartbeats beat it
+    # Public listeners (edge, :50051): a connection with no call open this long is closed (Envoy's
+    # default, 1 h, let idle connections hold slots of max_connections); one with a stream open,
+    # e.g. the UI's Suscribir, is not idle.
+    connection_idle_timeout: str = "60s"
+    # Connections open at once on each public listener; beyond it a new one is closed at once
+    # (envoy.overload_manager: Envoy's own limit, over every listener, is above their sum).
+    max_connections: int = 10_000
     jwks_path: str | None = None  # clientes' public keys: with it, the edge requires a JWT
     rate_limits: RateLimits = field(default_factory=RateLimits)  # per client, RESOURCE_EXHAUSTED
     max_request_bytes: int = 1024 * 1024  # the edge refuses bigger bodies (RESOURCE_EXHAUSTED)

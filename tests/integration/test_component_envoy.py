@@ -2,7 +2,9 @@
 answer them (health runs on threads of its own)."""
 
 import json
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from concurrent import futures
 from pathlib import Path
@@ -13,7 +15,9 @@ import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from services.kit.server import Registration, create_server
+from services.mesh import routes
 from services.mesh.envoy import Topology, render
+from services.mesh.listeners import INTERNAL_TIMEOUT
 from tests.support.components import free_port, wait_until
 from tests.support.envoy import run_envoy, validate
 from tests.support.grpc_process import grpc_service, health_status
@@ -233,8 +237,10 @@ def test_a_deadline_sent_through_the_internal_listener_reaches_the_service(tmp_p
             call = channel.unary_unary(f"/{service}/Remaining")
             seen = float(call(b"", timeout=7, wait_for_ready=True))
             assert 0 < seen <= 7  # the participant works to the caller's deadline …
-            # … and without one, to none (grpcio reports a far-off time rather than None).
-            assert float(call(b"", wait_for_ready=True)) > 86_400
+            # … and without one, or with a longer one, to the route's (routes.deadline).
+            bound = float(INTERNAL_TIMEOUT.removesuffix("s"))
+            assert bound - 5 < float(call(b"", wait_for_ready=True)) <= bound
+            assert bound - 5 < float(call(b"", timeout=3600, wait_for_ready=True)) <= bound
     finally:
         server.stop(0).wait()
 
@@ -273,4 +279,120 @@ def test_the_only_host_keeps_its_traffic_while_marked_unhealthy(tmp_path: Path) 
             with grpc.insecure_channel(f"127.0.0.1:{internal}") as channel:
                 assert channel.unary_unary(f"/{service}/Ping")(b"", timeout=10) == b"pong"
     finally:
+        server.stop(0).wait()
+
+
+# --- a unary call to a silent service ends at its route's timeout, deadline or not
+
+SILENT = "aeroalpes.reservas.v1.ReservasService"  # a path the internal listener routes
+
+
+@pytest.fixture
+def silent_service() -> Iterator[int]:
+    """A service whose one RPC never answers (until the test ends)."""
+    release = threading.Event()
+
+    def hang(request: bytes, context: grpc.ServicerContext) -> bytes:
+        release.wait(120)
+        return b""
+
+    handler = grpc.method_handlers_generic_handler(
+        SILENT, {"Hang": grpc.unary_unary_rpc_method_handler(hang)}
+    )
+    registration = Registration(
+        lambda _servicer, server: server.add_generic_rpc_handlers((handler,)), None, SILENT
+    )
+    server, port = create_server([registration], max_workers=8)
+    try:
+        yield port
+    finally:
+        release.set()
+        server.stop(0).wait()
+
+
+def with_short_route(config: dict[str, Any], path: str, timeout: str) -> dict[str, Any]:
+    """The rendered config, with a route of ``timeout`` for ``path`` first on every listener,
+    built by the same builder as every unary route (routes.route)."""
+    for found in config["static_resources"]["listeners"]:
+        *_, manager = found["filter_chains"][0]["filters"]
+        virtual_host = manager["typed_config"]["route_config"]["virtual_hosts"][0]
+        virtual_host["routes"].insert(0, routes.route(path, "reservas", timeout))
+    return config
+
+
+@pytest.mark.parametrize("deadline", [None, 30.0], ids=["no grpc-timeout", "a longer one"])
+def test_a_call_to_a_silent_service_ends_deadline_exceeded_at_the_routes_timeout(
+    silent_service: int, tmp_path: Path, deadline: float | None
+) -> None:
+    """Measured before routes.deadline: no answer in 40 s on a 15 s route (held until the
+    300 s stream idle timeout), and a caller's longer grpc-timeout was not capped."""
+    services = {"reservas": ("127.0.0.1", silent_service), "sagas": ("127.0.0.1", silent_service)}
+    edge, internal = free_port(), free_port()
+    config = render(Topology(services, edge, internal, 0))
+    del config["admin"]
+    path = f"/{SILENT}/Hang"
+    with run_envoy(with_short_route(config, path, "2s"), tmp_path):
+        for port in (edge, internal):
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                grpc.channel_ready_future(channel).result(timeout=10)
+                started = time.monotonic()
+                call = channel.unary_unary(path).future(b"", timeout=deadline)
+                try:
+                    with pytest.raises(grpc.RpcError) as raised:
+                        call.result(timeout=20)  # never answered: FutureTimeoutError fails
+                finally:
+                    call.cancel()
+                took = time.monotonic() - started
+                assert raised.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, port
+                assert 1.9 <= took < 4, took
+
+
+# --- a cap on public connections, the internal listener's untouched
+
+
+def http1_answers(sock: socket.socket) -> bool:
+    """Whether Envoy answers a request on this connection (False: it closed it)."""
+    sock.sendall(b"GET /nada HTTP/1.1\r\nHost: edge\r\n\r\n")
+    try:
+        return sock.recv(65536).startswith(b"HTTP/1.1 404")
+    except ConnectionResetError:
+        return False
+
+
+def test_connections_beyond_the_edges_limit_are_refused_and_services_still_connect(
+    tmp_path: Path,
+) -> None:
+    server, port = create_server([], max_workers=4)
+    cap, held = 5, []
+    try:
+        services = {"reservas": ("127.0.0.1", port), "sagas": ("127.0.0.1", port)}
+        edge, internal = free_port(), free_port()
+        config = render(Topology(services, edge, internal, 0, max_connections=cap))
+        del config["admin"]
+        with run_envoy(config, tmp_path) as envoy:
+            # Envoy no longer warns that nothing limits its downstream connections.
+            assert "global_downstream_max_connections" not in envoy.log.read_text()
+            for _ in range(cap):
+                held.append(socket.create_connection(("127.0.0.1", edge), timeout=10))
+                assert http1_answers(held[-1])  # accepted, and kept alive
+            for _ in range(3):
+                with socket.create_connection(("127.0.0.1", edge), timeout=10) as extra:
+                    assert not http1_answers(extra)
+            assert health_status(f"127.0.0.1:{internal}", timeout=5) == (
+                health_pb2.HealthCheckResponse.SERVING
+            )
+            stats = envoy.admin("/stats?filter=connection_limit")
+            assert "connection_limit.edge.limited_connections: 3" in stats
+            held.pop().close()  # a slot freed is a slot again
+            wait_until(
+                lambda: (
+                    health_status(f"127.0.0.1:{edge}", timeout=2)
+                    == health_pb2.HealthCheckResponse.SERVING
+                ),
+                10,
+                "a connection to the edge once one of the limit's closed",
+            )
+    finally:
+        for sock in held:
+            sock.close()
         server.stop(0).wait()
