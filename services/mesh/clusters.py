@@ -24,8 +24,10 @@ def health_check(interval: str) -> dict[str, Any]:
 # Passive health: a client can make a service answer any gRPC status (Envoy counts UNIMPLEMENTED
 # as HTTP 501, a stream the server resets over a bad content type as 503, a service's
 # DEADLINE_EXCEEDED as 504), so no answer from the host ejects it. Only what Envoy sees go wrong
-# on its own side does ("local origin", counted apart): connections refused or timing out, and
-# the route's own timeout. A caller's grpc-timeout running out counts for nothing (measured).
+# on its own side does ("local origin", counted apart): connections refused or timing out. A
+# call outliving its bound (the caller's grpc-timeout or the route's, routes.deadline: Envoy's
+# connection manager ends it, not the router) counts for nothing (measured); a host that takes
+# calls and never answers them stays in, as a busy one does, while its health checks pass.
 OUTLIER_DETECTION = {
     "split_external_local_origin_errors": True,
     "consecutive_local_origin_failure": 5,

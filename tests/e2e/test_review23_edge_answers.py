@@ -13,6 +13,11 @@ wrong, and the listener they do not cover.
   ends: an anonymous client that sends the headers and then a byte every few seconds, never
   ending, held its stream (and the buffer) for the stream idle timeout, 300 s, or forever if it
   sent more often than that: a slowloris. Seen: no answer within 40 s on the edge and on :50051.
+- (Noticed after, helper EDGE2.) Every gRPC route set max_stream_duration (to honour the
+  caller's grpc-timeout), and with it Envoy ignores the route's own timeout: a call without
+  grpc-timeout to a service that never answers got no answer in 40 s on a 15 s route (held
+  until the 300 s stream idle timeout). And nothing limited Envoy's downstream connections:
+  2,000 idle ones were accepted and kept (1 h idle timeout); Envoy warned so at start-up.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import http.client
 import socket
 import threading
 import time
+import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
@@ -28,8 +34,10 @@ from urllib.parse import unquote
 import grpc
 import pytest
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from services.mesh.edge_policy import REQUEST_SECONDS
+from services.mesh.envoy import INTERNAL_CONNECTIONS
 from tests.support.edge import register
 from tests.support.mesh import Mesh
 
@@ -268,3 +276,43 @@ def test_a_stream_ended_idle_before_any_answer_is_deadline_exceeded(mesh: Mesh) 
             release.set()
     assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
     assert "inactiva" in ended.value.details()  # type: ignore[attr-defined]
+
+
+HEALTH_BOUND = 5.0  # routes.health(): the internal listener's health route
+
+
+@pytest.mark.parametrize("deadline", [None, 30.0], ids=["no grpc-timeout", "a longer one"])
+def test_a_call_the_service_never_answers_ends_at_the_routes_timeout(
+    mesh: Mesh, deadline: float | None
+) -> None:
+    # The internal listener's fault filter holds the request 20 s before it reaches the service,
+    # as a service that never answers would: the route's 5 s ends it, whatever the caller sent.
+    with grpc.insecure_channel(mesh.internal) as channel:
+        grpc.channel_ready_future(channel).result(timeout=10)
+        check = health_pb2_grpc.HealthStub(channel).Check
+        started = time.monotonic()
+        call = check.future(
+            health_pb2.HealthCheckRequest(),
+            timeout=deadline,
+            metadata=(("x-envoy-fault-delay-request", "20000"),),
+        )
+        try:
+            with pytest.raises(grpc.RpcError) as ended:
+                call.result(timeout=25)  # unanswered (the old behaviour): FutureTimeoutError
+        finally:
+            call.cancel()
+    took = time.monotonic() - started
+    assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED, ended.value  # type: ignore[attr-defined]
+    assert HEALTH_BOUND - 0.2 < took < HEALTH_BOUND + 2, took
+
+
+def test_envoy_limits_connections_with_room_for_the_services(mesh: Mesh) -> None:
+    log = (mesh.var_dir / "logs" / "envoy.log").read_text(errors="replace")
+    assert "global_downstream_max_connections" not in log  # Envoy's start-up warning
+    admin = f"http://127.0.0.1:{mesh.ports['ENVOY_ADMIN']}"
+    with urllib.request.urlopen(f"{admin}/stats?filter=downstream_cx_active", timeout=5) as got:
+        stats = dict(line.split(": ") for line in got.read().decode().splitlines())
+    # Every service process holds a few pooled connections to the internal listener: far from
+    # the room kept for them above the public listeners' own limits (envoy.overload_manager).
+    internal = int(stats["http.internal.downstream_cx_active"])
+    assert 0 < internal < INTERNAL_CONNECTIONS // 10, internal
