@@ -19,7 +19,12 @@ from opentelemetry import trace
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
-_EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{0,63}@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
+# An address's local part is whatever clientes accepts (domain.email_valido: up to 64
+# characters, neither '@' nor a space; accents and apostrophes too), masked whole but for its
+# first character. That one is no bracket, quote or separator (``'juana@…'`` and ``<juana@…>``
+# keep what wraps the address); after it anything goes, so no local part is masked only from its
+# last punctuation on (``email=juana@…`` reads ``e***@…``).
+_EMAIL = re.compile(r"([^\s@<>()\[\]{}\"',;:=`])[^\s@]{0,63}@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
 # Extras whose value is personal or secret by name: never written, not even masked.
 PERSONAL_FIELDS = frozenset(
     {"email", "cedula", "rut", "nombres", "apellidos", "password", "token", "password_hash"}
@@ -28,7 +33,7 @@ PERSONAL_FIELDS = frozenset(
 
 def mask_email(text: str) -> str:
     """``juana.perez@example.com`` -> ``j***@example.com``: the domain still helps debugging."""
-    return _EMAIL.sub(r"\1***@\2", text)
+    return _EMAIL.sub(r"\1***@\2", text) if "@" in text else text
 
 
 def _redacted(key: str, value: object) -> object:

@@ -56,3 +56,18 @@ def test_extras_named_like_personal_fields_are_never_written() -> None:
 def test_mask_email_keeps_ordinary_text() -> None:
     text = "listening on 127.0.0.1:50061, grpc@1.85 ready; user@localhost"
     assert mask_email(text) == text
+
+
+def test_mask_email_masks_every_local_part_clientes_accepts() -> None:
+    """Accents, apostrophes, any punctuation (domain.email_valido): all but the first character."""
+    for local in ("josé.pérez", "juana'o.brien", "ana=maría!{x}", "Ñandú_99"):
+        text = mask_email(f"la cuenta {local}@correo.example.com no está activa")
+        assert text == f"la cuenta {local[0]}***@correo.example.com no está activa", text
+
+
+def test_mask_email_keeps_what_wraps_an_address() -> None:
+    assert mask_email("entry 'juana.perez@example.com' for") == "entry 'j***@example.com' for"
+    assert mask_email("<juana@example.com>, (ana@example.org)") == (
+        "<j***@example.com>, (a***@example.org)"
+    )
+    assert mask_email(mask_email("juana@example.com")) == "j***@example.com"
