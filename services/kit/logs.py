@@ -25,6 +25,7 @@ _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # keep what wraps the address); after it anything goes, so no local part is masked only from its
 # last punctuation on (``email=juana@…`` reads ``e***@…``).
 _EMAIL = re.compile(r"([^\s@<>()\[\]{}\"',;:=`])[^\s@]{0,63}@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
+_SPACE = re.compile(r"\s")
 # Extras whose value is personal or secret by name: never written, not even masked.
 PERSONAL_FIELDS = frozenset(
     {"email", "cedula", "rut", "nombres", "apellidos", "password", "token", "password_hash"}
@@ -34,6 +35,36 @@ PERSONAL_FIELDS = frozenset(
 def mask_email(text: str) -> str:
     """``juana.perez@example.com`` -> ``j***@example.com``: the domain still helps debugging."""
     return _EMAIL.sub(r"\1***@\2", text) if "@" in text else text
+
+
+RECORTADO = " […recortado]"  # ends a text cut short
+ADDRESS_MAX = 64 + 1 + 255  # characters of an address: local part, '@', domain
+
+
+def masked_cut(text: str, limit: int, cut: bool = False) -> str:
+    """``text`` with its e-mail addresses masked, at most ``limit`` characters: when longer, its
+    head and ``RECORTADO``. ``cut``: ``text`` is itself the head of a longer one (a span
+    attribute the SDK cut), so it is marked cut too.
+
+    No address is left partly unmasked at the cut. Masking only shortens a text, so the head
+    masked is longer than the limit, and ends between two words when one ends within an
+    address's length; else its last word, which may be the start of an address the head cut
+    before its domain was whole (``juana.perez@corr``), goes before the text is cut. Cutting
+    masked text anywhere is safe: every whole address in it reads ``j***@…``."""
+    if not cut and len(text) <= limit:
+        return mask_email(text)
+    end = limit + 256  # a little over the limit: the masked head still fills it
+    partial = cut
+    if len(text) > end:
+        space = _SPACE.search(text, end, end + ADDRESS_MAX)
+        end, partial = (space.start(), False) if space else (end, True)
+        text = text[:end]
+    masked = mask_email(text)
+    if partial:  # drop its last word, up to an address's length if it has no space there
+        tail = masked[-ADDRESS_MAX:]
+        word = max(tail.rfind(" "), tail.rfind("\n"), tail.rfind("\t"), tail.rfind("\r"))
+        masked = masked[: len(masked) - len(tail) + word + 1]
+    return masked[: limit - len(RECORTADO)] + RECORTADO
 
 
 def _redacted(key: str, value: object) -> object:

@@ -10,7 +10,7 @@ import grpc
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
-from services.kit.logs import mask_email
+from services.kit.logs import RECORTADO, masked_cut
 from services.kit.status import details_of
 from services.sagas.definition import Call
 
@@ -80,7 +80,6 @@ TEXTO_PUBLICO: dict[grpc.StatusCode, str] = {
 # a misbehaving one could send kilobytes, kept in the saga's row, its log and its events.
 TEXTO_MAX = 300
 DETALLE_MAX = 2000  # of the raw text, for the span and the log
-RECORTADO = " […recortado]"
 
 
 def recortado(text: str, limit: int) -> str:
@@ -100,10 +99,8 @@ def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
     reasons = [d.reason for d in details_of(error) if isinstance(d, error_details_pb2.ErrorInfo)]
     label = reasons[0] if reasons else code.name
     raw = f"{label}: {error.details() or ''}"  # type: ignore[attr-defined]
-    # Masked here (spans are written unredacted), on a bounded head: a cut e-mail stays masked.
-    head = mask_email(raw[: DETALLE_MAX + 256])
-    cut = len(raw) > DETALLE_MAX + 256 or len(head) > DETALLE_MAX
-    detail = head[: DETALLE_MAX - len(RECORTADO)] + RECORTADO if cut else head
+    # Masked here, on a bounded head, with no address left partly unmasked where it is cut.
+    detail = masked_cut(raw, DETALLE_MAX)
     if classify(code) in (Outcome.REFUSED, Outcome.CONFLICT):
         return recortado(detail, TEXTO_MAX), detail
     texto = TEXTO_PUBLICO.get(code, "el servicio de {peer} falló").format(peer=peer or "destino")

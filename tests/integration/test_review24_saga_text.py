@@ -108,11 +108,6 @@ def test_the_orchestrators_traces_hold_no_customer_email_nor_unbounded_error_tex
     assert longest <= DETALLE_MAX + 100, longest
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24: describe() masks then cuts; masking shortens earlier addresses, "
-    "so the address cut at the head's end stays unmasked",
-)
 def test_an_address_cut_at_the_end_of_the_raw_head_is_masked_too() -> None:
     earlier = "".join(f"{'a' * 60}{i:02d}@correo.example.com " for i in range(25))
     # Laid out so the head describe() masks (DETALLE_MAX + 256 characters of the raw text)

@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 
-from services.kit.logs import JsonFormatter, mask_email, request_id
+from services.kit.logs import RECORTADO, JsonFormatter, mask_email, masked_cut, request_id
 
 
 def format_line(message: str, **extra: object) -> dict[str, object]:
@@ -71,3 +71,22 @@ def test_mask_email_keeps_what_wraps_an_address() -> None:
         "<j***@example.com>, (a***@example.org)"
     )
     assert mask_email(mask_email("juana@example.com")) == "j***@example.com"
+
+
+def test_masked_cut_leaves_no_address_partly_unmasked_at_the_cut() -> None:
+    earlier = "".join(f"{'a' * 60}{i:02d}@correo.example.com " for i in range(25))
+    for pad in range(0, 700, 7):  # the cut and the head's end at every place of the address
+        text = earlier + "x" * pad + "juana.perez@correo.example.com y más " * 3
+        for cut in (False, True):
+            out = masked_cut(text, 2000, cut)
+            assert len(out) <= 2000 and out.endswith(RECORTADO)
+            assert "juana" not in out and "a" * 20 not in out, out[-80:]
+    # An address with no space after it within an address's length: its start goes too.
+    out = masked_cut("x " * 1100 + "juana.perez@" + "correo." * 200 + "com", 2000)
+    assert "juana" not in out and len(out) <= 2000
+
+
+def test_masked_cut_of_a_short_text_only_masks() -> None:
+    assert masked_cut("la cuenta juana@example.com", 2000) == "la cuenta j***@example.com"
+    # a head the SDK already cut ("…juana.pe"): its last word goes, the marker says so
+    assert masked_cut("la cuenta de juana.pe", 2000, cut=True) == "la cuenta de " + RECORTADO
