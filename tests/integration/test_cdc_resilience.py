@@ -35,13 +35,25 @@ def stack() -> Iterator[ExitStack]:
         yield stack
 
 
-@pytest.fixture
-def mariadb_private(tmp_path: Path, stack: ExitStack) -> PrivateMariaDB:
-    (tmp_path / "mariadb").mkdir()
-    server = PrivateMariaDB(tmp_path / "mariadb")
+@pytest.fixture(scope="module")
+def module_mariadb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrivateMariaDB]:
+    """One private server for the module's tests (a start and a stop are ~1.5 s): private, as
+    test_database_restarted_under_the_relay restarts it; each test writes a database of its own
+    and stops its own relay."""
+    server = PrivateMariaDB(tmp_path_factory.mktemp("mariadb"))
     server.start()
-    stack.callback(server.stop)
-    return server
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mariadb_private(module_mariadb: PrivateMariaDB) -> PrivateMariaDB:
+    process = module_mariadb.process
+    if process is None or process.poll() is not None:  # a restarting test failed halfway
+        module_mariadb.start()
+    return module_mariadb
 
 
 def relay_env(server: PrivateMariaDB, broker: PulsarBroker, db: str) -> dict[str, str]:
