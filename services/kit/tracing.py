@@ -19,18 +19,24 @@ from pathlib import Path
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import Status
+from opentelemetry.util.types import AnyValue
 
 from services.kit.config import env_int, sample_ratio
+from services.kit.logs import mask_email, masked_cut
 from services.kit.span_json import otlp_json
 
 log = logging.getLogger(__name__)
 _provider: TracerProvider | None = None
 KEEP_FILES = 8  # per service, from earlier processes (restarts, replicas)
 EXPORT_TIMEOUT_S = 2  # a collector that is down must not hold a process that is stopping
+ATTRIBUTE_MAX = 256  # characters of a span's or an event's attribute value (the SDK cuts them)
+STATUS_MAX = 2000  # of a span's status message, which the SDK never cuts
 
 
 def traced(details: object) -> bool:
@@ -75,9 +81,11 @@ def setup(service: str, var_dir: Path, env: Mapping[str, str]) -> None:
         resource=Resource.create({"service.name": f"aeroalpes-{service}"}),
         sampler=ParentBased(TraceIdRatioBased(ratio)),
         # What a client sends (a user agent) must not make every span kilobytes long.
-        span_limits=SpanLimits(max_attribute_length=256),
+        span_limits=SpanLimits(max_attribute_length=ATTRIBUTE_MAX),
     )
-    _provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    _provider.add_span_processor(
+        BatchSpanProcessor(RedactingExporter(exporter), schedule_delay_millis=500)
+    )
     trace.set_tracer_provider(_provider)
     GrpcInstrumentorClient(filter_=traced).instrument()  # type: ignore[no-untyped-call]
     log.info("traces (%.0f %% sampled) to %s", ratio * 100, endpoint or exporter)
@@ -149,3 +157,94 @@ class JsonLinesExporter(SpanExporter):
 
     def __str__(self) -> str:
         return str(self.path)
+
+
+class RedactingExporter(SpanExporter):
+    """What every span says of an error, e-mail addresses masked and bounded, then ``exporter``.
+
+    A failed call's span holds the peer's raw text: OpenTelemetry's gRPC instrumentation writes
+    it as the status message (``_InactiveRpcError: <... details = "...">``, unbounded: a status
+    is no attribute) and as an ``exception`` event's attributes (cut at ``ATTRIBUTE_MAX``
+    characters by the SDK, wherever that falls). It may name a customer's e-mail address (a
+    refusal, a database's duplicate-key error). Here, as the logs do (kit/logs), the status
+    message is masked and cut at ``STATUS_MAX`` characters, and every event's text attribute
+    masked, one the SDK cut losing its last word too (it may be an address's start). Runs on the
+    batch processor's thread; a span without a status message or events passes untouched."""
+
+    def __init__(self, exporter: SpanExporter) -> None:
+        self.exporter = exporter
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.exporter.export([redacted(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self.exporter.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.exporter.force_flush(timeout_millis)
+
+    def __str__(self) -> str:
+        return str(self.exporter)
+
+
+def redacted(span: ReadableSpan) -> ReadableSpan:
+    """``span``, or a copy with its status message and events' text masked and bounded."""
+    status, events = span.status, span.events
+    if not status.description and not events:
+        return span
+    description = status.description and masked_cut(status.description, STATUS_MAX)
+    kept = [_event(event) for event in events]
+    if description == status.description and all(a is b for a, b in zip(kept, events, strict=True)):
+        return span
+    return _Redacted(span, Status(status.status_code, description), kept)
+
+
+def _text(value: AnyValue) -> AnyValue:
+    if not isinstance(value, str):
+        return value
+    if len(value) >= ATTRIBUTE_MAX:  # maybe cut by the SDK: maybe mid-address
+        return masked_cut(value, ATTRIBUTE_MAX, cut=True)
+    return mask_email(value)
+
+
+def _event(event: Event) -> Event:
+    attributes = event.attributes or {}
+    kept = {key: _text(value) for key, value in attributes.items()}
+    if all(kept[key] == value for key, value in attributes.items()):
+        return event
+    bounded = BoundedAttributes(attributes=kept, immutable=True)
+    bounded.dropped = event.dropped_attributes
+    return Event(event.name, bounded, event.timestamp)
+
+
+class _Redacted(ReadableSpan):
+    """A span as ended, but for its status and events; its dropped counts are its own."""
+
+    def __init__(self, span: ReadableSpan, status: Status, events: Sequence[Event]) -> None:
+        super().__init__(
+            span.name,
+            span.get_span_context(),
+            span.parent,
+            span.resource,
+            span.attributes,
+            events,
+            span.links,
+            span.kind,
+            status=status,
+            start_time=span.start_time,
+            end_time=span.end_time,
+            instrumentation_scope=span.instrumentation_scope,
+        )
+        self._dropped = (span.dropped_attributes, span.dropped_events, span.dropped_links)
+
+    @property
+    def dropped_attributes(self) -> int:
+        return self._dropped[0]
+
+    @property
+    def dropped_events(self) -> int:
+        return self._dropped[1]
+
+    @property
+    def dropped_links(self) -> int:
+        return self._dropped[2]

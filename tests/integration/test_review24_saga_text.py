@@ -74,11 +74,6 @@ def attribute(span: dict[str, Any], key: str) -> Any:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24: the orchestrator's gRPC client spans keep a refusal's raw text, "
-    "unmasked and unbounded (status message), beside the masked step span",
-)
 def test_the_orchestrators_traces_hold_no_customer_email_nor_unbounded_error_text(
     sagas: sagas_pb2_grpc.SagasServiceStub,
     participants: Participants,
