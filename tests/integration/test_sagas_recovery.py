@@ -1,12 +1,14 @@
 """Outages and crashes: participants stopped and restarted, the orchestrator SIGKILLed at chosen
-points, two orchestrators on one MariaDB. Each test runs its own processes (SQLite unless said;
-the crash tests share participants, as they only kill orchestrators)."""
+points, two orchestrators on one MariaDB. Each test runs its own orchestrators (SQLite unless
+said); the tests that need participants with the default settings share one set (the crash tests
+kill only orchestrators; the outage tests stop pagos and start it again)."""
 
 import contextlib
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 import pytest
@@ -42,13 +44,28 @@ def own_participants(stack: ExitStack, tmp_path: Path, **env: str) -> Participan
     return start_participants(stack, "sqlite", None, tmp_path, env=env)
 
 
+class Shared(NamedTuple):
+    stack: ExitStack  # the module's: a participant a test starts again stays up for the next
+    participants: Participants
+
+
 @pytest.fixture(scope="module")
-def crash_participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Participants]:
-    """The participants the crash tests share (a start and a stop are seconds each): those tests
-    kill only orchestrators of their own, never a participant, and each books for a customer of
-    its own; every saga of theirs ends before the test does."""
+def module_participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
     with ExitStack() as stack:
-        yield own_participants(stack, tmp_path_factory.mktemp("crashes"))
+        yield Shared(stack, own_participants(stack, tmp_path_factory.mktemp("shared")))
+
+
+@pytest.fixture
+def shared(module_participants: Shared) -> Iterator[Shared]:
+    """Participants with the default settings, shared (a start and a stop are seconds each) by
+    tests that kill only orchestrators of their own or stop a participant and start it again
+    (on ``shared.stack``); each books for a customer of its own, and every saga of theirs ends
+    before the test does."""
+    yield module_participants
+    p = module_participants.participants
+    for context, service in list(p.services.items()):
+        if service.process.poll() is not None:  # a test failed before starting it again
+            restart(module_participants.stack, p, context)
 
 
 def wait_event(p: Participants, id_saga: str, tipo: str, paso: int) -> None:
@@ -60,15 +77,15 @@ def wait_event(p: Participants, id_saga: str, tipo: str, paso: int) -> None:
 
 
 def test_participant_back_within_the_step_timeout_lets_the_saga_complete(
-    stack: ExitStack, tmp_path: Path
+    stack: ExitStack, shared: Shared
 ) -> None:
-    p = own_participants(stack, tmp_path)
+    p = shared.participants
     sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_PASO_TIMEOUT_MS": "30000"}))
     cliente = new_customer(p)
     stop_process(p.services["pagos"].process)
     saga = sagas.ReservarVuelo(booking(cliente, esperar=False), timeout=30).saga
     wait_event(p, saga.id, "PASO_REINTENTO", STEP["pagar_reserva"])
-    restart(stack, p, "pagos")
+    restart(shared.stack, p, "pagos")
     final = wait_terminal(sagas, saga.id)
     assert final.estado == sagas_pb2.ESTADO_SAGA_COMPLETADA, final.motivo
     assert paso(final, "pagar_reserva").intentos > 1
@@ -76,11 +93,11 @@ def test_participant_back_within_the_step_timeout_lets_the_saga_complete(
 
 
 def test_participant_that_stays_down_parks_the_saga_until_its_step_is_undone(
-    stack: ExitStack, tmp_path: Path
+    stack: ExitStack, shared: Shared
 ) -> None:
     # A call that failed may have reached pagos (no error text can prove otherwise), so the
     # payment step is undone too; with pagos still down the saga parks, then converges.
-    p = own_participants(stack, tmp_path)
+    p = shared.participants
     sagas = stub(start_orchestrator(stack, p, {"AEROALPES_SAGAS_PASO_TIMEOUT_MS": "1500"}))
     cliente = new_customer(p)
     stop_process(p.services["pagos"].process)
@@ -91,7 +108,7 @@ def test_participant_that_stays_down_parks_the_saga_until_its_step_is_undone(
         paso(saga, "pagar_reserva").error == "UNAVAILABLE: el servicio de pagos no está disponible"
     )
     assert "127.0.0.1" not in saga.motivo and "failed to connect" not in saga.motivo
-    restart(stack, p, "pagos")
+    restart(shared.stack, p, "pagos")
     final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert paso(final, "pagar_reserva").estado == sagas_pb2.ESTADO_PASO_COMPENSADO
     assert p.count("pagos", "pagos", id_reserva=final.id_reserva, estado="LAPIDA") == 1
@@ -155,10 +172,10 @@ CRASHES = {
 
 @pytest.mark.parametrize("case", CRASHES, ids=list(CRASHES))
 def test_orchestrator_killed_at_a_chosen_point_resumes_from_the_log(
-    stack: ExitStack, crash_participants: Participants, case: str
+    stack: ExitStack, shared: Shared, case: str
 ) -> None:
     point, codigos, expected = CRASHES[case]
-    p = crash_participants
+    p = shared.participants
     cliente = new_customer(p)
     doomed = start_orchestrator(stack, p, {"AEROALPES_SAGAS_FALLA": point})
     # The process may die before its answer leaves: the saga is in the log all the same.
