@@ -267,6 +267,15 @@ NO_BUFFER = {
 }
 
 
+# A gRPC or gRPC-Web request (the grpc_web filter rewrites the latter's content-type to
+# application/grpc; the prefix matches either way).
+_GRPC_REQUEST = {
+    "header_filter": {
+        "header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}
+    }
+}
+
+
 def _when(http_status: int, flag: str | None = None, routed: bool = False) -> dict[str, Any]:
     """A local reply of this HTTP status to a gRPC (or gRPC-Web) request; with Envoy's response
     flag ``flag`` if given; ``routed``: only to a request the router has already forwarded."""
@@ -278,24 +287,25 @@ def _when(http_status: int, flag: str | None = None, routed: bool = False) -> di
             }
         }
     }
-    grpc = {
-        "header_filter": {
-            "header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}
-        }
-    }
     flags = [{"response_flag_filter": {"flags": [flag]}}] if flag else []
     # The router sets this header on the request it forwards (x-envoy-* headers are on).
     forwarded = {"header": {"name": "x-envoy-expected-rq-timeout-ms", "present_match": True}}
     where = [{"header_filter": forwarded}] if routed else []
-    return {"and_filter": {"filters": [status, grpc, *flags, *where]}}
+    return {"and_filter": {"filters": [status, _GRPC_REQUEST, *flags, *where]}}
 
 
 def _grpc_local_reply(
     http_status: int, grpc_status: int, message: str, flag: str | None = None
 ) -> dict[str, Any]:
     """Envoy's own HTTP answer to a gRPC caller, as a trailers-only gRPC status instead."""
+    return _grpc_reply(_when(http_status, flag), grpc_status, message)
+
+
+def _grpc_reply(when: dict[str, Any], grpc_status: int, message: str) -> dict[str, Any]:
+    """A local-reply mapper: Envoy's own answer matching ``when``, as a trailers-only gRPC
+    status (HTTP 200, no body) for gRPC and gRPC-Web callers alike."""
     return {
-        "filter": _when(http_status, flag),
+        "filter": when,
         "status_code": 200,
         "body": {"inline_string": ""},
         "headers_to_add": [
@@ -308,20 +318,55 @@ def _grpc_local_reply(
 
 IDLE = grpc_message("la llamada estuvo inactiva más tiempo del permitido")
 
+# A call's deadline (the caller's grpc-timeout, or its route's bound, routes.deadline()) ends in
+# Envoy's connection manager: a local reply "downstream duration timeout", response code
+# details "max_duration_timeout", no response flag, HTTP 504 once the request had arrived whole
+# (408 before), with DEADLINE_EXCEEDED for a gRPC caller. Envoy does not treat a gRPC-Web
+# request as gRPC for its local replies: that caller got the HTTP 504, which the grpc_web filter
+# turned into grpc-status 14, UNAVAILABLE (connect-web reads the HTTP status: UNAVAILABLE too),
+# so a browser read "the service is down, retry" for a deadline (review 24). Matched by those
+# details (a CEL filter), not by the status alone, so Envoy's other 504s keep their answers: the
+# router's upstream timeout (flag UT; on these routes its timer starts after the whole request,
+# with the same bound, so Envoy's own deadline ends the call first) and a stream ended
+# idle after its request was whole (flag SI, UNAVAILABLE "stream timeout"). A 504 a service or
+# any upstream sends is not a local reply and is never mapped. The message stays Envoy's own:
+# a gRPC caller reads what it read before, a gRPC-Web caller the same. (The grpc_web filter
+# answers in the encoding the request's accept asks for, not its content-type: grpc-web's text
+# mode asks for text and gets it; a text request without that accept gets +proto, harmless for
+# a trailers-only answer, which has no body. connect-web, the console's client, sends binary.)
+DURATION_TIMEOUT = "downstream duration timeout"
+_DEADLINE_RAN_OUT = {
+    "and_filter": {
+        "filters": [
+            _GRPC_REQUEST,
+            {
+                "extension_filter": {
+                    "name": "envoy.access_loggers.extension_filters.cel",
+                    "typed_config": typed(
+                        "envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter",
+                        expression="response.code_details == 'max_duration_timeout'",
+                    ),
+                }
+            },
+        ]
+    }
+}
+
 # Envoy answers a too-large body with HTTP 413, which gRPC callers would read as UNKNOWN (and
 # gRPC-Web ones as an HTTP error): for them, a trailers-only RESOURCE_EXHAUSTED instead. Its
 # gRPC-Web filter answers a body it cannot decode (gRPC-Web text that is not base64) with 400,
 # which gRPC maps to INTERNAL: the client's fault, INVALID_ARGUMENT (review 22).
-# Three of Envoy's timeouts answer HTTP 408 when no response has begun: a stream idle past its
+# A deadline run out (above) is DEADLINE_EXCEEDED, 504 or 408, before or after routing.
+# Envoy's other timeouts answer HTTP 408 when no response has begun: a stream idle past its
 # limit (response flag SI; e.g. a reflection stream that asks nothing for 2 s) got UNKNOWN
-# "stream timeout"; the caller's grpc-timeout (or a max stream duration) run out after the
-# router forwarded the request (no flag) gets DEADLINE_EXCEEDED from Envoy itself, and keeps
-# it; a request not whole within REQUEST_TIMEOUT, or before its own grpc-timeout, never reached
-# the router (no flag either) and got UNKNOWN "request timeout". DEADLINE_EXCEEDED for all.
+# "stream timeout"; a request not whole within REQUEST_TIMEOUT never reached the router (no
+# flag) and got UNKNOWN "request timeout". DEADLINE_EXCEEDED for both. Any other 408 after the
+# router forwarded the request keeps Envoy's own answer.
 LOCAL_REPLIES = {
     "mappers": [
         _grpc_local_reply(413, RESOURCE_EXHAUSTED, "request too large"),
         _grpc_local_reply(400, INVALID_ARGUMENT, "solicitud gRPC mal formada"),
+        _grpc_reply(_DEADLINE_RAN_OUT, DEADLINE_EXCEEDED, DURATION_TIMEOUT),
         _grpc_local_reply(408, DEADLINE_EXCEEDED, IDLE, flag="SI"),
         {"filter": _when(408, routed=True)},  # the first match wins: Envoy's answer stands
         _grpc_local_reply(408, DEADLINE_EXCEEDED, INCOMPLETE),

@@ -393,6 +393,20 @@ def test_where_anyone_may_call_a_request_must_arrive_whole_in_seconds(
     assert incomplete["headers_to_add"][0]["header"] == {"key": "grpc-status", "value": "4"}
 
 
+@pytest.mark.parametrize("path,listener", PUBLIC_LISTENERS)
+def test_where_anyone_may_call_a_deadline_run_out_reads_deadline_exceeded(
+    path: str, listener: str
+) -> None:
+    # Envoy's own answer when a call's deadline runs out is, for gRPC-Web, HTTP 504 turned into
+    # UNAVAILABLE by the grpc_web filter (review 24): mapped by its details, before the 408s.
+    mappers = connection_manager(path, listener)["local_reply_config"]["mappers"]
+    [deadline] = [m for m in mappers if "max_duration_timeout" in json.dumps(m["filter"])]
+    assert deadline["status_code"] == 200
+    assert deadline["headers_to_add"][0]["header"] == {"key": "grpc-status", "value": "4"}
+    first_408 = next(i for i, m in enumerate(mappers) if '"default_value": 408' in json.dumps(m))
+    assert mappers.index(deadline) < first_408
+
+
 def test_the_internal_listener_has_no_request_bound_and_streams_no_route_limit() -> None:
     # Only the orchestrator and the services call the internal listener.
     assert "request_timeout" not in connection_manager("envoy/envoy-compose.json", "internal")
