@@ -96,7 +96,11 @@ def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
     ``CODE: details``. A participant's refusal or conflict is its own answer (a payment refused,
     no seats left): the customer reads it too. Any other code reads ``CODE: <fixed sentence>``."""
     code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
-    reasons = [d.reason for d in details_of(error) if isinstance(d, error_details_pb2.ErrorInfo)]
+    try:
+        details = details_of(error)
+    except ValueError:  # the details name another status: the transport replaced the server's
+        details = []  # (grpcio's RESOURCE_EXHAUSTED "Stream removed": metadata over its limit)
+    reasons = [d.reason for d in details if isinstance(d, error_details_pb2.ErrorInfo)]
     label = reasons[0] if reasons else code.name
     raw = f"{label}: {error.details() or ''}"  # type: ignore[attr-defined]
     # Masked here, on a bounded head, with no address left partly unmasked where it is cut.
