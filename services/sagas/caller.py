@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import threading
+from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
@@ -12,7 +14,7 @@ from google.rpc import error_details_pb2
 
 from services.kit.logs import RECORTADO, masked_cut
 from services.kit.status import details_of
-from services.sagas.definition import Call
+from services.sagas.definition import Call, SagaDefinition
 
 
 class Outcome(Enum):
@@ -76,6 +78,41 @@ TEXTO_PUBLICO: dict[grpc.StatusCode, str] = {
     grpc.StatusCode.DATA_LOSS: "el servicio de {peer} tuvo un error interno",
     grpc.StatusCode.UNIMPLEMENTED: "el servicio de {peer} no ofrece esta operación",
 }
+# A text stored before these sentences (1972b1f) held the status's own text: "CODE: details",
+# maybe after the step's name ("pagar_reserva: INTERNAL: Traceback …") or inside a parked saga's
+# motivo ("compensación de pagar_reserva agotó sus reintentos: UNAVAILABLE: upstream …").
+_GUARDADO = re.compile(
+    r"(?P<antes>(?:compensación de (?P<compensado>\w+) agotó sus reintentos: )?"
+    r"(?:(?P<paso>\w+): )?)"
+    rf"(?P<codigo>{'|'.join(code.name for code in TEXTO_PUBLICO)}): (?P<resto>.*)\Z",
+    re.DOTALL,
+)
+_FRASES = {  # each code's sentence, whatever service it names
+    code.name: re.compile(re.escape(texto).replace(re.escape("{peer}"), ".+") + r"\Z")
+    for code, texto in TEXTO_PUBLICO.items()
+}
+
+
+def en_palabras(texto: str, peers: Mapping[str, str], paso: str = "") -> str:
+    """A step's error or a saga's motivo as stored, as its customer reads it: a stored
+    ``CODE: details`` whose code reads a fixed sentence (``TEXTO_PUBLICO``) and whose details
+    are not that sentence (a row written before it) becomes ``CODE: <sentence>``, naming the
+    service of the step the text names (or ``paso``) in ``peers`` (step name -> participant),
+    else "destino". Every other text, and a text already in words, is returned as it is."""
+    found = _GUARDADO.match(texto)
+    if found is None or _FRASES[found["codigo"]].match(found["resto"]):
+        return texto
+    code = grpc.StatusCode[found["codigo"]]
+    step = found["paso"] or found["compensado"] or paso
+    frase = TEXTO_PUBLICO[code].format(peer=peers.get(step) or "destino")
+    return f"{found['antes']}{code.name}: {frase}"
+
+
+def peers_of(*definitions: SagaDefinition) -> dict[str, str]:
+    """Each step's participant (its action's peer), by step name, for ``en_palabras``."""
+    return {step.name: step.action.peer for d in definitions for step in d.steps}
+
+
 # A participant's own answer (a refusal, a conflict) keeps its text, up to this many characters:
 # a misbehaving one could send kilobytes, kept in the saga's row, its log and its events.
 TEXTO_MAX = 300

@@ -11,6 +11,8 @@ from aeroalpes.sagas.v1 import eventos_pb2
 from google.protobuf.message import Message
 
 from services.kit.timestamps import to_timestamp
+from services.sagas.booking import RESERVA, RESERVA_V1
+from services.sagas.caller import en_palabras, peers_of
 from services.sagas.domain import EstadoPaso, EstadoSaga, Paso, Saga
 
 TOPIC = "eventos-saga"
@@ -108,9 +110,15 @@ def columns(saga: Saga) -> dict[str, Any]:
     }
 
 
+# A saga compensated after an upgrade carries the motivo an older release stored: its event
+# (notificaciones writes it to the customer) words it as ObtenerSaga does (caller.en_palabras).
+_PEERS = peers_of(RESERVA, RESERVA_V1)
+
+
 def integration_event(saga: Saga, tipo: str, ahora: datetime) -> Message | None:
     """The event published for a log line of type ``tipo``, if that line is news."""
     d, ts = saga.datos, to_timestamp(ahora)
+    motivo = en_palabras(saga.motivo, _PEERS)
     if tipo == "SAGA_INICIADA":
         return eventos_pb2.SagaIniciada(
             id_saga=saga.id, id_cliente=saga.id_cliente, fecha_inicio=ts
@@ -123,11 +131,11 @@ def integration_event(saga: Saga, tipo: str, ahora: datetime) -> Message | None:
     if tipo == "SAGA_COMPENSADA":
         return eventos_pb2.SagaCompensada(
             id_saga=saga.id, id_cliente=saga.id_cliente, id_reserva=d.get("id_reserva", ""),
-            motivo=saga.motivo, fecha_fin=ts,
+            motivo=motivo, fecha_fin=ts,
         )  # fmt: skip
     if tipo == "SAGA_FALLIDA":
         return eventos_pb2.SagaFallida(
             id_saga=saga.id, id_cliente=saga.id_cliente, id_reserva=d.get("id_reserva", ""),
-            motivo=saga.motivo, fecha_fallo=ts,
+            motivo=motivo, fecha_fallo=ts,
         )  # fmt: skip
     return None

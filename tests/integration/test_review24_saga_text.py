@@ -123,11 +123,6 @@ def test_an_address_cut_at_the_end_of_the_raw_head_is_masked_too() -> None:
     assert "juana.perez" not in detail, detail[-80:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review24: a saga row written before 1972b1f keeps its raw step text (a traceback, "
-    "Envoy's words, a host:port) and customers still read it: nothing rewords stored rows",
-)
 def test_a_saga_written_before_the_change_reads_in_words_too(
     sagas: sagas_pb2_grpc.SagasServiceStub,
     participants: Participants,
