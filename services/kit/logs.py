@@ -24,7 +24,10 @@ _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # first character. That one is no bracket, quote or separator (``'juana@…'`` and ``<juana@…>``
 # keep what wraps the address); after it anything goes, so no local part is masked only from its
 # last punctuation on (``email=juana@…`` reads ``e***@…``).
-_EMAIL = re.compile(r"([^\s@<>()\[\]{}\"',;:=`])[^\s@]{0,63}@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})")
+# Found from each '@' with a domain, looking back at most 64 characters: one regex for the
+# whole address tried a local part at every character, ~100 µs for 2.6 kB (1 ms without spaces).
+_AT_DOMAIN = re.compile(r"@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}")
+_LOCAL = re.compile(r"[^\s@<>()\[\]{}\"',;:=`][^\s@]*\Z")
 _SPACE = re.compile(r"\s")
 # Extras whose value is personal or secret by name: never written, not even masked.
 PERSONAL_FIELDS = frozenset(
@@ -34,7 +37,16 @@ PERSONAL_FIELDS = frozenset(
 
 def mask_email(text: str) -> str:
     """``juana.perez@example.com`` -> ``j***@example.com``: the domain still helps debugging."""
-    return _EMAIL.sub(r"\1***@\2", text) if "@" in text else text
+    if "@" not in text:
+        return text
+    parts: list[str] = []
+    done = 0  # text before it is written (an address's local part starts after it)
+    for at in _AT_DOMAIN.finditer(text):
+        local = _LOCAL.search(text, max(done, at.start() - 64), at.start())
+        if local is not None:
+            parts += (text[done : local.start() + 1], "***", at.group())
+            done = at.end()
+    return "".join((*parts, text[done:])) if parts else text
 
 
 RECORTADO = " […recortado]"  # ends a text cut short
