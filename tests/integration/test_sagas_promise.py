@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
+from typing import NamedTuple
 
 import grpc
 import pytest
@@ -123,12 +124,34 @@ def test_a_charge_committed_before_pagos_died_is_refunded_before_the_saga_says_c
     assert saga_outbox(p, saga.id) == ["SagaIniciada", "SagaFallida", "SagaCompensada"]
 
 
-def _refund_with_pagos_down(stack: ExitStack, tmp_path: Path, **env: str):  # type: ignore[no-untyped-def]
+class Shared(NamedTuple):
+    stack: ExitStack  # the module's: pagos started again stays up for the next test
+    participants: Participants
+
+
+@pytest.fixture(scope="module")
+def module_participants(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shared]:
+    with ExitStack() as stack:
+        workdir = tmp_path_factory.mktemp("refunds")
+        env = {"AEROALPES_GDS_LATENCIA_MS": "1500"}
+        yield Shared(stack, start_participants(stack, "sqlite", None, workdir, env=env))
+
+
+@pytest.fixture
+def refunds(module_participants: Shared) -> Shared:
+    """The participants of the 'refund with pagos down' tests, shared (a start and a stop are
+    seconds each): each test runs its own orchestrator, books for a customer of its own and stops
+    pagos (started again on ``refunds.stack`` by the test, or here for the next one); only the
+    module's last one leaves its saga parked, its orchestrator stopped with the test."""
+    p = module_participants.participants
+    if p.services["pagos"].process.poll() is not None:  # left down by the test before
+        restart(module_participants.stack, p, "pagos")
+    return module_participants
+
+
+def _refund_with_pagos_down(stack: ExitStack, p: Participants, **env: str):  # type: ignore[no-untyped-def]
     """A GDS refusal whose refund finds pagos stopped (pagos goes down while GDS thinks; GDS
     answers within an attempt's time, half the lease: 2 s against its 1.5 s)."""
-    p = start_participants(
-        stack, "sqlite", None, tmp_path, env={"AEROALPES_GDS_LATENCIA_MS": "1500"}
-    )
     sagas = stub(
         start_orchestrator(
             stack,
@@ -149,13 +172,14 @@ def _refund_with_pagos_down(stack: ExitStack, tmp_path: Path, **env: str):  # ty
     )
     stop_process(p.services["pagos"].process)
     wait_gds_refusal(p, saga.id)
-    return p, sagas, saga
+    return sagas, saga
 
 
 def test_a_parked_saga_converges_by_itself_once_the_participant_is_back(
-    stack: ExitStack, tmp_path: Path
+    stack: ExitStack, refunds: Shared
 ) -> None:
-    p, sagas, saga = _refund_with_pagos_down(stack, tmp_path)
+    p = refunds.participants
+    sagas, saga = _refund_with_pagos_down(stack, p)
     parked = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
     assert "pagar_reserva" in parked.motivo and parked.HasField("proximo_intento")
     # Still down: it is tried again (and parked again, with a longer wait), but says so once.
@@ -164,7 +188,7 @@ def test_a_parked_saga_converges_by_itself_once_the_participant_is_back(
         30,
         "a second parking",
     )
-    restart(stack, p, "pagos")
+    restart(refunds.stack, p, "pagos")
     final = wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_COMPENSADA)
     assert p.count("pagos", "pagos", id_reserva=final.id_reserva, estado="REVERTIDO") == 1
     assert_consistent(p, final)
@@ -172,19 +196,20 @@ def test_a_parked_saga_converges_by_itself_once_the_participant_is_back(
 
 
 def test_reanudar_forces_an_attempt_now_and_honours_its_key(
-    stack: ExitStack, tmp_path: Path
+    stack: ExitStack, refunds: Shared
 ) -> None:
     # A parked wait of a minute: only ReanudarSaga can bring it back within this test.
-    p, sagas, saga = _refund_with_pagos_down(
+    p = refunds.participants
+    sagas, saga = _refund_with_pagos_down(
         stack,
-        tmp_path,
+        p,
         AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
         AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
         # The forced attempt may meet the orchestrator's channel still reconnecting (up to 1 s).
         AEROALPES_SAGAS_COMPENSACION_INTENTOS="8",
     )
     wait_state(sagas, saga.id, sagas_pb2.ESTADO_SAGA_FALLIDA)
-    restart(stack, p, "pagos")
+    restart(refunds.stack, p, "pagos")
     request = sagas_pb2.ReanudarSagaRequest(id_saga=saga.id, idempotency_key=b.new_id())
     first = sagas.ReanudarSaga(request, timeout=10).saga
     again = sagas.ReanudarSaga(request, timeout=10).saga  # a retry: the same answer, no new run
@@ -270,11 +295,12 @@ def test_sagas_started_on_the_previous_definition_finish_on_it(
 
 
 def test_a_saga_of_an_unknown_definition_is_refused_clearly(
-    stack: ExitStack, tmp_path: Path
+    stack: ExitStack, refunds: Shared
 ) -> None:
-    p, sagas, saga = _refund_with_pagos_down(
+    p = refunds.participants
+    sagas, saga = _refund_with_pagos_down(
         stack,
-        tmp_path,
+        p,
         AEROALPES_SAGAS_APARCADA_BACKOFF_MS="60000",
         AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS="60000",
     )
