@@ -124,5 +124,5 @@ def edge_listener(t: Topology) -> dict[str, Any]:
     }
     return listener(
         "edge", t.edge_port, t, edge_filters(t), edge_routes(t), {"envoy.filters.http.cors": cors},
-        options,
+        options, most=t.max_connections,
     )  # fmt: skip

@@ -22,12 +22,20 @@ from services.mesh.edge import (
 from services.mesh.edge_policy import typed
 from services.mesh.listeners import ACCESS_LOG, FAULT, ROUTER, compat_listener, internal_listener
 from services.mesh.routes import HONOUR_DEADLINE, NOT_FOUND, PROTOSET
-from services.mesh.topology import DEFAULT_TIMEOUT, LONG, PUBLIC, STREAMS, Topology
+from services.mesh.topology import (
+    DEFAULT_TIMEOUT,
+    INTERNAL_CONNECTIONS,
+    LONG,
+    PUBLIC,
+    STREAMS,
+    Topology,
+)
 
 __all__ = [
     "ACCESS_LOG", "ALLOWED_HEADERS", "CORS", "DEFAULT_TIMEOUT", "EXPOSED_HEADERS", "FAULT",
-    "GRPC_ONLY", "GRPC_WEB", "HONOUR_DEADLINE", "LONG", "NOT_FOUND", "NOT_GRPC", "PREFLIGHT",
-    "PROTOSET", "PUBLIC", "ROUTER", "STREAMS", "WEB_FILES", "Topology", "render",
+    "GRPC_ONLY", "GRPC_WEB", "HONOUR_DEADLINE", "INTERNAL_CONNECTIONS", "LONG", "NOT_FOUND",
+    "NOT_GRPC", "PREFLIGHT", "PROTOSET", "PUBLIC", "ROUTER", "STREAMS", "WEB_FILES", "Topology",
+    "render",
 ]  # fmt: skip
 
 
@@ -39,20 +47,16 @@ def _admin(t: Topology) -> dict[str, Any]:
     return {"address": {"socket_address": {"address": "127.0.0.1", "port_value": t.admin_port}}}
 
 
-# Connections the internal listener may hold on top of the public listeners' limits: each
-# service process keeps one or a few pooled HTTP/2 connections to it.
-INTERNAL_CONNECTIONS = 1_000
-
-
-def overload_manager(t: Topology, public_listeners: int) -> dict[str, Any]:
+def overload_manager(t: Topology, edge: bool, compat: bool) -> dict[str, Any]:
     """Without it Envoy accepts connections until it runs out of file descriptors (measured: 2,000
     idle ones accepted and kept, +15 MB; it warns at start-up that nothing limits them). Its
     limit counts every listener's connections together, so it sits above the public listeners'
-    own limits (listeners.connection_limit) by INTERNAL_CONNECTIONS: a flood of the edge is
-    refused there and never takes the services' connections. At the defaults (10,000 + 1,000)
-    it stays well under the 20,000 descriptors a process may open here, leaving room for the
-    upstream connections; ~7.5 KB per idle connection, ~80 MB when full."""
-    most = t.max_connections * public_listeners + INTERNAL_CONNECTIONS
+    own limits (listeners.connection_limit) by t.internal_connections: a flood of the edge and
+    :50051 is refused there and never takes the services' connections. The whole of it stays
+    within DOWNSTREAM_SHARE of Envoy's descriptors (topology.ENVOY_DESCRIPTORS; make run fits
+    it to its own, Topology.fitted), leaving the rest for the upstream connections: at 20,000
+    descriptors, 10,000 + 500 + 1,000 = 11,500; ~7.5 KB per idle connection, ~85 MB when full."""
+    most = t.max_connections * edge + t.compat_max_connections * compat + t.internal_connections
     monitor = {
         "name": "envoy.resource_monitors.global_downstream_max_connections",
         "typed_config": typed(
@@ -72,7 +76,7 @@ def render(t: Topology) -> dict[str, Any]:
     if t.compat_only:
         return {
             "admin": _admin(t),
-            "overload_manager": overload_manager(t, len(compat)),
+            "overload_manager": overload_manager(t, edge=False, compat=bool(compat)),
             "static_resources": {"listeners": compat, "clusters": clusters},
         }
     if t.otlp:
@@ -82,7 +86,7 @@ def render(t: Topology) -> dict[str, Any]:
         clusters.append(_cluster("ui_web", host, t.extra["ui_web_port"], t, grpc=False))
     return {
         "admin": _admin(t),
-        "overload_manager": overload_manager(t, 1 + len(compat)),
+        "overload_manager": overload_manager(t, edge=True, compat=bool(compat)),
         "static_resources": {
             "listeners": [edge_listener(t), internal_listener(t), *compat],
             "clusters": clusters,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
+import resource
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +16,9 @@ from services.kit.healthcheck import is_serving
 from services.mesh.children import Child
 from services.mesh.envoy import PUBLIC, Topology, render
 from services.mesh.settings import REPO, SERVICES, RunnerConfig, tcp_open
+from services.mesh.topology import ENVOY_DESCRIPTORS
+
+log = logging.getLogger("runner")
 
 
 def pulsar_binary() -> Path | None:
@@ -78,7 +83,8 @@ def children(c: RunnerConfig, services: list[str], logs: Path) -> list[Child]:
                 )
             )
     envoy_config = c.var_dir / "envoy-local.json"
-    envoy_config.write_text(json.dumps(render(topology(c, services)), indent=1))
+    fitted = fit_connections(topology(c, services), envoy_descriptors())
+    envoy_config.write_text(json.dumps(render(fitted), indent=1))
     envoy = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"
     made.append(
         Child(
@@ -89,6 +95,37 @@ def children(c: RunnerConfig, services: list[str], logs: Path) -> list[Child]:
         )
     )  # fmt: skip
     return made
+
+
+def envoy_descriptors() -> int:
+    """The file descriptors Envoy will have: it inherits the runner's soft RLIMIT_NOFILE, which
+    is first raised towards the hard limit, as far as the default connection limits need
+    (topology.ENVOY_DESCRIPTORS; every child started after this inherits it too)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return ENVOY_DESCRIPTORS
+    wanted = ENVOY_DESCRIPTORS if hard == resource.RLIM_INFINITY else min(hard, ENVOY_DESCRIPTORS)
+    if soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as error:
+            log.warning("could not raise the descriptor limit to %d: %s", wanted, error)
+    return soft
+
+
+def fit_connections(t: Topology, descriptors: int) -> Topology:
+    """The topology's connection limits within ``descriptors`` (Topology.fitted), said when
+    they had to be lowered: 10,000 connections mean nothing to an Envoy with 1,024 descriptors."""
+    fitted = t.fitted(descriptors)
+    if fitted != t:
+        log.warning(
+            "envoy has %d file descriptors (ulimit -n; the defaults need %d): connection limits "
+            "lowered to edge %d, :50051 %d, internal %d",
+            descriptors, ENVOY_DESCRIPTORS, fitted.max_connections,
+            fitted.compat_max_connections, fitted.internal_connections,
+        )  # fmt: skip
+    return fitted
 
 
 def topology(c: RunnerConfig, services: list[str]) -> Topology:

@@ -16,6 +16,18 @@ from services.mesh.edge_policy import (
 )
 from services.mesh.routes import NOT_FOUND, grpc_route, health, reflection, route
 from services.mesh.topology import PUBLIC, STREAMS, Topology
+from services.vuelos import ESPERA_S, LECTURA_S
+
+# The tutorial's facade (services.vuelos) waits for our services itself and answers in its own
+# words (a booking still running, one read without itineraries when reservas is slow): each
+# :50051 route ends a call only after the facade's longest wait and this margin (a loaded
+# machine's scheduling, the facade's own work), so the tutorial's client, which sends no
+# deadline, reads the facade's answer and never Envoy's DEADLINE_EXCEEDED before it.
+COMPAT_MARGIN_S = 5.0
+# CrearReserva: ReservarVuelo (esperar) then ObtenerReserva; ConsultarReserva: ObtenerSaga then
+# ObtenerReserva (whose failure is answered without itineraries).
+CREAR_RESERVA_TIMEOUT = f"{ESPERA_S + LECTURA_S + COMPAT_MARGIN_S:g}s"  # 75s
+CONSULTAR_RESERVA_TIMEOUT = f"{2 * LECTURA_S + COMPAT_MARGIN_S:g}s"  # 25s
 
 # The longest unary call inside the mesh: ReservarVuelo's esperar (up to 120 s) and some slack.
 INTERNAL_TIMEOUT = "130s"
@@ -61,10 +73,12 @@ def listener(
     virtual_host_config: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
     public: bool = True,
+    most: int = 0,
 ) -> dict[str, Any]:
     """``virtual_host_config``: per-filter settings of the one virtual host; ``options``: more
-    HTTP connection manager fields; ``public``: its connections count against the overload
-    manager's limit (envoy.overload_manager) and are closed idle (t.connection_idle_timeout)."""
+    HTTP connection manager fields; ``public``: at most ``most`` connections (beyond, a new one
+    is closed at once; envoy.overload_manager's global limit is above every public listener's
+    together) and each closed idle (t.connection_idle_timeout)."""
     virtual_host: dict[str, Any] = {"name": name, "domains": ["*"], "routes": routes}
     if virtual_host_config:
         virtual_host["typed_per_filter_config"] = virtual_host_config
@@ -83,7 +97,7 @@ def listener(
     filters = [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]
     if public:
         hcm["common_http_protocol_options"] = {"idle_timeout": t.connection_idle_timeout}
-        filters.insert(0, connection_limit(name, t.max_connections))
+        filters.insert(0, connection_limit(name, most))
     return {
         "name": name,
         "address": {"socket_address": {"address": t.listen_address, "port_value": port}},
@@ -124,8 +138,8 @@ def internal_listener(t: Topology) -> dict[str, Any]:
 def compat_listener(t: Topology, port: int) -> dict[str, Any]:
     """The tutorial's adaptador: its one service, reflection and health, nothing else."""
     routes = [
-        route("/vuelos.Vuelos/CrearReserva", "vuelos", "70s"),
-        route("/vuelos.Vuelos/ConsultarReserva", "vuelos", "15s"),
+        route("/vuelos.Vuelos/CrearReserva", "vuelos", CREAR_RESERVA_TIMEOUT),
+        route("/vuelos.Vuelos/ConsultarReserva", "vuelos", CONSULTAR_RESERVA_TIMEOUT),
         reflection("vuelos", public=True),
         health("vuelos"),
         NOT_FOUND,
@@ -140,4 +154,7 @@ def compat_listener(t: Topology, port: int) -> dict[str, Any]:
         "local_reply_config": LOCAL_REPLIES,
         **REQUEST_TIMEOUT,
     }
-    return listener("vuelos", port, t, [HYGIENE, FRAMING], routes, options=options)
+    return listener(
+        "vuelos", port, t, [HYGIENE, FRAMING], routes, options=options,
+        most=t.compat_max_connections,
+    )  # fmt: skip

@@ -15,9 +15,9 @@ from google.protobuf.message import Message
 from grpc_status import rpc_status
 
 from services.kit.errors import FieldViolation, InvalidRequest, NotFound
+from services.vuelos import ESPERA_S, LECTURA_S
 
 M = TypeVar("M", bound=Message)
-ESPERA_S = 60.0  # the tutorial's clients expect an answer, not a saga to poll
 RESERVAR = "/aeroalpes.sagas.v1.SagasService/ReservarVuelo"
 OBTENER_SAGA = "/aeroalpes.sagas.v1.SagasService/ObtenerSaga"
 OBTENER_RESERVA = "/aeroalpes.reservas.v1.ReservasService/ObtenerReserva"
@@ -103,7 +103,10 @@ class VuelosServicer(vuelos_pb2_grpc.VuelosServicer):
 
     def ConsultarReserva(self, request: Any, context: Any) -> vuelos_pb2.RespuestaReserva:
         saga = self._call(
-            context, self._obtener_saga, sagas_pb2.ObtenerSagaRequest(id_saga=request.id), 10
+            context,
+            self._obtener_saga,
+            sagas_pb2.ObtenerSagaRequest(id_saga=request.id),
+            LECTURA_S,
         ).saga
         if saga.id_cliente != self.id_cliente:
             # Inside the mesh every saga is visible; this API shows only its own customer's,
@@ -120,7 +123,8 @@ class VuelosServicer(vuelos_pb2_grpc.VuelosServicer):
         if saga.id_reserva:
             try:
                 found = self._obtener_reserva(
-                    reservas_pb2.ObtenerReservaRequest(id_reserva=saga.id_reserva), timeout=10
+                    reservas_pb2.ObtenerReservaRequest(id_reserva=saga.id_reserva),
+                    timeout=LECTURA_S,
                 )
                 reserva.itinerarios.extend(legacy_itinerarios(found.reserva.itinerarios))
             except grpc.RpcError:

@@ -14,6 +14,9 @@ from services.clientes.security import Tokens
 from services.mesh import edge_policy, envoy, render
 from services.mesh.envoy import PUBLIC, STREAMS, Topology
 from services.mesh.envoy import render as render_topology
+from services.mesh.launch import fit_connections
+from services.mesh.topology import DOWNSTREAM_SHARE, ENVOY_DESCRIPTORS
+from services.vuelos import ESPERA_S, LECTURA_S
 from tests.support.components import REPO
 from tests.support.envoy import validate
 
@@ -462,4 +465,52 @@ def test_envoy_limits_connections_and_keeps_room_for_the_services(path: str) -> 
         assert hcm["common_http_protocol_options"]["idle_timeout"] == "60s"
     assert public > 0
     assert total == public + envoy.INTERNAL_CONNECTIONS
-    assert total < 20_000  # file descriptors a process may open here (ulimit -n)
+    # The rest of Envoy's descriptors is for upstream connections, admin, files; the README's
+    # edge section names ENVOY_DESCRIPTORS as what these static configs need.
+    assert total <= ENVOY_DESCRIPTORS * DOWNSTREAM_SHARE
+    assert ENVOY_DESCRIPTORS <= 20_000  # file descriptors a process may open here (ulimit -n)
+
+
+@pytest.mark.parametrize("descriptors", [256, 1_024, 4_096, 20_000, 1_000_000])
+def test_make_run_fits_the_connection_limits_to_envoys_descriptors(
+    descriptors: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """10,000 connections mean nothing to an Envoy with 1,024 descriptors: make run lowers every
+    limit in proportion (said in its log) so that all of them fit with room for the upstream
+    connections; with enough descriptors the defaults stay."""
+    services = {"sagas": ("127.0.0.1", 1), "vuelos": ("127.0.0.1", 2)}
+    default = Topology(services, compat_port=50051)
+    with caplog.at_level("WARNING", logger="runner"):
+        fitted = fit_connections(default, descriptors)
+    limits = (fitted.max_connections, fitted.compat_max_connections, fitted.internal_connections)
+    [monitor] = render_topology(fitted)["overload_manager"]["resource_monitors"]
+    total = monitor["typed_config"]["max_active_downstream_connections"]
+    assert total == sum(limits) and min(limits) >= 1
+    if descriptors >= ENVOY_DESCRIPTORS:
+        assert fitted == default and not caplog.records
+        return
+    assert total <= descriptors * DOWNSTREAM_SHARE
+    assert fitted.max_connections > fitted.internal_connections > fitted.compat_max_connections
+    [line] = caplog.records
+    assert f"envoy has {descriptors} file descriptors" in line.getMessage()
+    assert f"edge {fitted.max_connections}," in line.getMessage()
+
+
+def test_tutorial_routes_outlast_the_facades_own_waits() -> None:
+    """The :50051 facade waits for our services itself and answers in its own words (without
+    itineraries when reservas is slow): Envoy's bound on each method comes after the facade's
+    longest wait with a margin, so the tutorial's client (no deadline) reads that answer."""
+    services = {"vuelos": ("127.0.0.1", 2)}
+    config = render_topology(Topology(services, compat_port=50051, compat_only=True))
+    [compat] = config["static_resources"]["listeners"]
+    routes = {
+        r["match"].get("path"): r["route"]["max_stream_duration"]["max_stream_duration"]
+        for r in manager(compat)["route_config"]["virtual_hosts"][0]["routes"]
+        if "route" in r
+    }
+    worst = {
+        "/vuelos.Vuelos/CrearReserva": ESPERA_S + LECTURA_S,  # ReservarVuelo, ObtenerReserva
+        "/vuelos.Vuelos/ConsultarReserva": 2 * LECTURA_S,  # ObtenerSaga, ObtenerReserva
+    }
+    for path, waits in worst.items():
+        assert float(routes[path].removesuffix("s")) >= waits + 5, (path, routes[path])
