@@ -119,17 +119,6 @@ def unary(port: int, method: str) -> tuple[float, grpc.StatusCode, str]:
             return time.monotonic() - started, error.code(), error.details()  # type: ignore[attr-defined]
 
 
-def test_a_slow_unary_call_sent_whole_is_not_cut_by_the_request_bound(edge: Edge) -> None:
-    # A booking with esperar (up to 120 s through the edge) and the tutorial's CrearReserva
-    # (70 s on :50051): both requests arrive whole at once, then the server takes SLOW_S.
-    with futures.ThreadPoolExecutor(2) as pool:
-        booking = pool.submit(unary, edge.edge, RESERVAR)
-        tutorial = pool.submit(unary, edge.compat, CREAR)
-        for elapsed, code, details in (booking.result(), tutorial.result()):
-            assert code == grpc.StatusCode.OK, (elapsed, code, details)
-            assert elapsed >= SLOW_S - 1, elapsed
-
-
 def grpc_web(port: int, path: str) -> tuple[float, int, dict[str, str], bytes]:
     """A browser's gRPC-Web call (HTTP/1.1, whole body at once): time, status, headers, body."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=40)
@@ -149,9 +138,18 @@ def grpc_web(port: int, path: str) -> tuple[float, int, dict[str, str], bytes]:
         conn.close()
 
 
-def test_a_browser_stream_whose_first_news_comes_late_is_not_cut(edge: Edge) -> None:
-    # The console watches a saga over gRPC-Web; its first message comes after SLOW_S.
-    elapsed, status, headers, body = grpc_web(edge.edge, OBSERVAR)
+def test_slow_calls_sent_whole_are_not_cut_by_the_request_bound(edge: Edge) -> None:
+    # A booking with esperar (up to 120 s through the edge), the tutorial's CrearReserva (on
+    # :50051) and the console watching a saga over gRPC-Web, whose first message comes late:
+    # each request arrives whole at once, then the server takes SLOW_S. Run side by side.
+    with futures.ThreadPoolExecutor(3) as pool:
+        booking = pool.submit(unary, edge.edge, RESERVAR)
+        tutorial = pool.submit(unary, edge.compat, CREAR)
+        browser = pool.submit(grpc_web, edge.edge, OBSERVAR)
+        for elapsed, code, details in (booking.result(), tutorial.result()):
+            assert code == grpc.StatusCode.OK, (elapsed, code, details)
+            assert elapsed >= SLOW_S - 1, elapsed
+        elapsed, status, headers, body = browser.result()
     assert status == 200, (status, headers)
     assert "grpc-status:0" in body.decode(errors="replace").replace(" ", ""), (headers, body)
     assert elapsed >= SLOW_S - 1, elapsed
@@ -238,7 +236,7 @@ def test_a_grpc_web_callers_deadline_reads_deadline_exceeded(
     assert (answer.status, answer.grpc_status) == (200, "4"), answer
     assert answer.grpc_message in DEADLINE_MESSAGES, answer
     assert answer.content_type == answered_as, answer
-    assert 1.5 < answer.elapsed < 4, answer
+    assert 1.5 < answer.elapsed < SLOW_S - 1, answer  # at its deadline, not the service's answer
 
 
 def test_a_grpc_web_call_without_a_deadline_reads_deadline_exceeded_at_its_routes_bound(
@@ -247,5 +245,6 @@ def test_a_grpc_web_call_without_a_deadline_reads_deadline_exceeded_at_its_route
     # The console sends no grpc-timeout: its calls end at their route's bound (77c4b59).
     answer = past_deadline(edge.edge, "application/grpc-web+proto", path=HEALTH, timeout=None)
     assert (answer.status, answer.grpc_status) == (200, "4"), answer
-    assert answer.grpc_message == "downstream duration timeout", answer
-    assert HEALTH_BOUND - 0.2 < answer.elapsed < HEALTH_BOUND + 2, answer
+    assert answer.grpc_message in DEADLINE_MESSAGES, answer
+    # At its route's bound, long before the service would have answered (SLOW_S).
+    assert HEALTH_BOUND - 0.2 < answer.elapsed < SLOW_S - 1, answer
