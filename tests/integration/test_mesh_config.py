@@ -258,6 +258,17 @@ def test_envoy_restarts_and_mounts_no_private_key() -> None:
     assert '"/jwt/clientes/jwks.json"' in json.dumps(config)
 
 
+def test_compose_gives_each_envoy_the_descriptors_its_connection_limits_assume() -> None:
+    # Envoy does not raise its own limit; a runtime that starts containers with 1,024 would let
+    # the public listeners take every descriptor before their connection limits (review25).
+    envoys = {n: s for n, s in SERVICES.items() if s.get("image", "").startswith("envoyproxy/")}
+    assert set(envoys) == {"envoy", "envoy-vuelos"}
+    for name, service in envoys.items():
+        nofile = service["ulimits"]["nofile"]
+        assert nofile["soft"] >= ENVOY_DESCRIPTORS, name
+        assert nofile["hard"] >= nofile["soft"], name
+
+
 def test_the_tutorial_api_runs_only_on_request_and_compose_creates_its_customer() -> None:
     vuelos = SERVICES["vuelos"]
     assert vuelos["profiles"] == ["adaptador"] and "vuelos" not in enabled("aeroalpes")
