@@ -9,7 +9,7 @@ from enum import Enum
 from typing import Any
 
 import grpc
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2
 
 from services.kit.logs import RECORTADO, masked_cut
@@ -83,7 +83,9 @@ TEXTO_PUBLICO: dict[grpc.StatusCode, str] = {
 # motivo ("compensación de pagar_reserva agotó sus reintentos: UNAVAILABLE: upstream …").
 _GUARDADO = re.compile(
     r"(?P<antes>(?:compensación de (?P<compensado>\w+) agotó sus reintentos: )?"
-    r"(?:(?P<paso>\w+): )?)"
+    # A step's name is lower_snake; an ErrorInfo reason or a code is UPPER_SNAKE: a refusal
+    # stored without its step's name ("FAILED_PRECONDITION: UNAVAILABLE: …") is not reworded.
+    r"(?:(?P<paso>[a-z][a-z0-9_]*): )?)"
     rf"(?P<codigo>{'|'.join(code.name for code in TEXTO_PUBLICO)}): (?P<resto>.*)\Z",
     re.DOTALL,
 )
@@ -135,8 +137,11 @@ def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
     code: grpc.StatusCode = error.code()  # type: ignore[attr-defined]
     try:
         details = details_of(error)
-    except ValueError:  # the details name another status: the transport replaced the server's
-        details = []  # (grpcio's RESOURCE_EXHAUSTED "Stream removed": metadata over its limit)
+    # ValueError: the details name another status, the transport replaced the server's (grpcio's
+    # RESOURCE_EXHAUSTED "Stream removed": metadata over its limit). DecodeError: they are no
+    # google.rpc.Status (a peer outside the kit, a proxy). Either way the code speaks alone.
+    except (ValueError, DecodeError):
+        details = []
     reasons = [d.reason for d in details if isinstance(d, error_details_pb2.ErrorInfo)]
     label = reasons[0] if reasons else code.name
     raw = f"{label}: {error.details() or ''}"  # type: ignore[attr-defined]

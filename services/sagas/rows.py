@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -52,19 +53,30 @@ def _pasos(text: str) -> tuple[Paso, ...]:
     return tuple(paso(d) for d in json.loads(text))
 
 
+# A row an older release wrote (before 1972b1f) may hold a status's own text in a step's error
+# or the motivo (a traceback, Envoy's "upstream connect error …"): it is worded as it is read
+# (caller.en_palabras), so what the customer reads (ObtenerSaga, the saga's events) and what the
+# next transition writes back (and CDC of this table carries) are words too.
+_PEERS = peers_of(RESERVA, RESERVA_V1)
+
+
+def _en_palabras(paso: Paso) -> Paso:
+    return replace(paso, error=en_palabras(paso.error, _PEERS, paso.nombre)) if paso.error else paso
+
+
 def saga_of(row: sa.Row[Any]) -> Saga:
     m = row._mapping
     return Saga(
         id=m["id"],
         tipo=m["tipo"],
         estado=EstadoSaga(m["estado"]),
-        pasos=_pasos(m["pasos"]),
+        pasos=tuple(_en_palabras(p) for p in _pasos(m["pasos"])),
         datos=json.loads(m["datos"]),
         id_cliente=m["id_cliente"],
         fecha_creacion=m["fecha_creacion"],
         fecha_actualizacion=m["fecha_actualizacion"],
         fecha_limite=m["fecha_limite"],
-        motivo=m["motivo"],
+        motivo=en_palabras(m["motivo"], _PEERS) if m["motivo"] else "",
         version=m["version"],
         version_definicion=m["version_definicion"],
         proximo_intento=m["proximo_intento"],
@@ -110,15 +122,10 @@ def columns(saga: Saga) -> dict[str, Any]:
     }
 
 
-# A saga compensated after an upgrade carries the motivo an older release stored: its event
-# (notificaciones writes it to the customer) words it as ObtenerSaga does (caller.en_palabras).
-_PEERS = peers_of(RESERVA, RESERVA_V1)
-
-
 def integration_event(saga: Saga, tipo: str, ahora: datetime) -> Message | None:
     """The event published for a log line of type ``tipo``, if that line is news."""
     d, ts = saga.datos, to_timestamp(ahora)
-    motivo = en_palabras(saga.motivo, _PEERS)
+    motivo = saga.motivo
     if tipo == "SAGA_INICIADA":
         return eventos_pb2.SagaIniciada(
             id_saga=saga.id, id_cliente=saga.id_cliente, fecha_inicio=ts

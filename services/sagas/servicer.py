@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -18,7 +18,6 @@ from services.kit.idempotency import Idempotent, fingerprint
 from services.kit.slots import Slots
 from services.kit.timestamps import to_timestamp
 from services.kit.validation import Violations
-from services.sagas.caller import en_palabras, peers_of
 from services.sagas.domain import EstadoSaga, Saga
 from services.sagas.handlers import Handlers, ReservarVuelo
 from services.sagas.tramos import Tramo
@@ -27,12 +26,7 @@ _ESTADOS = {sagas_pb2.EstadoSaga.Value(f"ESTADO_SAGA_{e.value}"): e for e in Est
 MAX_ESPERA_S = 120.0  # esperar without a client deadline still ends
 
 
-def saga_pb(
-    saga: Saga, log: Sequence[Tramo] = (), peers: Mapping[str, str] | None = None
-) -> sagas_pb2.Saga:
-    """``peers``: each step's participant, to word a text stored before the texts were words
-    (caller.en_palabras); a row written since reads as it is."""
-    peers = peers or {}
+def saga_pb(saga: Saga, log: Sequence[Tramo] = ()) -> sagas_pb2.Saga:
     return sagas_pb2.Saga(
         id=saga.id,
         tipo=saga.tipo,
@@ -43,7 +37,7 @@ def saga_pb(
                 nombre=p.nombre,
                 estado=f"ESTADO_PASO_{p.estado}",
                 intentos=p.intentos,
-                error=en_palabras(p.error, peers, p.nombre) if p.error else "",
+                error=p.error,
                 fecha_actualizacion=to_timestamp(p.fecha_actualizacion),
             )
             for p in saga.pasos
@@ -52,7 +46,7 @@ def saga_pb(
         id_reserva=saga.datos.get("id_reserva", ""),
         id_pago=saga.datos.get("id_pago", ""),
         codigo_localizador=saga.datos.get("codigo_localizador", ""),
-        motivo=en_palabras(saga.motivo, peers) if saga.motivo else "",
+        motivo=saga.motivo,
         fecha_creacion=to_timestamp(saga.fecha_creacion),
         fecha_actualizacion=to_timestamp(saga.fecha_actualizacion),
         proximo_intento=to_timestamp(saga.proximo_intento),
@@ -128,7 +122,6 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
     def __init__(self, handlers: Handlers, idempotent: Idempotent) -> None:
         self.handlers = handlers
         self.idempotent = idempotent  # ReanudarSaga's keys (ReservarVuelo's live in the saga row)
-        self.peers = peers_of(*handlers.definitions.loaded())  # to word old rows' texts
 
     def ReservarVuelo(self, request: Any, context: Any) -> sagas_pb2.ReservarVueloResponse:
         # Edge callers book only flights not yet gone; internal callers are exempt: the
@@ -137,19 +130,15 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         cmd = reservar_command(request, ahora=utcnow() if publico else None)
         identity.require_owner(context, cmd.id_cliente, "la reserva")
         if not request.esperar:
-            return sagas_pb2.ReservarVueloResponse(
-                saga=saga_pb(self.handlers.reservar(cmd), peers=self.peers)
-            )
+            return sagas_pb2.ReservarVueloResponse(saga=saga_pb(self.handlers.reservar(cmd)))
         with WAITS.acquire(identity.caller(context) or "interno"):
             saga = self.handlers.esperar(self.handlers.reservar(cmd), _wait_budget(context))
-        return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga, peers=self.peers))
+        return sagas_pb2.ReservarVueloResponse(saga=saga_pb(saga))
 
     def ObtenerSaga(self, request: Any, context: Any) -> sagas_pb2.ObtenerSagaResponse:
         saga = self.handlers.obtener(request.id_saga)
         identity.require_visible(context, saga.id_cliente, "saga", request.id_saga)
-        return sagas_pb2.ObtenerSagaResponse(
-            saga=saga_pb(saga, self.handlers.tramos(saga), self.peers)
-        )
+        return sagas_pb2.ObtenerSagaResponse(saga=saga_pb(saga, self.handlers.tramos(saga)))
 
     def ListarSagas(self, request: Any, context: Any) -> sagas_pb2.ListarSagasResponse:
         q = paging.list_query(request, _ESTADOS)
@@ -157,7 +146,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
             q.estado, identity.scoped(context, q.id_cliente), q.antes_de, q.limite
         )
         return sagas_pb2.ListarSagasResponse(
-            sagas=[saga_pb(s, peers=self.peers) for s in sagas],
+            sagas=[saga_pb(s) for s in sagas],
             next_page_token=paging.next_token(siguiente),
         )
 
@@ -166,9 +155,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         identity.require_visible(context, owner, "saga", request.id_saga)
         with STREAMS.acquire(identity.caller(context) or "interno"):
             for saga in self.handlers.observar(request.id_saga, context.is_active):
-                yield sagas_pb2.ObservarSagaResponse(
-                    saga=saga_pb(saga, self.handlers.tramos(saga), self.peers)
-                )
+                yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga, self.handlers.tramos(saga)))
 
     def ReanudarSaga(self, request: Any, context: Any) -> sagas_pb2.ReanudarSagaResponse:
         identity.require_operator(context, "ReanudarSaga")  # edge callers: operators only
@@ -176,7 +163,7 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
             request,
             sagas_pb2.ReanudarSagaResponse,
             lambda s: sagas_pb2.ReanudarSagaResponse(
-                saga=saga_pb(self.handlers.reanudar(s, request.id_saga), peers=self.peers)
+                saga=saga_pb(self.handlers.reanudar(s, request.id_saga))
             ),
             context,
         )
