@@ -72,10 +72,7 @@ def reflection(cluster: str, public: bool = False, buffered: bool = False) -> di
         # below the slots (kit.server.REFLECTION_STREAMS). grpcurl keeps its stream open while
         # its call runs; ended under it, the call goes on (seen with a 50 s stream).
         answer["route"]["idle_timeout"] = "2s"
-        answer["route"]["max_stream_duration"] = {
-            "max_stream_duration": "5s",
-            "grpc_timeout_header_max": "5s",
-        }
+        answer["route"]["max_stream_duration"] = deadline("5s")
     return answer
 
 

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from google.rpc import error_details_pb2
 
-from services.kit.logs import RECORTADO, masked_cut
+from services.kit.logs import masked_cut
 from services.kit.status import details_of
 from services.sagas.definition import Call, SagaDefinition
 
@@ -121,13 +121,6 @@ TEXTO_MAX = 300
 DETALLE_MAX = 2000  # of the raw text, for the span and the log
 
 
-def recortado(text: str, limit: int) -> str:
-    """``text``, or its first characters with a marker saying the rest was cut (≤ ``limit``)."""
-    if len(text) <= limit:
-        return text
-    return text[: limit - len(RECORTADO)] + RECORTADO
-
-
 def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
     """(what the customer reads, the raw text for the operator).
 
@@ -148,7 +141,7 @@ def describe(error: grpc.RpcError, peer: str = "") -> tuple[str, str]:
     # Masked here, on a bounded head, with no address left partly unmasked where it is cut.
     detail = masked_cut(raw, DETALLE_MAX)
     if classify(code) in (Outcome.REFUSED, Outcome.CONFLICT):
-        return recortado(detail, TEXTO_MAX), detail
+        return masked_cut(raw, TEXTO_MAX), detail
     texto = TEXTO_PUBLICO.get(code, "el servicio de {peer} falló").format(peer=peer or "destino")
     return f"{code.name}: {texto}", detail
 

@@ -31,8 +31,9 @@ from grpc_health.v1 import health, health_pb2_grpc
 from grpc_status import rpc_status
 
 from services.kit.identity import SUBJECT_HEADER
+from services.kit.logs import RECORTADO
 from services.mesh.envoy import Topology, render
-from services.sagas.caller import CLASSES, RECORTADO, TEXTO_MAX, TEXTO_PUBLICO, Outcome, describe
+from services.sagas.caller import CLASSES, TEXTO_MAX, TEXTO_PUBLICO, Outcome, describe
 from tests.support import builders as b
 from tests.support.components import free_port, wait_until
 from tests.support.envoy import run_envoy
