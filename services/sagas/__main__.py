@@ -96,7 +96,11 @@ def build(config: ServiceConfig, db: DbEngine) -> Sequence[Registration]:
     engine.start()
     bootstrap.on_stop(engine.stop)
     bootstrap.on_stop(caller.close)
-    handlers = Handlers(store, engine, caller, notifier, definitions)
+    # ObservarSaga repeats an unchanged saga this often, so no stream idle timeout cuts it.
+    latido_s = env_int(os.environ, "AEROALPES_SAGAS_LATIDO_MS", 15_000) / 1000
+    if latido_s <= 0:
+        raise ConfigError("AEROALPES_SAGAS_LATIDO_MS must be positive")
+    handlers = Handlers(store, engine, caller, notifier, definitions, latido_s=latido_s)
     idempotent = Idempotent(IdempotencyStore(tables.idempotency_keys), lambda: UnitOfWork(sessions))
     servicer = SagasServicer(handlers, idempotent)
     return [Registration(sagas_pb2_grpc.add_SagasServiceServicer_to_server, servicer, SERVICE)]

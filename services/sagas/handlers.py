@@ -29,6 +29,9 @@ from services.sagas.tramos import Tramo, tramos
 
 POLL_S = 0.5  # another orchestrator may drive a saga: re-read the log at least this often
 VALIDATION_TIMEOUT_S = 5.0
+# ObservarSaga repeats a saga unchanged this long (AEROALPES_SAGAS_LATIDO_MS): well under every
+# stream idle timeout on the way (Envoy's, 300 s in the shipped config), as the UI's heartbeats.
+LATIDO_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Handlers:
         notifier: Notifier,
         definitions: Definitions,
         clock: Callable[[], datetime] = utcnow,
+        latido_s: float = LATIDO_S,
     ) -> None:
         self.store = store
         self.engine = engine
@@ -58,6 +62,7 @@ class Handlers:
         self.definitions = definitions
         self.definition = definitions.current[RESERVA.tipo]  # new bookings start on it
         self.clock = clock
+        self.latido_s = latido_s  # ObservarSaga's repeat while idle
 
     def reservar(self, cmd: ReservarVuelo) -> Saga:
         """Starts the saga (or returns the one this key started) and hands it to the engine."""
@@ -148,15 +153,23 @@ class Handlers:
 
     def observar(self, id_saga: str, active: Callable[[], bool]) -> Iterator[Saga]:
         """The saga now, then once per transition, until final (at once if it already is); a
-        parked saga is watched on, through its automatic retries."""
+        parked saga is watched on, through its automatic retries. While nothing changes for
+        ``latido_s``, the same saga again (the last one read, not read for it): a parked saga
+        may be silent for minutes, longer than Envoy's stream idle timeout, which would end
+        the stream with an error."""
         saga = self.obtener(id_saga)
         yield saga
+        sent = time.monotonic()
         while not saga.final and active():
+            # The repeat reads nothing more (late by up to POLL_S: nothing against minutes).
             self.notifier.wait(id_saga, POLL_S)
             current = self.obtener(id_saga)
             if current.version != saga.version:
                 saga = current
-                yield saga
+            elif time.monotonic() - sent < self.latido_s:
+                continue
+            yield saga
+            sent = time.monotonic()
 
     def listar(
         self, estado: EstadoSaga | None, id_cliente: str, antes_de: int | None, limite: int

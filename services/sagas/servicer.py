@@ -154,8 +154,14 @@ class SagasServicer(sagas_pb2_grpc.SagasServiceServicer):
         owner = self.handlers.obtener(request.id_saga).id_cliente
         identity.require_visible(context, owner, "saga", request.id_saga)
         with STREAMS.acquire(identity.caller(context) or "interno"):
+            last, response = None, sagas_pb2.ObservarSagaResponse()
             for saga in self.handlers.observar(request.id_saga, context.is_active):
-                yield sagas_pb2.ObservarSagaResponse(saga=saga_pb(saga, self.handlers.tramos(saga)))
+                if saga.version != last:  # else a repeat while idle: the same answer again
+                    last = saga.version
+                    response = sagas_pb2.ObservarSagaResponse(
+                        saga=saga_pb(saga, self.handlers.tramos(saga))
+                    )
+                yield response
 
     def ReanudarSaga(self, request: Any, context: Any) -> sagas_pb2.ReanudarSagaResponse:
         identity.require_operator(context, "ReanudarSaga")  # edge callers: operators only

@@ -90,6 +90,8 @@ class SagasServiceServicer:
     def ObservarSaga(self, request, context):
         """ObservarSaga streams the saga once now and once per transition; it ends when the saga is
         COMPLETADA or COMPENSADA (a parked FALLIDA saga is still retried, so it is watched on).
+        While nothing changes it sends the last saga again every 15 s (AEROALPES_SAGAS_LATIDO_MS),
+        so no stream idle timeout on the way (Envoy's) ends a quiet stream.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
