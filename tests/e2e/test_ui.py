@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+from aeroalpes.sagas.v1 import sagas_pb2, sagas_pb2_grpc
 from aeroalpes.ui.v1 import eventos_pb2, eventos_pb2_grpc
 
 from tests.support.components import unavailable
@@ -378,6 +379,7 @@ PARKING_ENV = {
     "AEROALPES_SAGAS_APARCADA_BACKOFF_MAX_MS": "600000",
     "AEROALPES_SAGAS_PASO_TIMEOUT_MS": "1000",
     "AEROALPES_SAGAS_LIMITE_MS": "3000",
+    "AEROALPES_SAGAS_LATIDO_MS": "300",  # a quiet saga's page gets repeats: drawn only once
 }
 
 
@@ -433,10 +435,39 @@ def test_a_parked_saga_shows_its_reason_and_next_attempt(
                 ]
             else:
                 expect(page.locator("#reanudar")).to_be_hidden()
+                repeats_are_not_drawn(page, mesh, who, saga["id"])
                 check(page, "saga-aparcada", shots / f"saga-aparcada-{viewport['width']}.png")
             assert tab.errors == []
         finally:
             tab.close()
+
+
+def repeats_are_not_drawn(page: Any, mesh: Mesh, who: Customer, id_saga: str) -> None:
+    """While a saga is quiet (parked), ObservarSaga sends it again every
+    AEROALPES_SAGAS_LATIDO_MS, so that no idle timeout ends the stream; the page, which opened
+    its stream before, draws nothing again: not a node of it changes."""
+    page.evaluate(
+        """() => {
+          window.cambios = 0;
+          new MutationObserver((records) => { window.cambios += records.length; }).observe(
+            document.querySelector("#saga"),
+            { subtree: true, childList: true, characterData: true, attributes: true },
+          );
+        }"""
+    )
+    stub = sagas_pb2_grpc.SagasServiceStub(grpc.insecure_channel(mesh.edge))
+    auth = (("authorization", f"Bearer {who.token}"),)
+    watch = stub.ObservarSaga(
+        sagas_pb2.ObservarSagaRequest(id_saga=id_saga), metadata=auth, timeout=20
+    )
+    try:
+        first = next(watch)
+        repeats = [next(watch) for _ in range(3)]  # the page's own stream got them too
+    finally:
+        watch.cancel()
+    assert all(repeat == first for repeat in repeats)
+    assert first.saga.estado == sagas_pb2.ESTADO_SAGA_FALLIDA  # nothing happened to it
+    assert page.evaluate("window.cambios") == 0
 
 
 def check(page: Any, view: str, shot: Path) -> None:

@@ -1,9 +1,10 @@
 // The sagas list (filter, newest first, pages) and one saga's page (live timeline, ids, parking).
 import { ConnectError, Code } from "@connectrpc/connect";
+import { equals } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import { describe, sagas, session } from "./api";
 import { $, duration, el, time } from "./dom";
-import { EstadoSaga, type Saga } from "./gen/aeroalpes/sagas/v1/sagas_pb";
+import { EstadoSaga, type Saga, SagaSchema } from "./gen/aeroalpes/sagas/v1/sagas_pb";
 import { entries } from "./timeline";
 
 const PAGE = 20;
@@ -183,9 +184,13 @@ export async function showSaga(id: string): Promise<void> {
   $("#saga-vivo").textContent = "cargando…";
   $("#saga-aparcada").hidden = true;
   try {
-    // ObservarSaga sends the saga at once and then each change, and ends once it is over.
+    // ObservarSaga sends the saga at once and then each change, and ends once it is over. While
+    // nothing changes it sends the same saga again (so no idle timeout ends the stream): a
+    // repeat is not drawn again (the page, a selection in it, stay as they are).
+    let shown: Saga | undefined;
     for await (const update of sagas.observarSaga({ idSaga: id }, { signal: controller.signal })) {
-      if (update.saga) render(update.saga);
+      if (update.saga && !(shown && equals(SagaSchema, shown, update.saga))) render(update.saga);
+      shown = update.saga ?? shown;
     }
     if (watching === controller) $("#saga-vivo").textContent = "";
   } catch (error) {
