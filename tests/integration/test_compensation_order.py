@@ -127,7 +127,8 @@ def test_a_parked_compensation_resumes_at_the_step_it_stopped_and_repeats_none(
     parked = drive(store, refund_down, saga.id)
     assert parked.estado is EstadoSaga.FALLIDA
     assert parked.proximo_intento is not None  # parked with a next attempt, never for good
-    assert parked.pasos[1].error == "UNAVAILABLE: scripted"
+    # Read back from the log, a status's own text reads as its customer reads it (rows.saga_of).
+    assert parked.pasos[1].error == "UNAVAILABLE: el servicio de pagos no está disponible"
     # Two attempts at the refund (the test's budget), after the later steps were undone once.
     assert refund_down.compensations(saga.id) == [
         "CancelarReserva@3", "RevertirConfirmacion@2", "RevertirPago@1", "RevertirPago@1",
