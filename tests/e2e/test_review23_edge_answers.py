@@ -133,29 +133,40 @@ def test_a_body_that_is_not_one_whole_message_is_invalid_argument(
     assert got["grpc-status"] == "3", got
 
 
-def test_reflection_v1_is_unimplemented_at_once_not_held_by_the_buffer(mesh: Mesh) -> None:
-    # grpcurl 1.8.8+ asks grpc.reflection.v1 first (no server here registers it) and falls back
-    # on UNIMPLEMENTED. Through the edge's buffer its open stream would wait for an end that
-    # never comes: DEADLINE_EXCEEDED here instead.
+def refused_reflection(
+    mesh: Mesh, version: str, first: bytes | None, timeout: float
+) -> grpc.RpcError:
+    """What the edge answers a reflection stream (``version``: "v1", "v1alpha") that sends
+    ``first`` (or nothing) and then stays open, as grpcurl's does, without ending it."""
     release = threading.Event()
 
     def requests() -> Iterator[bytes]:
-        yield b"\x3a\x00"  # list_services = "" (field 7, empty string)
-        release.wait(30)  # the stream stays open, as grpcurl's does
+        if first is not None:
+            yield first
+        release.wait(30)
 
     with grpc.insecure_channel(mesh.edge) as channel:
         open_stream = channel.stream_stream(
-            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo",
             request_serializer=lambda raw: raw,
             response_deserializer=lambda raw: raw,
         )
-        call = open_stream(requests(), timeout=10)
+        call = open_stream(requests(), timeout=timeout)
         try:
             with pytest.raises(grpc.RpcError) as refused:
                 next(call)  # type: ignore[call-overload]
         finally:
             release.set()
-    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
+    return refused.value
+
+
+def test_reflection_v1_is_unimplemented_at_once_not_held_by_the_buffer(mesh: Mesh) -> None:
+    # grpcurl 1.8.8+ asks grpc.reflection.v1 first (no server here registers it) and falls back
+    # on UNIMPLEMENTED. Through the edge's buffer its open stream would wait for an end that
+    # never comes: DEADLINE_EXCEEDED here instead.
+    list_services = b"\x3a\x00"  # list_services = "" (field 7, empty string)
+    refused = refused_reflection(mesh, "v1", list_services, timeout=10)
+    assert refused.code() == grpc.StatusCode.UNIMPLEMENTED  # type: ignore[attr-defined]
 
 
 def trickled(port: int, path: str) -> tuple[float, dict[str, str], bytes]:
@@ -256,26 +267,9 @@ def test_a_trickled_request_is_answered_in_time_and_its_stream_closed(mesh: Mesh
 def test_a_stream_ended_idle_before_any_answer_is_deadline_exceeded(mesh: Mesh) -> None:
     # A reflection stream that asks nothing is ended idle at 2 s (routes.reflection()): Envoy's
     # own answer was UNKNOWN "stream timeout" for what is the client's silence.
-    release = threading.Event()
-
-    def requests() -> Iterator[bytes]:
-        release.wait(30)  # nothing asked, the stream open
-        yield from ()
-
-    with grpc.insecure_channel(mesh.edge) as channel:
-        open_stream = channel.stream_stream(
-            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
-            request_serializer=lambda raw: raw,
-            response_deserializer=lambda raw: raw,
-        )
-        call = open_stream(requests(), timeout=20)
-        try:
-            with pytest.raises(grpc.RpcError) as ended:
-                next(call)  # type: ignore[call-overload]
-        finally:
-            release.set()
-    assert ended.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
-    assert "inactiva" in ended.value.details()  # type: ignore[attr-defined]
+    ended = refused_reflection(mesh, "v1alpha", None, timeout=20)
+    assert ended.code() == grpc.StatusCode.DEADLINE_EXCEEDED  # type: ignore[attr-defined]
+    assert "inactiva" in ended.details()  # type: ignore[attr-defined]
 
 
 HEALTH_BOUND = 5.0  # routes.health(): the internal listener's health route
