@@ -72,13 +72,12 @@ def listener(
     routes: list[dict[str, Any]],
     virtual_host_config: dict[str, Any] | None = None,
     options: dict[str, Any] | None = None,
-    public: bool = True,
-    most: int = 0,
+    most: int | None = None,
 ) -> dict[str, Any]:
     """``virtual_host_config``: per-filter settings of the one virtual host; ``options``: more
-    HTTP connection manager fields; ``public``: at most ``most`` connections (beyond, a new one
-    is closed at once; envoy.overload_manager's global limit is above every public listener's
-    together) and each closed idle (t.connection_idle_timeout)."""
+    HTTP connection manager fields; ``most``, for a public listener: at most this many
+    connections (beyond, a new one is closed at once; envoy.overload_manager's global limit is
+    above every public listener's together), each closed idle (t.connection_idle_timeout)."""
     virtual_host: dict[str, Any] = {"name": name, "domains": ["*"], "routes": routes}
     if virtual_host_config:
         virtual_host["typed_per_filter_config"] = virtual_host_config
@@ -95,7 +94,7 @@ def listener(
         **(options or {}),
     )
     filters = [{"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm}]
-    if public:
+    if most is not None:
         hcm["common_http_protocol_options"] = {"idle_timeout": t.connection_idle_timeout}
         filters.insert(0, connection_limit(name, most))
     return {
@@ -132,7 +131,7 @@ def internal_listener(t: Topology) -> dict[str, Any]:
                     routes.append(route(f"/{service}/{method}", name, "0s"))
             routes.append(grpc_route({"prefix": f"/{service}/"}, name, INTERNAL_TIMEOUT))
     routes.append(NOT_FOUND)
-    return listener("internal", t.internal_port, t, [FAULT], routes, public=False)
+    return listener("internal", t.internal_port, t, [FAULT], routes)
 
 
 def compat_listener(t: Topology, port: int) -> dict[str, Any]:
